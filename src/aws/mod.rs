@@ -1,0 +1,140 @@
+//! AWS SDK plumbing, and nothing else: the base `SdkConfig` (standard retry, timeouts),
+//! one place that builds every client (so each carries the call counter), assumed-role
+//! credentials for member accounts, and classification of SDK errors.
+//!
+//! No business logic here, and no SDK type leaves `aws/`, `org/`, `collect/` or `export/`.
+
+mod assume;
+mod calls;
+pub mod errors;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+pub use assume::{AssumeRoleError, assume_role};
+pub use calls::{CallCounter, CallCounts};
+
+use crate::config::AwsSettings;
+use crate::domain::Region;
+
+/// The AWS side of a sweep: the base configuration (management-account credentials,
+/// endpoint, retry and timeouts), the call counter every client reports to, and the
+/// settings for assuming member roles.
+#[derive(Debug, Clone)]
+pub struct AwsContext {
+    base: SdkConfig,
+    counter: CallCounter,
+    settings: AwsSettings,
+}
+
+/// Clients for one account, all sharing its credentials and the sweep's call counter.
+#[derive(Debug, Clone)]
+pub struct AccountClients {
+    config: SdkConfig,
+    counter: CallCounter,
+    s3_force_path_style: bool,
+}
+
+impl AwsContext {
+    /// Loads the base configuration from the standard AWS chain (`AWS_PROFILE`,
+    /// `AWS_REGION`, `AWS_ENDPOINT_URL`, ...) and applies our retry and timeout policy.
+    pub async fn from_env(settings: &AwsSettings) -> Self {
+        let loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry_policy(settings))
+            .timeout_config(timeout_policy(settings));
+        let base = loader.load().await;
+        Self::from_config(base, settings)
+    }
+
+    /// Uses an already-built base configuration (tests point it at the emulator); our
+    /// retry and timeout policy replaces whatever it had.
+    pub fn from_config(base: SdkConfig, settings: &AwsSettings) -> Self {
+        let base = base
+            .into_builder()
+            .retry_config(retry_policy(settings))
+            .timeout_config(timeout_policy(settings))
+            .build();
+        Self { base, counter: CallCounter::default(), settings: settings.clone() }
+    }
+
+    /// The call counter shared by every client this context builds.
+    pub fn counter(&self) -> &CallCounter {
+        &self.counter
+    }
+
+    /// The settings for member roles.
+    pub fn settings(&self) -> &AwsSettings {
+        &self.settings
+    }
+
+    /// The region the service itself runs in (used for global APIs such as IAM and STS).
+    pub fn home_region(&self) -> Option<String> {
+        self.base.region().map(|r| r.to_string())
+    }
+
+    /// Clients that use the service's own credentials (the management account).
+    pub fn own_clients(&self) -> AccountClients {
+        AccountClients {
+            config: self.base.clone(),
+            counter: self.counter.clone(),
+            s3_force_path_style: self.settings.s3_force_path_style,
+        }
+    }
+
+    fn base(&self) -> &SdkConfig {
+        &self.base
+    }
+}
+
+fn retry_policy(settings: &AwsSettings) -> RetryConfig {
+    // Standard mode: exponential backoff with jitter, and throttling errors are retried.
+    RetryConfig::standard().with_max_attempts(settings.max_attempts)
+}
+
+fn timeout_policy(settings: &AwsSettings) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(settings.call_timeout_seconds))
+        .operation_timeout(Duration::from_secs(settings.call_timeout_seconds * u64::from(settings.max_attempts)))
+        .build()
+}
+
+macro_rules! client_fn {
+    ($name:ident, $krate:ident) => {
+        #[doc = concat!("A `", stringify!($krate), "` client for `region` (the configured region when `None`).")]
+        pub fn $name(&self, region: Option<&Region>) -> $krate::Client {
+            let mut b = $krate::config::Builder::from(&self.config).interceptor(self.counter.clone());
+            if let Some(r) = region {
+                b = b.region($krate::config::Region::new(r.as_str().to_owned()));
+            }
+            $krate::Client::from_conf(b.build())
+        }
+    };
+}
+
+impl AccountClients {
+    client_fn!(organizations, aws_sdk_organizations);
+    client_fn!(sts, aws_sdk_sts);
+    client_fn!(ec2, aws_sdk_ec2);
+    client_fn!(cloudtrail, aws_sdk_cloudtrail);
+    client_fn!(bedrock, aws_sdk_bedrock);
+    client_fn!(kms, aws_sdk_kms);
+    client_fn!(iam, aws_sdk_iam);
+    client_fn!(logs, aws_sdk_cloudwatchlogs);
+    client_fn!(config_service, aws_sdk_config);
+    client_fn!(securityhub, aws_sdk_securityhub);
+
+    /// An S3 client for `region`, path-style when configured (S3-compatible endpoints).
+    pub fn s3(&self, region: Option<&Region>) -> aws_sdk_s3::Client {
+        let mut b = aws_sdk_s3::config::Builder::from(&self.config)
+            .interceptor(self.counter.clone())
+            .force_path_style(self.s3_force_path_style);
+        if let Some(r) = region {
+            b = b.region(aws_sdk_s3::config::Region::new(r.as_str().to_owned()));
+        }
+        aws_sdk_s3::Client::from_conf(b.build())
+    }
+}

@@ -1,0 +1,99 @@
+//! Amazon Bedrock: model-invocation logging configuration, guardrails, custom models.
+
+use aws_sdk_bedrock::types::GuardrailContentFilterType;
+
+use crate::aws::AccountClients;
+use crate::config::FilterStrength;
+use crate::domain::Region;
+use crate::snapshot::{Collected, CustomModel, Guardrail, InvocationLogging};
+
+/// The region's invocation-logging configuration; `None` when none is set.
+pub async fn invocation_logging(clients: &AccountClients, region: &Region) -> Collected<Option<InvocationLogging>> {
+    let out = clients
+        .bedrock(Some(region))
+        .get_model_invocation_logging_configuration()
+        .send()
+        .await
+        .map_err(|e| super::gap("bedrock", "GetModelInvocationLoggingConfiguration", Some(region), &e))?;
+    Ok(out.logging_config.map(|c| InvocationLogging {
+        text_delivery: c.text_data_delivery_enabled().unwrap_or(false),
+        image_delivery: c.image_data_delivery_enabled().unwrap_or(false),
+        embedding_delivery: c.embedding_data_delivery_enabled().unwrap_or(false),
+        s3_bucket: c.s3_config().map(|s| s.bucket_name().to_owned()).filter(|b| !b.is_empty()),
+        log_group: c.cloud_watch_config().map(|w| w.log_group_name().to_owned()).filter(|g| !g.is_empty()),
+        large_data_bucket: c
+            .cloud_watch_config()
+            .and_then(|w| w.large_data_delivery_s3_config())
+            .map(|s| s.bucket_name().to_owned()),
+    }))
+}
+
+/// Every guardrail of the region (its working draft), with its PII and prompt-attack settings.
+pub async fn guardrails(clients: &AccountClients, region: &Region) -> Collected<Vec<Guardrail>> {
+    let client = clients.bedrock(Some(region));
+    let summaries: Vec<_> = client
+        .list_guardrails()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| super::gap("bedrock", "ListGuardrails", Some(region), &e))?;
+    let mut guardrails = Vec::with_capacity(summaries.len());
+    for s in summaries {
+        let g = client
+            .get_guardrail()
+            .guardrail_identifier(s.id())
+            .guardrail_version(s.version())
+            .send()
+            .await
+            .map_err(|e| super::gap("bedrock", "GetGuardrail", Some(region), &e))?;
+        let (pii_entities, regexes) = g
+            .sensitive_information_policy()
+            .map_or((0, 0), |p| (p.pii_entities().len(), p.regexes().len()));
+        let prompt_attack_strength = g.content_policy().and_then(|c| {
+            c.filters()
+                .iter()
+                .find(|f| f.r#type() == &GuardrailContentFilterType::PromptAttack)
+                .and_then(|f| FilterStrength::from_api(f.input_strength().as_str()))
+        });
+        guardrails.push(Guardrail {
+            id: s.id().to_owned(),
+            arn: s.arn().to_owned(),
+            name: s.name().to_owned(),
+            status: s.status().as_str().to_owned(),
+            pii_entities,
+            regexes,
+            prompt_attack_strength,
+        });
+    }
+    Ok(guardrails)
+}
+
+/// Every custom model of the region with the KMS key it is encrypted with.
+pub async fn custom_models(clients: &AccountClients, region: &Region) -> Collected<Vec<CustomModel>> {
+    let client = clients.bedrock(Some(region));
+    let summaries: Vec<_> = client
+        .list_custom_models()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| super::gap("bedrock", "ListCustomModels", Some(region), &e))?;
+    let mut models = Vec::with_capacity(summaries.len());
+    for s in summaries {
+        let m = client
+            .get_custom_model()
+            .model_identifier(s.model_arn())
+            .send()
+            .await
+            .map_err(|e| super::gap("bedrock", "GetCustomModel", Some(region), &e))?;
+        models.push(CustomModel {
+            arn: s.model_arn().to_owned(),
+            name: s.model_name().to_owned(),
+            kms_key_arn: m.model_kms_key_arn.filter(|k| !k.is_empty()),
+        });
+    }
+    Ok(models)
+}

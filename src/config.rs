@@ -1,0 +1,476 @@
+//! Settings: parsed once, at start-up, from an optional TOML file and `SWEEPER_*`
+//! environment variables (the environment wins), then validated.
+//!
+//! Each part of the program receives only the section it needs (`&AwsSettings`,
+//! `&ControlParameters`, ...), never the whole `Settings`. Secrets (the database URL, which
+//! may carry a password, and the external id) are `SecretString`s so they never reach a log.
+//!
+//! Environment variables: `SWEEPER_<SECTION>__<KEY>`, e.g. `SWEEPER_SWEEP__REGIONS=eu-west-1,eu-central-1`.
+//! Lists are comma-separated. `SWEEPER_CONFIG` names the TOML file. AWS credentials,
+//! region and endpoint come from the standard AWS chain (`AWS_PROFILE`, `AWS_REGION`,
+//! `AWS_ENDPOINT_URL`, ...), not from here.
+
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Region;
+
+/// Why the configuration was rejected. Every variant names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML (file plus environment) did not match the expected shape.
+    #[error("invalid configuration: {0}")]
+    Shape(String),
+    /// An environment variable does not name a known key or has the wrong type.
+    #[error("invalid environment variable {var}: {reason}")]
+    Env {
+        /// The variable name.
+        var: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A value has the right type but is not acceptable.
+    #[error("invalid configuration key `{key}`: {reason}")]
+    Invalid {
+        /// The dotted key, e.g. `sweep.account_concurrency`.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// All settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where the state lives.
+    pub database: DatabaseSettings,
+    /// How the member accounts are reached.
+    pub aws: AwsSettings,
+    /// Which regions, how much concurrency.
+    pub sweep: SweepSettings,
+    /// The parameters of the controls (DESIGN §2, the `[brackets]`).
+    pub controls: ControlParameters,
+}
+
+/// PostgreSQL connection.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `postgres://` URL. Secret because it may carry a password.
+    #[serde(serialize_with = "serialize_secret_placeholder")]
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a connection before giving up, in seconds.
+    pub connect_timeout_seconds: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("postgres://postgres@127.0.0.1:5432/bedrock_sweeper"),
+            max_connections: 10,
+            connect_timeout_seconds: 10,
+        }
+    }
+}
+
+/// How the service reaches the management account and the member accounts.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsSettings {
+    /// The read-only role assumed in every member account (deploy/member-role-policy.json).
+    pub member_role_name: String,
+    /// Its IAM path.
+    pub member_role_path: String,
+    /// The external id the role's trust policy requires, if any.
+    #[serde(serialize_with = "serialize_opt_secret_placeholder")]
+    pub external_id: Option<SecretString>,
+    /// The role session name, visible in the member accounts' CloudTrail.
+    pub session_name: String,
+    /// Lifetime of the assumed-role credentials; they are refreshed when a sweep outlives them.
+    pub session_duration_seconds: i32,
+    /// How the management account itself is assessed.
+    pub management_account_access: ManagementAccess,
+    /// Attempts per AWS call (standard retry mode, exponential backoff with jitter).
+    pub max_attempts: u32,
+    /// Timeout of one AWS call including its retries, in seconds.
+    pub call_timeout_seconds: u64,
+    /// Address S3 buckets path-style (needed for S3-compatible endpoints such as the local emulator).
+    pub s3_force_path_style: bool,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        Self {
+            member_role_name: "BedrockSweeperReadOnly".into(),
+            member_role_path: "/".into(),
+            external_id: None,
+            session_name: "bedrock-sweeper".into(),
+            session_duration_seconds: 3600,
+            management_account_access: ManagementAccess::Role,
+            max_attempts: 4,
+            call_timeout_seconds: 30,
+            s3_force_path_style: false,
+        }
+    }
+}
+
+impl AwsSettings {
+    /// The ARN of the member role in `account`.
+    pub fn member_role_arn(&self, account: &crate::domain::AccountId) -> String {
+        format!("arn:aws:iam::{account}:role{}{}", self.member_role_path, self.member_role_name)
+    }
+}
+
+/// Whether the management account is assessed through the member role or with the
+/// service's own credentials (which already belong to the management account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManagementAccess {
+    /// Assume `member_role_name` in the management account too.
+    Role,
+    /// Use the credentials the service runs with.
+    OwnCredentials,
+}
+
+/// Scope and pace of a sweep.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SweepSettings {
+    /// Regions to sweep. Empty: the regions enabled in each account that offer Bedrock
+    /// (`findings/regions.toml`).
+    pub regions: Vec<Region>,
+    /// Accounts collected at once.
+    pub account_concurrency: usize,
+    /// Regions collected at once within one account.
+    pub region_concurrency: usize,
+    /// How long a worker owns an account task before another may take it over, in seconds.
+    pub lease_seconds: i64,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        Self { regions: Vec::new(), account_concurrency: 8, region_concurrency: 4, lease_seconds: 900 }
+    }
+}
+
+/// The parameters of the controls. Names are those in the catalog's `parameters` lists.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlParameters {
+    /// Regions where Bedrock may be used. Empty: every swept region counts as approved.
+    pub approved_regions: Vec<Region>,
+    /// Whether global cross-region inference (`aws:RequestedRegion = unspecified`) is allowed.
+    pub allow_global_inference: bool,
+    /// The VPC endpoints Bedrock traffic must arrive through (empty: any VPC endpoint).
+    pub approved_vpce_ids: Vec<String>,
+    /// Guardrails that must be named on every invocation (empty: any guardrail).
+    pub required_guardrail_arns: Vec<String>,
+    /// Models that may be invoked (empty: BR.ORG.5 does not apply).
+    pub approved_models: Vec<String>,
+    /// Oldest acceptable CloudTrail delivery, in hours.
+    pub max_delivery_age_hours: i64,
+    /// Shortest acceptable retention of the invocation log group, in days.
+    pub min_log_retention_days: i32,
+    /// Weakest acceptable prompt-attack filter strength (LOW, MEDIUM, HIGH).
+    pub min_prompt_attack_strength: FilterStrength,
+    /// IAM principal ARN patterns (`*` and `?` allowed) that BR.IAM.1 does not judge.
+    pub exempt_principals: Vec<String>,
+}
+
+impl Default for ControlParameters {
+    fn default() -> Self {
+        Self {
+            approved_regions: Vec::new(),
+            allow_global_inference: false,
+            approved_vpce_ids: Vec::new(),
+            required_guardrail_arns: Vec::new(),
+            approved_models: Vec::new(),
+            max_delivery_age_hours: 24,
+            min_log_retention_days: 365,
+            min_prompt_attack_strength: FilterStrength::High,
+            exempt_principals: Vec::new(),
+        }
+    }
+}
+
+/// The names of every control parameter, for the catalog validator.
+pub const CONTROL_PARAMETER_NAMES: [&str; 9] = [
+    "approved_regions",
+    "allow_global_inference",
+    "approved_vpce_ids",
+    "required_guardrail_arns",
+    "approved_models",
+    "max_delivery_age_hours",
+    "min_log_retention_days",
+    "min_prompt_attack_strength",
+    "exempt_principals",
+];
+
+/// Guardrail content-filter strength, ordered weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FilterStrength {
+    /// The filter is off.
+    None,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+impl FilterStrength {
+    /// Parses the Bedrock API spelling (`NONE`, `LOW`, `MEDIUM`, `HIGH`).
+    pub fn from_api(s: &str) -> Option<Self> {
+        match s {
+            "NONE" => Some(Self::None),
+            "LOW" => Some(Self::Low),
+            "MEDIUM" => Some(Self::Medium),
+            "HIGH" => Some(Self::High),
+            _ => None,
+        }
+    }
+}
+
+const ENV_PREFIX: &str = "SWEEPER_";
+
+impl Settings {
+    /// Loads settings from `path` (if given) and the process environment, then validates them.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let file_text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?,
+            None => String::new(),
+        };
+        Self::from_sources(&file_text, std::env::vars())
+    }
+
+    /// Builds settings from TOML text and `(name, value)` environment pairs. Env wins.
+    pub fn from_sources(
+        toml_text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            toml::from_str(toml_text).map_err(|e| ConfigError::Shape(e.to_string()))?;
+        let defaults = toml::Table::try_from(Settings::default())
+            .map_err(|e| ConfigError::Shape(e.to_string()))?;
+        for (var, value) in env {
+            let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
+            if rest == "CONFIG" {
+                continue;
+            }
+            let Some((section, key)) = rest.split_once("__") else {
+                return Err(ConfigError::Env {
+                    var,
+                    reason: "expected SWEEPER_<SECTION>__<KEY>".into(),
+                });
+            };
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            let Some(toml::Value::Table(default_section)) = defaults.get(&section) else {
+                return Err(ConfigError::Env { var, reason: format!("no section `{section}`") });
+            };
+            let parsed = match default_section.get(&key) {
+                Some(toml::Value::Array(_)) => toml::Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.to_owned()))
+                        .collect(),
+                ),
+                Some(toml::Value::Boolean(_)) => match value.as_str() {
+                    "true" | "1" => toml::Value::Boolean(true),
+                    "false" | "0" => toml::Value::Boolean(false),
+                    _ => {
+                        return Err(ConfigError::Env { var, reason: "expected true or false".into() });
+                    }
+                },
+                Some(toml::Value::Integer(_)) => match value.trim().parse::<i64>() {
+                    Ok(n) => toml::Value::Integer(n),
+                    Err(_) => {
+                        return Err(ConfigError::Env { var, reason: "expected a whole number".into() });
+                    }
+                },
+                // Strings, and optional keys with no default (such as aws.external_id).
+                _ => toml::Value::String(value),
+            };
+            let section_table = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match section_table {
+                toml::Value::Table(t) => {
+                    t.insert(key, parsed);
+                }
+                _ => {
+                    return Err(ConfigError::Invalid { key: section, reason: "must be a table".into() });
+                }
+            }
+        }
+        // Round-trip through text so that serde errors carry the key path.
+        let merged = toml::to_string(&table).map_err(|e| ConfigError::Shape(e.to_string()))?;
+        let settings: Settings =
+            toml::from_str(&merged).map_err(|e| ConfigError::Shape(e.message().to_owned() + &key_hint(&e, &merged)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: &str| {
+            Err(ConfigError::Invalid { key: key.into(), reason: reason.into() })
+        };
+        if self.sweep.account_concurrency == 0 || self.sweep.account_concurrency > 256 {
+            return invalid("sweep.account_concurrency", "must be between 1 and 256");
+        }
+        if self.sweep.region_concurrency == 0 || self.sweep.region_concurrency > 64 {
+            return invalid("sweep.region_concurrency", "must be between 1 and 64");
+        }
+        if self.sweep.lease_seconds < 60 {
+            return invalid("sweep.lease_seconds", "must be at least 60");
+        }
+        let name_ok = !self.aws.member_role_name.is_empty()
+            && self.aws.member_role_name.len() <= 64
+            && self
+                .aws
+                .member_role_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        if !name_ok {
+            return invalid("aws.member_role_name", "must be a valid IAM role name");
+        }
+        if !self.aws.member_role_path.starts_with('/') || !self.aws.member_role_path.ends_with('/') {
+            return invalid("aws.member_role_path", "must start and end with `/`");
+        }
+        if !(900..=43_200).contains(&self.aws.session_duration_seconds) {
+            return invalid("aws.session_duration_seconds", "must be between 900 and 43200");
+        }
+        if self.aws.max_attempts == 0 || self.aws.max_attempts > 20 {
+            return invalid("aws.max_attempts", "must be between 1 and 20");
+        }
+        if self.aws.call_timeout_seconds == 0 {
+            return invalid("aws.call_timeout_seconds", "must be at least 1");
+        }
+        if self.controls.max_delivery_age_hours <= 0 {
+            return invalid("controls.max_delivery_age_hours", "must be positive");
+        }
+        if self.controls.min_log_retention_days <= 0 {
+            return invalid("controls.min_log_retention_days", "must be positive");
+        }
+        if let Some(bad) = self.controls.approved_vpce_ids.iter().find(|v| !v.starts_with("vpce-")) {
+            return invalid("controls.approved_vpce_ids", &format!("`{bad}` is not a VPC endpoint id"));
+        }
+        Ok(())
+    }
+
+    /// The regions a control treats as approved, given the regions swept in an account.
+    pub fn approved_among<'a>(&'a self, swept: &'a [Region]) -> impl Iterator<Item = &'a Region> + 'a {
+        swept
+            .iter()
+            .filter(|r| self.controls.approved_regions.is_empty() || self.controls.approved_regions.contains(r))
+    }
+}
+
+/// Names the key a deserialisation error points at, from its span in the merged TOML.
+fn key_hint(err: &toml::de::Error, text: &str) -> String {
+    let Some(span) = err.span() else { return String::new() };
+    let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let section = text[..line_start]
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+        .unwrap_or("");
+    let line = text[line_start..].lines().next().unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) if !section.is_empty() => format!(" (at `{section}.{}`)", key.trim()),
+        _ if !section.is_empty() => format!(" (in section `{section}`)"),
+        _ => String::new(),
+    }
+}
+
+fn serialize_secret_placeholder<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("(secret)")
+}
+
+fn serialize_opt_secret_placeholder<S: serde::Serializer>(
+    v: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("(secret)"),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_env_wins_over_the_file() {
+        let s = Settings::from_sources("", env(&[])).unwrap();
+        assert_eq!(s.aws.member_role_name, "BedrockSweeperReadOnly");
+        let file = "[sweep]\naccount_concurrency = 3\nregions = [\"eu-west-1\"]\n";
+        let s = Settings::from_sources(
+            file,
+            env(&[
+                ("SWEEPER_SWEEP__ACCOUNT_CONCURRENCY", "5"),
+                ("SWEEPER_CONTROLS__APPROVED_REGIONS", "eu-central-1, eu-west-1"),
+                ("SWEEPER_AWS__EXTERNAL_ID", "s3cr3t"),
+                ("SWEEPER_DATABASE__URL", "postgres://u:pw@h/db"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.sweep.account_concurrency, 5);
+        assert_eq!(s.sweep.regions, vec![Region::parse("eu-west-1").unwrap()]);
+        assert_eq!(s.controls.approved_regions.len(), 2);
+        assert_eq!(s.aws.external_id.as_ref().map(|x| x.expose_secret().to_owned()), Some("s3cr3t".into()));
+        assert_eq!(s.database.url.expose_secret(), "postgres://u:pw@h/db");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = Settings::from_sources("[sweep]\naccount_concurrency = 0\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("sweep.account_concurrency"), "{err}");
+        let err = Settings::from_sources("[sweep]\nregions = [\"Mars\"]\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("sweep.regions"), "{err}");
+        let err = Settings::from_sources("[sweep]\nbogus = 1\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
+        let err = Settings::from_sources("", env(&[("SWEEPER_SWEEP__ACCOUNT_CONCURRENCY", "many")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("SWEEPER_SWEEP__ACCOUNT_CONCURRENCY"), "{err}");
+        let err = Settings::from_sources("", env(&[("SWEEPER_NOPE__X", "1")])).unwrap_err();
+        assert!(err.to_string().contains("SWEEPER_NOPE__X"), "{err}");
+        let err = Settings::from_sources("not toml [", env(&[])).unwrap_err();
+        assert!(matches!(err, ConfigError::Shape(_)));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let s = Settings::from_sources(
+            "",
+            env(&[("SWEEPER_DATABASE__URL", "postgres://u:hunter2@h/db"), ("SWEEPER_AWS__EXTERNAL_ID", "ext-hunter3")]),
+        )
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("hunter3"), "{shown}");
+    }
+}

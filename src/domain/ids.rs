@@ -1,0 +1,215 @@
+//! Identifier newtypes. Each `parse` rejects malformed input so that the rest of the code
+//! never has to wonder whether an `AccountId` really is twelve digits.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why an identifier was rejected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IdError {
+    /// An AWS account id is exactly twelve ASCII digits.
+    #[error("`{0}` is not an AWS account id (12 digits)")]
+    AccountId(String),
+    /// A region name looks like `eu-central-1`.
+    #[error("`{0}` is not an AWS region name (like eu-central-1)")]
+    Region(String),
+    /// A control id looks like `BR.NET.1`.
+    #[error("`{0}` is not a control id (like BR.NET.1)")]
+    ControlId(String),
+}
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
+#[serde(try_from = "String", into = "String")]
+#[sqlx(transparent)]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Parses a 12-digit account id.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(IdError::AccountId(s.to_owned()))
+        }
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An AWS region name such as `eu-central-1`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
+#[serde(try_from = "String", into = "String")]
+#[sqlx(transparent)]
+pub struct Region(String);
+
+impl Region {
+    /// Parses a region name: lowercase letters, digits and dashes, ending in a digit.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let well_formed = s.len() >= 6
+            && s.len() <= 25
+            && s.contains('-')
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes().last().is_some_and(|b| b.is_ascii_digit());
+        if well_formed {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(IdError::Region(s.to_owned()))
+        }
+    }
+
+    /// The region name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Region {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Region> for String {
+    fn from(r: Region) -> Self {
+        r.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A control id from the catalog, such as `BR.NET.1`. The ids are a public contract.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
+#[serde(try_from = "String", into = "String")]
+#[sqlx(transparent)]
+pub struct ControlId(String);
+
+impl ControlId {
+    /// Parses `BR.<FAMILY>.<n>`.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let mut parts = s.split('.');
+        let ok = parts.next() == Some("BR")
+            && parts
+                .next()
+                .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_uppercase()))
+            && parts
+                .next()
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            && parts.next().is_none();
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(IdError::ControlId(s.to_owned()))
+        }
+    }
+
+    /// The id as written in the catalog.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ControlId {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ControlId> for String {
+    fn from(c: ControlId) -> Self {
+        c.0
+    }
+}
+
+impl fmt::Display for ControlId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The id of one sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct SweepId(pub uuid::Uuid);
+
+impl SweepId {
+    /// A fresh random id.
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+}
+
+impl Default for SweepId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for SweepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(AccountId::parse("123456789012").is_ok());
+        for bad in ["12345678901", "1234567890123", "12345678901a", "", " 23456789012"] {
+            assert_eq!(AccountId::parse(bad), Err(IdError::AccountId(bad.to_owned())));
+        }
+    }
+
+    #[test]
+    fn regions_and_control_ids_are_checked() {
+        assert!(Region::parse("eu-central-1").is_ok());
+        assert!(Region::parse("us-gov-west-1").is_ok());
+        for bad in ["", "EU-CENTRAL-1", "eu-central", "eu central 1", "../etc"] {
+            assert!(Region::parse(bad).is_err(), "{bad}");
+        }
+        assert!(ControlId::parse("BR.NET.1").is_ok());
+        for bad in ["BR.NET", "BR.net.1", "XX.NET.1", "BR.NET.1.2", "BR..1"] {
+            assert!(ControlId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_round_trip_rejects_malformed_ids() {
+        let id: AccountId = serde_json::from_str("\"111122223333\"").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"111122223333\"");
+        assert!(serde_json::from_str::<AccountId>("\"1111\"").is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! The `iam` family: BR.IAM.1, no IAM principal may hold `bedrock:*` (or `*`) on all
+//! resources without conditions, and none may have AmazonBedrockFullAccess attached.
+//! Service-linked roles and `controls.exempt_principals` are not judged.
+//!
+//! Failures are reported per principal; when none fails, one account-wide `pass`. A
+//! principal that is fixed disappears from the failures and its finding is resolved.
+
+use serde_json::Value;
+
+use super::{AccountInput, Evaluation};
+use crate::domain::Status;
+use crate::snapshot::{AccountSnapshot, IamPrincipal};
+
+const BEDROCK_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonBedrockFullAccess";
+/// AWS-managed policies that grant everything; judged by ARN when their document was not returned.
+const KNOWN_BROAD_MANAGED: [&str; 3] = [
+    BEDROCK_FULL_ACCESS,
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+    "arn:aws:iam::aws:policy/PowerUserAccess",
+];
+
+fn as_list(v: Option<&Value>) -> Vec<&str> {
+    match v {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+/// True when an action pattern matches every Bedrock action: `*`, `bedrock:*`, `bedr*`, ...
+fn covers_all_bedrock(pattern: &str) -> bool {
+    let p = pattern.to_ascii_lowercase();
+    let Some(prefix) = p.strip_suffix('*') else { return false };
+    let prefix = prefix.trim_end_matches('*');
+    !prefix.contains(['*', '?']) && "bedrock:".starts_with(prefix)
+}
+
+/// Whether a policy document grants all of Bedrock on all resources without conditions.
+/// `Err` carries a parse error for the detail.
+pub(crate) fn grants_all_bedrock(document: &str) -> Result<bool, String> {
+    let doc: Value = serde_json::from_str(document).map_err(|e| e.to_string())?;
+    let statements = match doc.get("Statement") {
+        Some(Value::Array(s)) => s.iter().collect(),
+        Some(s @ Value::Object(_)) => vec![s],
+        _ => return Err("no Statement".into()),
+    };
+    Ok(statements.into_iter().any(|s| {
+        let allow = s.get("Effect").and_then(Value::as_str) == Some("Allow");
+        let all_resources = as_list(s.get("Resource")).contains(&"*");
+        let unconditional = s.get("Condition").is_none_or(|c| c.as_object().is_some_and(serde_json::Map::is_empty));
+        let actions = if s.get("NotAction").is_some() {
+            // Allow + NotAction grants everything not listed: broad unless Bedrock is excluded.
+            !as_list(s.get("NotAction")).iter().any(|a| covers_all_bedrock(a) || a.eq_ignore_ascii_case("bedrock:*"))
+        } else {
+            as_list(s.get("Action")).iter().any(|a| covers_all_bedrock(a))
+        };
+        allow && all_resources && unconditional && actions
+    }))
+}
+
+fn glob_match(pattern: &str, text: &str) -> bool {
+    // Iterative `*`/`?` matcher (no regex, no recursion blow-up).
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The reasons `principal` fails, empty when it does not.
+fn violations(principal: &IamPrincipal, snap_managed: &std::collections::BTreeMap<String, crate::snapshot::PolicyDocument>) -> Vec<String> {
+    let mut why = Vec::new();
+    for p in &principal.inline_policies {
+        match grants_all_bedrock(&p.document) {
+            Ok(true) => why.push(format!("inline policy {} grants bedrock:* on *", p.name)),
+            Ok(false) => {}
+            Err(e) => why.push(format!("inline policy {} could not be read ({e})", p.name)),
+        }
+    }
+    for a in &principal.attached {
+        if a.arn == BEDROCK_FULL_ACCESS {
+            why.push("AmazonBedrockFullAccess is attached".into());
+            continue;
+        }
+        match snap_managed.get(&a.arn).map(|d| grants_all_bedrock(&d.document)) {
+            Some(Ok(true)) => why.push(format!("managed policy {} grants bedrock:* on *", a.name)),
+            Some(Ok(false)) => {}
+            Some(Err(e)) => why.push(format!("managed policy {} could not be read ({e})", a.name)),
+            None if KNOWN_BROAD_MANAGED.contains(&a.arn.as_str()) => {
+                why.push(format!("managed policy {} grants bedrock:* on *", a.name));
+            }
+            None => {}
+        }
+    }
+    why
+}
+
+/// BR.IAM.1.
+pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
+    let iam = match &snap.iam {
+        Ok(i) => i,
+        Err(gap) => {
+            return vec![input.account_verdict("BR.IAM.1", Status::Error, format!("Could not read IAM: {}.", gap.summary()))];
+        }
+    };
+    let judged = iam.principals.iter().filter(|p| {
+        !p.path.starts_with("/aws-service-role/") && !input.params.exempt_principals.iter().any(|pat| glob_match(pat, &p.arn))
+    });
+    let mut out = Vec::new();
+    let mut count = 0;
+    for p in judged {
+        count += 1;
+        let why = violations(p, &iam.managed_policies);
+        if !why.is_empty() {
+            out.push(input.verdict("BR.IAM.1", None, &p.arn, Status::Fail, format!("IAM {} {}: {}.", p.kind, p.name, why.join("; "))));
+        }
+    }
+    if out.is_empty() {
+        out.push(input.account_verdict(
+            "BR.IAM.1",
+            Status::Pass,
+            format!("None of the {count} IAM roles, users and groups judged holds bedrock:* on all resources."),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::fixtures::*;
+    use crate::snapshot::{AttachedPolicy, IamSnapshot, PolicyDocument};
+
+    #[test]
+    fn broad_grants_are_recognised() {
+        let cases = [
+            (r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#, true),
+            (r#"{"Statement":{"Effect":"Allow","Action":["s3:GetObject","*"],"Resource":["*"]}}"#, true),
+            (r#"{"Statement":[{"Effect":"Allow","Action":"Bedrock:*","Resource":"*"}]}"#, true),
+            (r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:Invoke*","Resource":"*"}]}"#, false),
+            (r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"arn:aws:bedrock:*::foundation-model/x"}]}"#, false),
+            (r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}"#, false),
+            (r#"{"Statement":[{"Effect":"Allow","NotAction":["iam:*"],"Resource":"*"}]}"#, true),
+            (r#"{"Statement":[{"Effect":"Allow","NotAction":["bedrock:*"],"Resource":"*"}]}"#, false),
+            (r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#, false),
+        ];
+        for (doc, broad) in cases {
+            assert_eq!(grants_all_bedrock(doc), Ok(broad), "{doc}");
+        }
+        assert!(grants_all_bedrock("{oops").is_err());
+    }
+
+    fn principal(name: &str, path: &str, inline: Option<&str>, attached: &[&str]) -> IamPrincipal {
+        IamPrincipal {
+            kind: "role".into(),
+            name: name.into(),
+            arn: format!("arn:aws:iam::{MEMBER}:role{path}{name}"),
+            path: path.into(),
+            inline_policies: inline.map(|d| PolicyDocument { name: "p".into(), document: d.into() }).into_iter().collect(),
+            attached: attached.iter().map(|a| AttachedPolicy { name: a.rsplit('/').next().unwrap().into(), arn: (*a).into() }).collect(),
+        }
+    }
+
+    #[test]
+    fn per_principal_failures_exemptions_and_gaps() {
+        let broad = r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
+        let mut snap = account_snapshot();
+        snap.iam = Ok(IamSnapshot {
+            principals: vec![
+                principal("wide", "/", Some(broad), &[]),
+                principal("full", "/", None, &[BEDROCK_FULL_ACCESS]),
+                principal("AWSServiceRoleForX", "/aws-service-role/", Some(broad), &[]),
+                principal("breakglass", "/", Some(broad), &[]),
+                principal("narrow", "/", None, &["arn:aws:iam::111122223333:policy/narrow"]),
+            ],
+            managed_policies: [(
+                "arn:aws:iam::111122223333:policy/narrow".to_owned(),
+                PolicyDocument { name: "narrow".into(), document: r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#.into() },
+            )]
+            .into(),
+        });
+        let params = crate::config::ControlParameters { exempt_principals: vec!["arn:aws:iam::*:role/breakglass".into()], ..Default::default() };
+        let out = with_params(&snap, params, |i| no_broad_bedrock_grants(i, &snap));
+        let failed: Vec<&str> = out.iter().filter(|e| e.status == Status::Fail).map(|e| e.resource_id.as_str()).collect();
+        assert_eq!(failed, [format!("arn:aws:iam::{MEMBER}:role/wide"), format!("arn:aws:iam::{MEMBER}:role/full")]);
+        assert!(out[1].detail.contains("AmazonBedrockFullAccess"));
+
+        snap.iam = Ok(IamSnapshot { principals: vec![principal("narrow", "/", None, &[])], ..Default::default() });
+        assert_eq!(statuses(&with_input(&snap, |i| no_broad_bedrock_grants(i, &snap))), [Status::Pass]);
+        snap.iam = Err(gap("iam", "GetAccountAuthorizationDetails"));
+        assert_eq!(statuses(&with_input(&snap, |i| no_broad_bedrock_grants(i, &snap))), [Status::Error]);
+    }
+}

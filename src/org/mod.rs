@@ -1,0 +1,215 @@
+//! Organization discovery: roots (and whether SCPs are enabled), the OU tree, accounts
+//! with status and parent, and every SCP with its content and targets.
+//!
+//! The walk is top-down (ListOrganizationalUnitsForParent / ListAccountsForParent per
+//! parent, ListTargetsForPolicy per policy), so the number of Organizations calls grows
+//! with OUs + policies + pages, never with accounts: no ListParents or
+//! ListPoliciesForTarget per account.
+
+use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus};
+use tracing::instrument;
+
+use crate::aws::AccountClients;
+use crate::aws::errors::{Failure, FailureKind, classify};
+use crate::collect::{cloudtrail, kms};
+use crate::domain::{AccountId, Region};
+use crate::snapshot::{OrgAccount, OrgRoot, OrgSnapshot, OrgUnit, ScpPolicy};
+
+/// Discovery could not build the organization: the sweep cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    /// An Organizations call failed.
+    #[error("Organizations {operation} failed: {} ({})", failure.code, failure.message)]
+    Call {
+        /// The operation.
+        operation: &'static str,
+        /// What AWS said.
+        failure: Failure,
+    },
+    /// The answer lacked something every answer must have.
+    #[error("Organizations {operation} answered without {what}")]
+    Incomplete {
+        /// The operation.
+        operation: &'static str,
+        /// What was missing.
+        what: &'static str,
+    },
+    /// The credentials do not belong to an organization (or Organizations is not enabled).
+    #[error("these credentials are not in an AWS Organization ({0})")]
+    NotInOrganization(String),
+}
+
+impl DiscoveryError {
+    fn call<E, R>(operation: &'static str, err: &aws_sdk_organizations::error::SdkError<E, R>) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let failure = classify(err);
+        if failure.code == "AWSOrganizationsNotInUseException" {
+            return Self::NotInOrganization(failure.code);
+        }
+        Self::Call { operation, failure }
+    }
+
+    /// True when the failure was an access denial (wrong account or missing permissions).
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, Self::Call { failure, .. } if failure.kind == FailureKind::AccessDenied)
+    }
+}
+
+/// Walks the organization with the service's own (management-account or delegated
+/// administrator) credentials, and collects the management account's trails in `trail_region`.
+#[instrument(skip_all, fields(aws.region = %trail_region))]
+pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result<OrgSnapshot, DiscoveryError> {
+    let org = clients.organizations(None);
+
+    let described =
+        org.describe_organization().send().await.map_err(|e| DiscoveryError::call("DescribeOrganization", &e))?;
+    let organization = described
+        .organization
+        .ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "an organization" })?;
+    let organization_id = organization
+        .id
+        .ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "an id" })?;
+    let management_account_id = organization
+        .master_account_id
+        .as_deref()
+        .and_then(|id| AccountId::parse(id).ok())
+        .ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "a management account id" })?;
+
+    let roots: Vec<_> = org
+        .list_roots()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| DiscoveryError::call("ListRoots", &e))?
+        .into_iter()
+        .flat_map(|page| page.roots.unwrap_or_default())
+        .collect();
+    let roots: Vec<OrgRoot> = roots
+        .into_iter()
+        .filter_map(|r| {
+            let scp_enabled = r.policy_types().iter().any(|p| {
+                p.r#type() == Some(&PolicyType::ServiceControlPolicy) && p.status() == Some(&PolicyTypeStatus::Enabled)
+            });
+            Some(OrgRoot { id: r.id?, name: r.name.unwrap_or_else(|| "Root".into()), scp_enabled })
+        })
+        .collect();
+    if roots.is_empty() {
+        return Err(DiscoveryError::Incomplete { operation: "ListRoots", what: "a root" });
+    }
+
+    // Breadth-first over the tree: one OU listing and one account listing per parent.
+    let mut ous = Vec::new();
+    let mut accounts = Vec::new();
+    let mut parents: Vec<String> = roots.iter().map(|r| r.id.clone()).collect();
+    while let Some(parent) = parents.pop() {
+        let children: Vec<_> = org
+            .list_organizational_units_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| DiscoveryError::call("ListOrganizationalUnitsForParent", &e))?
+            .into_iter()
+            .flat_map(|page| page.organizational_units.unwrap_or_default())
+            .collect();
+        for ou in children {
+            let Some(id) = ou.id else { continue };
+            parents.push(id.clone());
+            ous.push(OrgUnit { id, name: ou.name.unwrap_or_default(), parent_id: parent.clone() });
+        }
+        let members: Vec<_> = org
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| DiscoveryError::call("ListAccountsForParent", &e))?
+            .into_iter()
+            .flat_map(|page| page.accounts.unwrap_or_default())
+            .collect();
+        for a in members {
+            let Some(id) = a.id.as_deref().and_then(|id| AccountId::parse(id).ok()) else { continue };
+            // `State` replaced the deprecated `Status`; older endpoints only send `Status`.
+            let status = a
+                .state()
+                .map(|s| s.as_str().to_owned())
+                .or_else(|| a.status().map(|s| s.as_str().to_owned()))
+                .unwrap_or_else(|| "UNKNOWN".into());
+            accounts.push(OrgAccount {
+                id,
+                name: a.name.unwrap_or_default(),
+                email: a.email.unwrap_or_default(),
+                status,
+                parent_id: parent.clone(),
+            });
+        }
+    }
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+
+    let policies = discover_policies(&org).await?;
+    let management_trails = cloudtrail::collect(clients, std::slice::from_ref(trail_region)).await;
+    let key_refs = match &management_trails {
+        Ok(trails) => trails.iter().filter_map(|t| t.kms_key_id.clone().map(|k| (k, Region::parse(&t.home_region).ok()))).collect(),
+        Err(_) => Vec::new(),
+    };
+    let management_kms_keys = kms::collect(clients, key_refs, trail_region).await;
+
+    Ok(OrgSnapshot {
+        organization_id,
+        management_account_id,
+        roots,
+        ous,
+        accounts,
+        policies,
+        management_trails,
+        management_kms_keys,
+    })
+}
+
+async fn discover_policies(org: &aws_sdk_organizations::Client) -> Result<Vec<ScpPolicy>, DiscoveryError> {
+    let summaries: Vec<_> = org
+        .list_policies()
+        .filter(PolicyType::ServiceControlPolicy)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| DiscoveryError::call("ListPolicies", &e))?
+        .into_iter()
+        .flat_map(|page| page.policies.unwrap_or_default())
+        .collect();
+    let mut policies = Vec::with_capacity(summaries.len());
+    for summary in summaries {
+        let Some(id) = summary.id.clone() else { continue };
+        let described =
+            org.describe_policy().policy_id(&id).send().await.map_err(|e| DiscoveryError::call("DescribePolicy", &e))?;
+        let content = described.policy.and_then(|p| p.content).unwrap_or_default();
+        let targets: Vec<_> = org
+            .list_targets_for_policy()
+            .policy_id(&id)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| DiscoveryError::call("ListTargetsForPolicy", &e))?
+            .into_iter()
+            .flat_map(|page| page.targets.unwrap_or_default())
+            .collect();
+        policies.push(ScpPolicy {
+            id,
+            name: summary.name.unwrap_or_default(),
+            arn: summary.arn.unwrap_or_default(),
+            aws_managed: summary.aws_managed,
+            content,
+            targets: targets.into_iter().filter_map(|t| t.target_id).collect(),
+        });
+    }
+    policies.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(policies)
+}

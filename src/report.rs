@@ -1,0 +1,92 @@
+//! Presentation of a sweep report and the catalog for the terminal: text and JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::catalog::Catalog;
+use crate::domain::{Severity, Status};
+use crate::sweep::SweepReport;
+
+/// The JSON document of `sweep --output json`.
+pub fn json(r: &SweepReport) -> Value {
+    json!({
+        "sweep_id": r.sweep_id,
+        "status": r.status,
+        "resumed": r.resumed,
+        "started_at": r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "finished_at": r.finished_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "accounts": r.accounts,
+        "aws_calls": r.aws_calls,
+        "findings": r.findings.iter().map(|f| json!({
+            "id": f.id,
+            "control_id": f.control_id,
+            "account_id": f.account_id,
+            "region": f.region,
+            "resource_id": f.resource_id,
+            "status": f.status,
+            "severity": f.severity,
+            "title": f.title,
+            "detail": f.detail,
+            "first_seen_at": f.first_seen_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The human summary of a sweep.
+pub fn text(r: &SweepReport) -> String {
+    let mut s = String::new();
+    let secs = (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0;
+    let _ = writeln!(s, "Sweep {} {}{} in {secs:.1}s", r.sweep_id, r.status, if r.resumed { " (resumed)" } else { "" });
+    let a = &r.accounts;
+    let _ = writeln!(
+        s,
+        "Accounts: {} total, {} assessed, {} NOT assessed, {} skipped (suspended/closed)",
+        a.total, a.assessed, a.not_assessed, a.skipped
+    );
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut failing_by_severity: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut failing_by_control: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &r.findings {
+        *by_status.entry(f.status.as_str()).or_default() += 1;
+        if f.status == Status::Fail.as_str() {
+            *failing_by_severity.entry(f.severity.as_str()).or_default() += 1;
+            *failing_by_control.entry(f.control_id.as_str()).or_default() += 1;
+        }
+    }
+    let statuses: Vec<String> =
+        Status::ALL.iter().map(|st| format!("{} {}", by_status.get(st.as_str()).unwrap_or(&0), st)).collect();
+    let _ = writeln!(s, "Findings: {}", statuses.join(", "));
+    let severities: Vec<String> = Severity::ALL
+        .iter()
+        .map(|sev| format!("{} {}", failing_by_severity.get(sev.as_str()).unwrap_or(&0), sev))
+        .collect();
+    let _ = writeln!(s, "Failing by severity: {}", severities.join(", "));
+    let mut top: Vec<(&str, usize)> = failing_by_control.into_iter().collect();
+    top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+    if !top.is_empty() {
+        let _ = writeln!(s, "Top failing controls:");
+        for (control, n) in top.iter().take(5) {
+            let title = r.findings.iter().find(|f| f.control_id == *control).map_or("", |f| f.title.as_str());
+            let _ = writeln!(s, "  {control:<9} {n:>5}  {title}");
+        }
+    }
+    let total: u64 = r.aws_calls.values().flat_map(|ops| ops.values()).map(|c| c.calls).sum();
+    let _ = writeln!(s, "AWS calls: {total}");
+    for (service, ops) in &r.aws_calls {
+        let calls: u64 = ops.values().map(|c| c.calls).sum();
+        let errors: u64 = ops.values().map(|c| c.errors).sum();
+        let _ = writeln!(s, "  {service:<16} {calls:>6} calls, {errors} errors");
+    }
+    s
+}
+
+/// The catalog as a table.
+pub fn controls_table(catalog: &Catalog) -> String {
+    let mut s = String::new();
+    for c in catalog.controls() {
+        let _ = writeln!(s, "{:<9} {:<13} {:<18} {}", c.id, c.severity, c.family, c.title);
+    }
+    s
+}

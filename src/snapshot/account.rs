@@ -1,0 +1,310 @@
+//! What one account holds that the controls look at.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Collected;
+use crate::config::FilterStrength;
+use crate::domain::{AccountId, Region};
+
+/// Everything collected in one account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountSnapshot {
+    /// The account.
+    pub account_id: AccountId,
+    /// The regions swept (the enabled regions offering Bedrock, or the configured list).
+    pub regions: Collected<Vec<Region>>,
+    /// IAM principals and their policies.
+    pub iam: Collected<IamSnapshot>,
+    /// Trails visible in the account, de-duplicated across regions.
+    pub trails: Collected<Vec<Trail>>,
+    /// Per-region data, one entry per swept region.
+    pub per_region: Vec<RegionSnapshot>,
+    /// KMS keys referenced by the resources above, by the reference that named them.
+    pub kms_keys: BTreeMap<String, Collected<KmsKey>>,
+    /// Default encryption of the S3 buckets invocation logging writes to, by bucket name.
+    pub buckets: BTreeMap<String, Collected<BucketEncryption>>,
+}
+
+/// Data of one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionSnapshot {
+    /// The region.
+    pub region: Region,
+    /// Every VPC endpoint in the region.
+    pub vpc_endpoints: Collected<Vec<VpcEndpoint>>,
+    /// The model-invocation logging configuration; `None` when logging is not configured.
+    pub invocation_logging: Collected<Option<InvocationLogging>>,
+    /// The log group invocation logging writes to; `None` when it writes to no log group.
+    pub invocation_log_group: Option<Collected<LogGroup>>,
+    /// Guardrails with their policies.
+    pub guardrails: Collected<Vec<Guardrail>>,
+    /// Custom (fine-tuned or imported) models.
+    pub custom_models: Collected<Vec<CustomModel>>,
+    /// AWS Config recorders with their status.
+    pub config_recorders: Collected<Vec<ConfigRecorder>>,
+}
+
+/// A VPC endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcEndpoint {
+    /// `vpce-...`.
+    pub id: String,
+    /// The VPC.
+    pub vpc_id: String,
+    /// `com.amazonaws.<region>.bedrock-runtime` and the like.
+    pub service_name: String,
+    /// `Interface`, `Gateway`, ...
+    pub endpoint_type: String,
+    /// `available`, `pending`, ...
+    pub state: String,
+    /// Whether private DNS is on.
+    pub private_dns_enabled: bool,
+    /// The endpoint policy; `None` means the default full-access policy.
+    pub policy_document: Option<String>,
+}
+
+impl VpcEndpoint {
+    /// True for endpoints of any Bedrock service (bedrock, bedrock-runtime, bedrock-agent, ...).
+    pub fn is_bedrock(&self) -> bool {
+        self.service_name.rsplit('.').next().is_some_and(|s| s.starts_with("bedrock"))
+    }
+}
+
+/// A CloudTrail trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trail {
+    /// The trail ARN (the identity across regions).
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// Where it lives; trail-level calls must go there.
+    pub home_region: String,
+    /// Whether it records all regions.
+    pub is_multi_region: bool,
+    /// Whether it is an organization trail.
+    pub is_organization_trail: bool,
+    /// Log file integrity validation.
+    pub log_file_validation: bool,
+    /// The KMS key encrypting the log files, if any.
+    pub kms_key_id: Option<String>,
+    /// Delivery bucket.
+    pub s3_bucket: Option<String>,
+    /// Logging status and delivery health.
+    pub status: Collected<TrailStatus>,
+    /// What the trail records.
+    pub event_selectors: Collected<EventSelectors>,
+}
+
+/// `GetTrailStatus`, reduced to what the controls use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailStatus {
+    /// Whether the trail is logging.
+    pub is_logging: bool,
+    /// The last delivery error, if any.
+    pub latest_delivery_error: Option<String>,
+    /// The last log delivery.
+    pub latest_delivery_time: Option<DateTime<Utc>>,
+    /// The last digest delivery error, if any.
+    pub latest_digest_delivery_error: Option<String>,
+    /// The last digest delivery.
+    pub latest_digest_delivery_time: Option<DateTime<Utc>>,
+}
+
+/// `GetEventSelectors`: classic or advanced selectors.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EventSelectors {
+    /// Classic selectors.
+    pub classic: Vec<ClassicSelector>,
+    /// Advanced selectors.
+    pub advanced: Vec<AdvancedSelector>,
+}
+
+/// A classic event selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassicSelector {
+    /// `ReadOnly`, `WriteOnly` or `All`.
+    pub read_write_type: String,
+    /// Whether management events are included.
+    pub include_management_events: bool,
+    /// Data resource types selected.
+    pub data_resource_types: Vec<String>,
+}
+
+/// An advanced event selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvancedSelector {
+    /// Its name.
+    pub name: Option<String>,
+    /// Its field selectors (all must match).
+    pub fields: Vec<FieldSelector>,
+}
+
+/// One field condition of an advanced selector.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FieldSelector {
+    /// `eventCategory`, `resources.type`, `readOnly`, ...
+    pub field: String,
+    /// Equals values.
+    pub equals: Vec<String>,
+    /// NotEquals values.
+    pub not_equals: Vec<String>,
+    /// StartsWith values.
+    pub starts_with: Vec<String>,
+    /// NotStartsWith values.
+    pub not_starts_with: Vec<String>,
+    /// EndsWith values.
+    pub ends_with: Vec<String>,
+    /// NotEndsWith values.
+    pub not_ends_with: Vec<String>,
+}
+
+/// The model-invocation logging configuration of a region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvocationLogging {
+    /// Text prompts and completions are delivered.
+    pub text_delivery: bool,
+    /// Images are delivered.
+    pub image_delivery: bool,
+    /// Embeddings are delivered.
+    pub embedding_delivery: bool,
+    /// The S3 destination bucket.
+    pub s3_bucket: Option<String>,
+    /// The CloudWatch Logs destination group.
+    pub log_group: Option<String>,
+    /// Bucket for payloads too large for the log group.
+    pub large_data_bucket: Option<String>,
+}
+
+/// Default encryption of an S3 bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketEncryption {
+    /// The bucket.
+    pub bucket: String,
+    /// `AES256`, `aws:kms`, `aws:kms:dsse`; `None` when no default encryption rule exists.
+    pub algorithm: Option<String>,
+    /// The KMS key named by the rule, if any.
+    pub kms_key_id: Option<String>,
+}
+
+/// A CloudWatch Logs log group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogGroup {
+    /// Its name.
+    pub name: String,
+    /// Whether it exists.
+    pub exists: bool,
+    /// The KMS key encrypting it, if any.
+    pub kms_key_id: Option<String>,
+    /// Retention in days; `None` means never expire.
+    pub retention_days: Option<i32>,
+}
+
+/// A guardrail, with the parts of its policy the controls look at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guardrail {
+    /// Its id.
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// `READY`, `FAILED`, ...
+    pub status: String,
+    /// Number of PII entity types configured.
+    pub pii_entities: usize,
+    /// Number of sensitive-information regexes configured.
+    pub regexes: usize,
+    /// Input strength of the PROMPT_ATTACK content filter, if configured.
+    pub prompt_attack_strength: Option<FilterStrength>,
+}
+
+/// A custom model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomModel {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The KMS key it is encrypted with; `None` means an AWS-owned key.
+    pub kms_key_arn: Option<String>,
+}
+
+/// An AWS Config configuration recorder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRecorder {
+    /// Its name.
+    pub name: String,
+    /// Whether it is recording now.
+    pub recording: bool,
+    /// The last status (`SUCCESS`, `FAILURE`, `PENDING`), if known.
+    pub last_status: Option<String>,
+}
+
+/// A KMS key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsKey {
+    /// Its ARN.
+    pub arn: String,
+    /// `CUSTOMER` or `AWS`.
+    pub manager: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, ...
+    pub state: String,
+    /// `SYMMETRIC_DEFAULT`, `RSA_2048`, ...
+    pub key_spec: String,
+    /// Automatic rotation; `None` when it does not apply or could not be read.
+    pub rotation_enabled: Option<bool>,
+}
+
+impl KmsKey {
+    /// A customer-managed key.
+    pub fn is_customer_managed(&self) -> bool {
+        self.manager == "CUSTOMER"
+    }
+}
+
+/// IAM principals with their policies.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IamSnapshot {
+    /// Roles, users and groups.
+    pub principals: Vec<IamPrincipal>,
+    /// Managed policies by ARN, with their default version's document.
+    pub managed_policies: BTreeMap<String, PolicyDocument>,
+}
+
+/// An IAM role, user or group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamPrincipal {
+    /// `role`, `user` or `group`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its path (`/aws-service-role/` marks service-linked roles).
+    pub path: String,
+    /// Inline policies.
+    pub inline_policies: Vec<PolicyDocument>,
+    /// Attached managed policies.
+    pub attached: Vec<AttachedPolicy>,
+}
+
+/// A named policy document (decoded JSON text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDocument {
+    /// The policy name.
+    pub name: String,
+    /// The JSON document.
+    pub document: String,
+}
+
+/// A managed policy attached to a principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachedPolicy {
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+}

@@ -1,0 +1,134 @@
+//! The organization as discovered through the Organizations API.
+
+use serde::{Deserialize, Serialize};
+
+use std::collections::BTreeMap;
+
+use super::{Collected, KmsKey, Trail};
+use crate::domain::AccountId;
+
+/// The organization: its tree, accounts and service control policies, plus the trails
+/// of the management account (organization trails are only fully visible there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgSnapshot {
+    /// `o-...`.
+    pub organization_id: String,
+    /// The management account (SCPs never apply to it).
+    pub management_account_id: AccountId,
+    /// The roots (in practice one).
+    pub roots: Vec<OrgRoot>,
+    /// Every OU.
+    pub ous: Vec<OrgUnit>,
+    /// Every account, whatever its status.
+    pub accounts: Vec<OrgAccount>,
+    /// Every service control policy with its content and targets.
+    pub policies: Vec<ScpPolicy>,
+    /// Trails seen from the management account (organization trails among them).
+    pub management_trails: Collected<Vec<Trail>>,
+    /// KMS keys the management account's trails use, by the reference that named them.
+    pub management_kms_keys: BTreeMap<String, Collected<KmsKey>>,
+}
+
+/// An organization root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgRoot {
+    /// `r-...`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Whether the SERVICE_CONTROL_POLICY type is enabled on it.
+    pub scp_enabled: bool,
+}
+
+/// An organizational unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgUnit {
+    /// `ou-...`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The root or OU it sits in.
+    pub parent_id: String,
+}
+
+/// A member (or the management) account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgAccount {
+    /// The account id.
+    pub id: AccountId,
+    /// Its name.
+    pub name: String,
+    /// Its e-mail address.
+    pub email: String,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ... as Organizations reports it.
+    pub status: String,
+    /// The root or OU it sits in.
+    pub parent_id: String,
+}
+
+impl OrgAccount {
+    /// Only active accounts are swept.
+    pub fn is_active(&self) -> bool {
+        self.status == "ACTIVE"
+    }
+}
+
+/// A service control policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScpPolicy {
+    /// `p-...`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Whether AWS manages it (FullAWSAccess).
+    pub aws_managed: bool,
+    /// The JSON document, exactly as Organizations returned it.
+    pub content: String,
+    /// Roots, OUs and accounts it is attached to.
+    pub targets: Vec<String>,
+}
+
+/// One node on an account's path from the root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathNode {
+    /// `r-...`, `ou-...` or the account id.
+    pub id: String,
+    /// A name for people.
+    pub name: String,
+}
+
+impl OrgSnapshot {
+    /// The path of `account`: root, OUs top-down, then the account itself.
+    /// Unknown parents end the walk (the path is then shorter, never wrong).
+    pub fn path_of(&self, account: &OrgAccount) -> Vec<PathNode> {
+        let mut path = vec![PathNode { id: account.id.to_string(), name: account.name.clone() }];
+        let mut parent = account.parent_id.as_str();
+        // The OU depth limit is 5; the bound protects against a malformed cycle.
+        for _ in 0..16 {
+            if let Some(ou) = self.ous.iter().find(|o| o.id == parent) {
+                path.push(PathNode { id: ou.id.clone(), name: ou.name.clone() });
+                parent = ou.parent_id.as_str();
+            } else {
+                if let Some(root) = self.roots.iter().find(|r| r.id == parent) {
+                    path.push(PathNode { id: root.id.clone(), name: root.name.clone() });
+                }
+                break;
+            }
+        }
+        path.reverse();
+        path
+    }
+
+    /// The OU path as text, e.g. `Root/Workloads/Sandbox`.
+    pub fn ou_path_text(&self, account: &OrgAccount) -> String {
+        let path = self.path_of(account);
+        path[..path.len().saturating_sub(1)].iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join("/")
+    }
+
+    /// The account with this id.
+    pub fn account(&self, id: &AccountId) -> Option<&OrgAccount> {
+        self.accounts.iter().find(|a| &a.id == id)
+    }
+}

@@ -1,0 +1,317 @@
+//! Current findings and their transitions. `record_account` is the one write path: it
+//! stores an account's evidence, findings, transitions and gaps, and closes its task, all
+//! in one transaction, so a crash loses at most the account in flight.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use super::{StoreError, snapshots};
+use crate::catalog::Catalog;
+use crate::domain::{AccountId, Region, Status, SweepId};
+use crate::evaluate::Evaluation;
+use crate::snapshot::{Gap, OrgAccount};
+
+/// The stable id of a finding: control × account × region × resource.
+pub fn finding_id(e: &Evaluation) -> String {
+    let key = format!(
+        "{}|{}|{}|{}",
+        e.control_id,
+        e.account_id,
+        e.region.as_ref().map_or("", Region::as_str),
+        e.resource_id
+    );
+    hex::encode(&Sha256::digest(key.as_bytes())[..16])
+}
+
+/// Everything recorded for one account of one sweep.
+pub struct AccountRecord<'a, E: Serialize> {
+    /// The sweep.
+    pub sweep: SweepId,
+    /// The worker holding the task's lease.
+    pub owner: &'a str,
+    /// The account.
+    pub account: &'a OrgAccount,
+    /// Its OU path, for people.
+    pub ou_path: String,
+    /// Whether the role could be assumed.
+    pub assessed: bool,
+    /// The evidence: the snapshot, or why there is none.
+    pub evidence: &'a E,
+    /// The verdicts.
+    pub evaluations: &'a [Evaluation],
+    /// What could not be read.
+    pub gaps: Vec<&'a Gap>,
+}
+
+/// The task was taken over by another worker (our lease expired): nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("lease on account {0} was lost to another worker")]
+pub struct LeaseLost(pub AccountId);
+
+/// What recording changed, for progress output.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RecordOutcome {
+    /// Transitions written.
+    pub events: usize,
+}
+
+#[derive(sqlx::FromRow)]
+struct Current {
+    id: String,
+    control_id: String,
+    status: String,
+    severity: String,
+    detail: String,
+    active: bool,
+}
+
+/// Records one account. Returns `Ok(Err(LeaseLost))` when the task is no longer ours.
+pub async fn record_account<E: Serialize>(
+    pool: &PgPool,
+    catalog: &Catalog,
+    rec: &AccountRecord<'_, E>,
+) -> Result<Result<RecordOutcome, LeaseLost>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let ours: Option<(String,)> = sqlx::query_as(
+        "select account_id from sweep_tasks
+         where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running' for update",
+    )
+    .bind(rec.sweep)
+    .bind(&rec.account.id)
+    .bind(rec.owner)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if ours.is_none() {
+        return Ok(Err(LeaseLost(rec.account.id.clone())));
+    }
+
+    let hash = snapshots::put(&mut tx, "account", rec.evidence).await?;
+    sqlx::query(
+        "insert into accounts (id, name, email, status, parent_id, ou_path, last_sweep_id, last_assessed_at, assessed, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, case when $8 then now() end, $8, now())
+         on conflict (id) do update set name = excluded.name, email = excluded.email, status = excluded.status,
+           parent_id = excluded.parent_id, ou_path = excluded.ou_path, last_sweep_id = excluded.last_sweep_id,
+           last_assessed_at = coalesce(excluded.last_assessed_at, accounts.last_assessed_at),
+           assessed = excluded.assessed, updated_at = now()",
+    )
+    .bind(&rec.account.id)
+    .bind(&rec.account.name)
+    .bind(&rec.account.email)
+    .bind(&rec.account.status)
+    .bind(&rec.account.parent_id)
+    .bind(&rec.ou_path)
+    .bind(rec.sweep)
+    .bind(rec.assessed)
+    .execute(&mut *tx)
+    .await?;
+
+    let current: Vec<Current> = sqlx::query_as(
+        "select id, control_id, status, severity, detail, active from findings where account_id = $1 for update",
+    )
+    .bind(&rec.account.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let current: HashMap<String, Current> = current.into_iter().map(|c| (c.id.clone(), c)).collect();
+
+    let mut outcome = RecordOutcome::default();
+    let mut seen = HashSet::new();
+    for e in rec.evaluations {
+        let id = finding_id(e);
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let control = catalog.control(&e.control_id);
+        let severity = control.map_or("medium", |c| c.severity.as_str());
+        let title = control.map_or(e.control_id.as_str(), |c| c.title.as_str());
+        let status = e.status.as_str();
+        let event = match current.get(&id) {
+            None => Some((if e.status == Status::Fail { "opened" } else { "first_seen" }, None)),
+            Some(c) => transition(c, e.status, severity, &e.detail).map(|k| (k, Some(c.status.clone()))),
+        };
+        sqlx::query(
+            "insert into findings (id, control_id, account_id, region, resource_id, status, severity, title, detail,
+                                   active, first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, now(), now(), now(), $10, $11)
+             on conflict (id) do update set status = excluded.status, severity = excluded.severity,
+               title = excluded.title, detail = excluded.detail, active = true, last_seen_at = now(),
+               status_since = case when findings.status = excluded.status and findings.active
+                                   then findings.status_since else now() end,
+               last_sweep_id = excluded.last_sweep_id, snapshot_hash = excluded.snapshot_hash",
+        )
+        .bind(&id)
+        .bind(&e.control_id)
+        .bind(&e.account_id)
+        .bind(&e.region)
+        .bind(&e.resource_id)
+        .bind(status)
+        .bind(severity)
+        .bind(title)
+        .bind(&e.detail)
+        .bind(rec.sweep)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+        if let Some((kind, old)) = event {
+            insert_event(&mut tx, &id, rec.sweep, kind, old.as_deref(), Some(status), &e.detail).await?;
+            outcome.events += 1;
+        }
+    }
+
+    // Findings not produced this time: their subject is gone. Only in an assessed account,
+    // and only for controls that ran cleanly (a control with an error this time may simply
+    // not have seen its subjects: leave its findings alone).
+    if rec.assessed {
+        let errored: HashSet<&str> =
+            rec.evaluations.iter().filter(|e| e.status == Status::Error).map(|e| e.control_id.as_str()).collect();
+        for c in current.values().filter(|c| c.active && !seen.contains(&c.id)) {
+            if errored.contains(c.control_id.as_str()) {
+                continue;
+            }
+            sqlx::query("update findings set active = false, status_since = now(), last_sweep_id = $2 where id = $1")
+                .bind(&c.id)
+                .bind(rec.sweep)
+                .execute(&mut *tx)
+                .await?;
+            let kind = if c.status == "fail" { "resolved" } else { "retired" };
+            insert_event(&mut tx, &c.id, rec.sweep, kind, Some(&c.status), None, "no longer observed").await?;
+            outcome.events += 1;
+        }
+    }
+
+    for g in &rec.gaps {
+        sqlx::query(
+            "insert into collection_gaps (sweep_id, account_id, region, service, operation, code, message)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(rec.sweep)
+        .bind(&rec.account.id)
+        .bind(&g.region)
+        .bind(&g.service)
+        .bind(&g.operation)
+        .bind(&g.code)
+        .bind(&g.message)
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    sqlx::query(
+        "update sweep_tasks set state = 'done', assessed = $3, snapshot_hash = $4, finished_at = now(),
+                lease_owner = null, lease_expires_at = null
+         where sweep_id = $1 and account_id = $2",
+    )
+    .bind(rec.sweep)
+    .bind(&rec.account.id)
+    .bind(rec.assessed)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(outcome))
+}
+
+/// The transition from the stored finding to the new verdict, if any.
+fn transition(current: &Current, new: Status, severity: &str, detail: &str) -> Option<&'static str> {
+    let old = current.status.as_str();
+    let new = new.as_str();
+    if !current.active {
+        return Some(if new == "fail" { "reopened" } else { "first_seen" });
+    }
+    match (old, new) {
+        (o, n) if o == n => (current.detail != detail || current.severity != severity).then_some("changed"),
+        ("fail", "pass" | "not_applicable") => Some("resolved"),
+        ("pass" | "not_applicable", "fail") => Some("regressed"),
+        _ => Some("changed"),
+    }
+}
+
+async fn insert_event(
+    conn: &mut sqlx::PgConnection,
+    finding: &str,
+    sweep: SweepId,
+    kind: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    detail: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into finding_events (finding_id, sweep_id, kind, old_status, new_status, detail)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(finding)
+    .bind(sweep)
+    .bind(kind)
+    .bind(old)
+    .bind(new)
+    .bind(detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A finding as the CLI and API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct FindingRow {
+    /// Stable id.
+    pub id: String,
+    /// The control.
+    pub control_id: String,
+    /// The account.
+    pub account_id: String,
+    /// The region; `None` for account- or organization-wide controls.
+    pub region: Option<String>,
+    /// The resource.
+    pub resource_id: String,
+    /// `pass`, `fail`, `error`, `not_applicable`.
+    pub status: String,
+    /// The control's severity.
+    pub severity: String,
+    /// The control's title.
+    pub title: String,
+    /// One sentence.
+    pub detail: String,
+    /// First observed.
+    pub first_seen_at: DateTime<Utc>,
+    /// Last observed.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// The active findings last written by `sweep`.
+pub async fn of_sweep(pool: &PgPool, sweep: SweepId) -> Result<Vec<FindingRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "select id, control_id, account_id, region, resource_id, status, severity, title, detail, first_seen_at, last_seen_at
+         from findings where last_sweep_id = $1 and active
+         order by control_id, account_id, region nulls first, resource_id",
+    )
+    .bind(sweep)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A transition as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct EventRow {
+    /// The finding.
+    pub finding_id: String,
+    /// The sweep.
+    pub sweep_id: SweepId,
+    /// What happened.
+    pub kind: String,
+    /// Before.
+    pub old_status: Option<String>,
+    /// After.
+    pub new_status: Option<String>,
+}
+
+/// The transitions written by `sweep`.
+pub async fn events_of_sweep(pool: &PgPool, sweep: SweepId) -> Result<Vec<EventRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "select finding_id, sweep_id, kind, old_status, new_status from finding_events where sweep_id = $1 order by id",
+    )
+    .bind(sweep)
+    .fetch_all(pool)
+    .await?)
+}

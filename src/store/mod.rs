@@ -1,0 +1,77 @@
+//! PostgreSQL, the only state: one file per aggregate. SQL lives here and nowhere else.
+//!
+//! Queries are checked at run time against the real database by the integration tests
+//! (see the README's testing section for why they are not compile-time macros yet).
+
+pub mod controls;
+pub mod findings;
+pub mod snapshots;
+pub mod sweeps;
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::DatabaseSettings;
+
+/// The database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL is not a valid PostgreSQL URL (the URL itself is not repeated: it may hold a password).
+    #[error("database.url is not a valid PostgreSQL URL: {0}")]
+    BadUrl(String),
+    /// Connecting failed.
+    #[error("cannot connect to the database at {target}: {source}")]
+    Connect {
+        /// host:port/database, without credentials.
+        target: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// Applying migrations failed.
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    /// Stored JSON could not be (de)serialised.
+    #[error("stored JSON is invalid: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The embedded migrations.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connects (without running migrations) and checks the connection.
+pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, StoreError> {
+    let options: PgConnectOptions =
+        settings.url.expose_secret().parse().map_err(|e: sqlx::Error| StoreError::BadUrl(redact(&e.to_string())))?;
+    let target = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default)")
+    );
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(settings.connect_timeout_seconds))
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Connect { target, source })
+}
+
+/// Applies pending migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Drops anything that looks like `user:password@` from a message.
+fn redact(message: &str) -> String {
+    match (message.find("://"), message.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &message[..scheme], &message[at..]),
+        _ => message.to_owned(),
+    }
+}
