@@ -15,7 +15,10 @@ pub async fn invocation_logging(clients: &AccountClients, region: &Region) -> Co
         .send()
         .await
         .map_err(|e| super::gap("bedrock", "GetModelInvocationLoggingConfiguration", Some(region), &e))?;
-    Ok(out.logging_config.map(|c| InvocationLogging {
+    // A configuration with no destination logs nothing: treat it as "not configured"
+    // (the emulator answers `{}` for a region that was never configured).
+    let configured = out.logging_config.filter(|c| c.s3_config().is_some() || c.cloud_watch_config().is_some());
+    Ok(configured.map(|c| InvocationLogging {
         text_delivery: c.text_data_delivery_enabled().unwrap_or(false),
         image_delivery: c.image_data_delivery_enabled().unwrap_or(false),
         embedding_delivery: c.embedding_data_delivery_enabled().unwrap_or(false),

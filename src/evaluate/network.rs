@@ -48,7 +48,7 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
                 continue;
             }
         };
-        for e in endpoints.iter().filter(|e| e.is_bedrock()) {
+        for e in endpoints.iter().filter(|e| e.is_bedrock() && e.is_live()) {
             seen_any = true;
             let (status, detail) = match e.policy_document.as_deref() {
                 None => (Status::Fail, format!("Endpoint {} ({}) has the default full-access policy.", e.id, e.service_name)),

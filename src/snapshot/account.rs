@@ -71,6 +71,11 @@ impl VpcEndpoint {
     pub fn is_bedrock(&self) -> bool {
         self.service_name.rsplit('.').next().is_some_and(|s| s.starts_with("bedrock"))
     }
+
+    /// False for endpoints on their way out (AWS keeps listing deleted endpoints for a while).
+    pub fn is_live(&self) -> bool {
+        !matches!(self.state.as_str(), "deleted" | "deleting" | "rejected" | "failed" | "expired")
+    }
 }
 
 /// A CloudTrail trail.

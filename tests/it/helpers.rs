@@ -1,0 +1,114 @@
+//! Test harness: a moto server per test on a free loopback port, a fresh PostgreSQL
+//! database per test, and SDK configuration pointing at either.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+/// The moto version the venv pins (scripts/moto-venv.sh).
+fn moto_binary() -> String {
+    if let Ok(bin) = std::env::var("MOTO_SERVER") {
+        return bin;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto-venv.sh");
+    let out = Command::new("bash").arg(script).stderr(Stdio::inherit()).output().expect("run scripts/moto-venv.sh");
+    assert!(out.status.success(), "scripts/moto-venv.sh failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A moto server; killed on drop.
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    pub async fn start() -> Self {
+        let bin = moto_binary();
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("TZ", "UTC")
+                .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+                .env_remove("MOTO_ACCOUNT_ID")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server");
+            let mut moto = Moto { port, child };
+            for _ in 0..200 {
+                if let Ok(Some(_)) = moto.child.try_wait() {
+                    break; // port taken: try another
+                }
+                if reqwest_like_get(port).await {
+                    return moto;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = moto.child.kill();
+        }
+        panic!("moto_server did not start");
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// True when something answers HTTP on the port.
+async fn reqwest_like_get(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else { return false };
+    let req = "GET /moto-api/data.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    matches!(s.read(&mut buf).await, Ok(n) if n > 0 && buf.starts_with(b"HTTP/1."))
+}
+
+/// SDK configuration with the management account's (moto default) credentials.
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    sdk_config_with(endpoint, Credentials::new("testing", "testing", None, None, "test"))
+}
+
+pub fn sdk_config_with(endpoint: &str, creds: Credentials) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .build()
+}
+
+/// The server to create test databases on.
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh, migrated database; returns its pool and URL.
+pub async fn test_db() -> (PgPool, String) {
+    let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url()).await.expect("connect to PostgreSQL (TEST_DATABASE_URL)");
+    let name = format!("sweeper_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&admin).await.unwrap();
+    let base = admin_url();
+    let url = match base.rfind('/') {
+        Some(i) if base[..i].contains("://") && i > base.find("://").unwrap() + 2 => format!("{}/{name}", &base[..i]),
+        _ => format!("{base}/{name}"),
+    };
+    let pool = PgPoolOptions::new().max_connections(5).connect(&url).await.unwrap();
+    bedrock_sweeper::store::migrate(&pool).await.unwrap();
+    (pool, url)
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the whole sweep against the AWS emulator (moto, server mode) and a
+//! real PostgreSQL, plus the command line's behaviour on bad input.
+
+mod cli;
+mod helpers;
+mod proxy;
+mod seed;
+mod sweep_e2e;

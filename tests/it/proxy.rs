@@ -1,0 +1,217 @@
+//! A small HTTP proxy in front of the emulator, for what moto cannot do:
+//! - fault injection (AccessDenied on one account's AssumeRole or on one collector call),
+//! - Bedrock guardrail and custom-model APIs, which moto does not implement: answered here
+//!   with bodies shaped as the Bedrock API reference documents them.
+//!
+//! It learns which account each access key belongs to from the AssumeRole answers it
+//! forwards, so rules can target one member account.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One request as the proxy saw it.
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+    /// The account the request's credentials belong to (assumed-role keys), if known.
+    pub account: Option<String>,
+    /// Region and service from the SigV4 credential scope.
+    pub region: String,
+    pub service: String,
+}
+
+impl Req {
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The operation for query (`Action=`) and JSON (`X-Amz-Target`) protocols.
+    pub fn action(&self) -> Option<String> {
+        if let Some(t) = self.headers.get("x-amz-target") {
+            return t.rsplit('.').next().map(str::to_owned);
+        }
+        let text = self.body_text();
+        text.split('&').find_map(|kv| kv.strip_prefix("Action=")).map(str::to_owned)
+    }
+}
+
+/// A canned answer.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(body: serde_json::Value) -> Self {
+        Self { status: 200, content_type: "application/json", body: body.to_string() }
+    }
+
+    /// A query-protocol (XML) error, e.g. STS or EC2 AccessDenied.
+    pub fn xml_error(status: u16, code: &str, message: &str) -> Self {
+        Self {
+            status,
+            content_type: "text/xml",
+            body: format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+            ),
+        }
+    }
+
+    /// EC2's error shape.
+    pub fn ec2_error(code: &str, message: &str) -> Self {
+        Self {
+            status: 403,
+            content_type: "text/xml",
+            body: format!(
+                "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>proxy</RequestID></Response>"
+            ),
+        }
+    }
+}
+
+pub type Rule = Box<dyn Fn(&Req) -> Option<Reply> + Send + Sync>;
+
+/// The running proxy.
+pub struct Proxy {
+    pub port: u16,
+    rules: Arc<Mutex<Vec<Rule>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Proxy {
+    pub async fn start(upstream_port: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
+        let keys: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let (r, k) = (Arc::clone(&rules), Arc::clone(&keys));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else { return };
+                let (r, k) = (Arc::clone(&r), Arc::clone(&k));
+                tokio::spawn(async move {
+                    // A broken connection only affects that request; the SDK reports it.
+                    let _ = serve(socket, upstream_port, r, k).await;
+                });
+            }
+        });
+        Self { port, rules, task }
+    }
+
+    /// Adds a rule; the first rule that answers wins, otherwise the request goes to moto.
+    pub fn rule(&self, rule: impl Fn(&Req) -> Option<Reply> + Send + Sync + 'static) {
+        self.rules.lock().unwrap().push(Box::new(rule));
+    }
+
+    pub fn clear_rules(&self) {
+        self.rules.lock().unwrap().clear();
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn serve(
+    mut socket: TcpStream,
+    upstream_port: u16,
+    rules: Arc<Mutex<Vec<Rule>>>,
+    keys: Arc<Mutex<HashMap<String, String>>>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default().to_owned();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = buf[head_end..].to_vec();
+    let (access_key, region, service) = headers
+        .get("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .map(|c| {
+            let mut s = c.split(['/', ',']);
+            (s.next().unwrap_or("").to_owned(), s.nth(1).unwrap_or("").to_owned(), s.next().unwrap_or("").to_owned())
+        })
+        .unwrap_or_default();
+    let account = keys.lock().unwrap().get(&access_key).cloned();
+    let req = Req { method, path, headers, body, account, region, service };
+
+    let canned = rules.lock().unwrap().iter().find_map(|rule| rule(&req));
+    let response = match canned {
+        Some(reply) => format!(
+            "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nx-amzn-requestid: proxy\r\nconnection: close\r\n\r\n{}",
+            reply.status,
+            reply.content_type,
+            reply.body.len(),
+            reply.body
+        )
+        .into_bytes(),
+        None => {
+            let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port)).await?;
+            upstream.write_all(&buf[..head_end + len.min(buf.len() - head_end)]).await?;
+            let mut out = Vec::new();
+            upstream.read_to_end(&mut out).await?;
+            if req.action().as_deref() == Some("AssumeRole") {
+                learn_key(&req, &out, &keys);
+            }
+            out
+        }
+    };
+    socket.write_all(&response).await?;
+    socket.shutdown().await
+}
+
+/// Remembers which account an assumed-role access key belongs to.
+fn learn_key(req: &Req, response: &[u8], keys: &Mutex<HashMap<String, String>>) {
+    let text = String::from_utf8_lossy(response);
+    let body = req.body_text();
+    let account = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("RoleArn="))
+        .map(|arn| arn.replace("%3A", ":"))
+        .and_then(|arn| arn.split(':').nth(4).map(str::to_owned));
+    let key = text.split("<AccessKeyId>").nth(1).and_then(|s| s.split("</AccessKeyId>").next());
+    if let (Some(account), Some(key)) = (account, key) {
+        keys.lock().unwrap().insert(key.to_owned(), account);
+    }
+}

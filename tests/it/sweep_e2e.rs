@@ -1,0 +1,305 @@
+//! End to end: an organization with nested OUs and accounts carrying known
+//! misconfigurations, swept twice; the findings are asserted control by control and
+//! account by account, and the second sweep's transitions are asserted.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use bedrock_sweeper::aws::AwsContext;
+use bedrock_sweeper::catalog::Catalog;
+use bedrock_sweeper::config::{AwsSettings, ControlParameters, ManagementAccess, SweepSettings};
+use bedrock_sweeper::domain::Region;
+use bedrock_sweeper::store::findings::{FindingRow, events_of_sweep};
+use bedrock_sweeper::sweep::{self, SweepDeps, SweepReport};
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::helpers::{Moto, sdk_config, test_db};
+use super::proxy::{Proxy, Reply};
+use super::seed::{self, Org, TrailSpec};
+
+fn region(r: &str) -> Region {
+    Region::parse(r).unwrap()
+}
+
+pub fn deps(endpoint: &str, pool: PgPool) -> SweepDeps {
+    let aws_settings = AwsSettings {
+        management_account_access: ManagementAccess::OwnCredentials,
+        s3_force_path_style: true,
+        max_attempts: 2,
+        call_timeout_seconds: 20,
+        ..AwsSettings::default()
+    };
+    SweepDeps {
+        pool,
+        aws: AwsContext::from_config(sdk_config(endpoint), &aws_settings),
+        catalog: Arc::new(Catalog::embedded().unwrap()),
+        sweep: SweepSettings { regions: vec![region("us-east-1"), region("eu-west-1")], account_concurrency: 3, ..SweepSettings::default() },
+        controls: ControlParameters { approved_regions: vec![region("us-east-1")], ..ControlParameters::default() },
+        home_region: region("us-east-1"),
+        progress: false,
+        stop: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+/// The one finding of `control` for `account` in `region` (None: account-wide) and `resource`.
+#[track_caller]
+fn finding<'a>(r: &'a SweepReport, control: &str, account: &str, region: Option<&str>, resource: Option<&str>) -> &'a FindingRow {
+    let matches: Vec<&FindingRow> = r
+        .findings
+        .iter()
+        .filter(|f| {
+            f.control_id == control
+                && f.account_id == account
+                && f.region.as_deref() == region
+                && resource.is_none_or(|res| f.resource_id == res)
+        })
+        .collect();
+    assert_eq!(matches.len(), 1, "{control} {account} {region:?} {resource:?}: {matches:#?}");
+    matches[0]
+}
+
+#[track_caller]
+fn status(r: &SweepReport, control: &str, account: &str, region: Option<&str>, resource: Option<&str>) -> String {
+    finding(r, control, account, region, resource).status.clone()
+}
+
+const NARROW: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#;
+const BEDROCK_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
+const EVERYTHING: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ENDPOINT_POLICY: &str = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"bedrock:InvokeModel","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-example"}}}]}"#;
+const TS: &str = "2026-11-01T00:00:00Z";
+
+/// Bedrock guardrail and custom-model answers, shaped as the Bedrock API reference
+/// documents them (moto does not implement these APIs).
+fn serve_bedrock_gaps(proxy: &Proxy, good: String, bad: String, good_key: String) {
+    proxy.rule(move |req| {
+        if req.method != "GET" {
+            return None;
+        }
+        let account = req.account.clone().unwrap_or_default();
+        if req.path.starts_with("/guardrails/") {
+            return Some(Reply::json(json!({
+                "name": "pii-and-prompt-attacks", "guardrailId": "gr1", "guardrailArn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr1"),
+                "version": "DRAFT", "status": "READY", "createdAt": TS, "updatedAt": TS,
+                "blockedInputMessaging": "blocked", "blockedOutputsMessaging": "blocked",
+                "contentPolicy": {"filters": [{"type": "PROMPT_ATTACK", "inputStrength": "HIGH", "outputStrength": "NONE"}]},
+                "sensitiveInformationPolicy": {"piiEntities": [{"type": "EMAIL", "action": "ANONYMIZE"}], "regexes": []}
+            })));
+        }
+        if req.path.starts_with("/guardrails") {
+            let list = if account == good && req.region == "us-east-1" {
+                json!([{"id": "gr1", "arn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr1"), "status": "READY",
+                        "name": "pii-and-prompt-attacks", "version": "DRAFT", "createdAt": TS, "updatedAt": TS}])
+            } else {
+                json!([])
+            };
+            return Some(Reply::json(json!({ "guardrails": list })));
+        }
+        if req.path.starts_with("/custom-models/") {
+            let key = if account == good { Some(good_key.clone()) } else { None };
+            let name = req.path.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
+            return Some(Reply::json(json!({
+                "modelArn": format!("arn:aws:bedrock:eu-west-1:{account}:custom-model/{name}"), "modelName": name,
+                "creationTime": TS, "modelKmsKeyArn": key
+            })));
+        }
+        if req.path.starts_with("/custom-models") {
+            let models = if (account == good || account == bad) && req.region == "eu-west-1" {
+                let name = if account == good { "tuned-cmk" } else { "tuned-default" };
+                json!([{"modelArn": format!("arn:aws:bedrock:eu-west-1:{account}:custom-model/{name}"), "modelName": name,
+                        "creationTime": TS, "baseModelArn": "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-text-express-v1",
+                        "baseModelName": "titan"}])
+            } else {
+                json!([])
+            };
+            return Some(Reply::json(json!({ "modelSummaries": models })));
+        }
+        None
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_end_to_end_with_transitions() {
+    let moto = Moto::start().await;
+    let proxy = Proxy::start(moto.port).await;
+    let org = Org::create(&moto.endpoint()).await;
+    let mgmt = org.management_account.clone();
+
+    // Management account: a multi-region, logging, validated, CMK-encrypted organization trail.
+    let org_key = seed::cmk(&org.mgmt, true).await;
+    seed::bucket(&org.mgmt, "org-trail-logs", None).await;
+    let org_trail = seed::trail(
+        &org.mgmt,
+        TrailSpec { name: "org", bucket: "org-trail-logs", multi_region: true, organization: true, validation: true, kms_key: Some(&org_key), logging: true, bedrock_data_events: true },
+    )
+    .await;
+
+    let workloads = org.ou(&org.root, "Workloads").await;
+    let prod = org.ou(&workloads, "Prod").await;
+    let sandbox = org.ou(&workloads, "Sandbox").await;
+    let good = org.account("good", &prod).await;
+    let bad = org.account("bad", &sandbox).await;
+    let locked = org.account("locked", &org.root).await;
+    let closed = org.account("closed", &sandbox).await;
+    let flaky = org.account("flaky", &prod).await;
+    org.orgs().close_account().account_id(&closed).send().await.unwrap();
+
+    // good: everything in place in the approved region.
+    let g = org.member(&good).await;
+    let g_vpc = seed::vpc(&g).await;
+    let g_runtime = seed::endpoint(&g, &g_vpc, "com.amazonaws.us-east-1.bedrock-runtime", true, Some(ENDPOINT_POLICY)).await;
+    let g_key = seed::cmk(&g, true).await;
+    seed::bucket(&g, "good-invocations", Some(&g_key)).await;
+    seed::log_group(&g, "/bedrock/invocations", Some(&g_key), Some(400)).await;
+    seed::invocation_logging(&g, Some("good-invocations"), Some("/bedrock/invocations")).await;
+    seed::bucket(&g, "good-config", None).await;
+    seed::config_recorder(&g, "good-config", true).await;
+    seed::role_with_policy(&g, "app", "invoke-only", NARROW).await;
+
+    // bad: control-plane endpoint with the default policy, no runtime endpoint, logs
+    // unencrypted and short-lived, a weak own trail, no Config, broad IAM.
+    let b = org.member(&bad).await;
+    let b_vpc = seed::vpc(&b).await;
+    let b_open = seed::endpoint(&b, &b_vpc, "com.amazonaws.us-east-1.bedrock", true, None).await;
+    seed::log_group(&b, "/bedrock/b", None, Some(30)).await;
+    seed::invocation_logging(&b, None, Some("/bedrock/b")).await;
+    seed::bucket(&b, "bad-trail", None).await;
+    let b_trail = seed::trail(
+        &b,
+        TrailSpec { name: "local", bucket: "bad-trail", multi_region: false, organization: false, validation: false, kms_key: None, logging: true, bedrock_data_events: false },
+    )
+    .await;
+    seed::role_with_policy(&b, "wide", "bedrock-all", BEDROCK_ALL).await;
+    seed::user_with_inline(&b, "admin", EVERYTHING).await;
+
+    // locked: our role cannot be assumed. flaky: one collector call is denied.
+    let locked_rule = locked.clone();
+    proxy.rule(move |req| {
+        (req.action().as_deref() == Some("AssumeRole") && req.body_text().contains(&locked_rule))
+            .then(|| Reply::xml_error(403, "AccessDenied", "not authorized to perform sts:AssumeRole"))
+    });
+    let flaky_rule = flaky.clone();
+    proxy.rule(move |req| {
+        (req.account.as_deref() == Some(flaky_rule.as_str()) && req.region == "eu-west-1" && req.action().as_deref() == Some("DescribeVpcEndpoints"))
+            .then(|| Reply::ec2_error("UnauthorizedOperation", "You are not authorized to perform this operation."))
+    });
+    serve_bedrock_gaps(&proxy, good.clone(), bad.clone(), g_key.clone());
+
+    let (pool, _) = test_db().await;
+    let deps = deps(&proxy.endpoint(), pool.clone());
+    let r1 = sweep::run(&deps, "test").await.unwrap();
+    assert_eq!(r1.status, "completed");
+    assert_eq!((r1.accounts.total, r1.accounts.assessed, r1.accounts.not_assessed, r1.accounts.skipped), (6, 4, 1, 1));
+    assert!(r1.findings.iter().all(|f| f.account_id != closed), "suspended accounts are listed, not swept");
+
+    let s = |c, a: &str, reg, res| status(&r1, c, a, reg, res);
+    let us = Some("us-east-1");
+    let eu = Some("eu-west-1");
+
+    // Organization-wide: the org trail, reported once on the management account.
+    assert_eq!(s("BR.ORG.7", &mgmt, None, None), "pass");
+    assert!(r1.findings.iter().filter(|f| f.control_id == "BR.ORG.7").count() == 1);
+    assert_eq!(s("BR.ORG.1", &mgmt, None, None), "not_applicable");
+
+    // good
+    assert_eq!(s("BR.NET.1", &good, us, None), "pass");
+    assert_eq!(s("BR.NET.2", &good, us, Some(&g_runtime)), "pass");
+    assert_eq!(s("BR.LOG.1", &good, None, None), "pass");
+    assert_eq!(s("BR.LOG.2", &good, None, Some(&org_trail)), "pass");
+    assert_eq!(s("BR.LOG.3", &good, None, Some(&org_trail)), "pass");
+    assert_eq!(s("BR.LOG.5", &good, None, None), "pass");
+    assert_eq!(s("BR.INV.1", &good, us, None), "pass");
+    assert_eq!(s("BR.INV.2", &good, us, None), "pass");
+    assert_eq!(s("BR.INV.3", &good, us, None), "pass");
+    assert_eq!(s("BR.ENC.1", &good, eu, None), "pass");
+    assert_eq!(s("BR.ENC.2", &good, None, Some(&g_key)), "pass");
+    assert_eq!(s("BR.GRD.1", &good, us, None), "pass");
+    assert_eq!(s("BR.IAM.1", &good, None, None), "pass");
+    assert_eq!(s("BR.CFG.1", &good, us, None), "pass");
+    assert_eq!(s("BR.COV.1", &good, None, None), "pass");
+    // The emulator never reports a digest delivery, so a validated trail is unhealthy there.
+    let log4 = finding(&r1, "BR.LOG.4", &good, None, Some(&org_trail));
+    assert_eq!(log4.status, "fail");
+    assert!(log4.detail.contains("never delivered a digest file"), "{}", log4.detail);
+    // Unapproved regions get no region-scoped verdicts.
+    assert!(!r1.findings.iter().any(|f| f.control_id == "BR.NET.1" && f.region.as_deref() == eu));
+
+    // bad
+    assert_eq!(s("BR.NET.1", &bad, us, None), "fail");
+    assert_eq!(s("BR.NET.2", &bad, us, Some(&b_open)), "fail");
+    assert_eq!(s("BR.LOG.1", &bad, None, None), "pass", "the organization trail covers it");
+    assert_eq!(s("BR.LOG.2", &bad, None, Some(&b_trail)), "fail");
+    assert_eq!(s("BR.LOG.3", &bad, None, Some(&b_trail)), "fail");
+    assert_eq!(s("BR.INV.1", &bad, us, None), "pass");
+    assert_eq!(s("BR.INV.2", &bad, us, None), "fail");
+    assert_eq!(s("BR.INV.3", &bad, us, None), "fail");
+    assert_eq!(s("BR.ENC.1", &bad, eu, None), "fail");
+    assert_eq!(s("BR.GRD.1", &bad, us, None), "fail");
+    assert_eq!(s("BR.CFG.1", &bad, us, None), "fail");
+    assert_eq!(s("BR.COV.1", &bad, None, None), "pass");
+    let iam_failures: Vec<&str> = r1
+        .findings
+        .iter()
+        .filter(|f| f.control_id == "BR.IAM.1" && f.account_id == bad && f.status == "fail")
+        .map(|f| f.resource_id.as_str())
+        .collect();
+    assert_eq!(iam_failures, [format!("arn:aws:iam::{bad}:role/wide"), format!("arn:aws:iam::{bad}:user/admin")]);
+
+    // locked: not assessed is never a pass.
+    let cov = finding(&r1, "BR.COV.1", &locked, None, None);
+    assert_eq!(cov.status, "fail");
+    assert!(cov.detail.contains("AccessDenied"), "{}", cov.detail);
+    for f in r1.findings.iter().filter(|f| f.account_id == locked && !f.control_id.starts_with("BR.ORG") && f.control_id != "BR.COV.1") {
+        assert_eq!(f.status, "error", "{f:?}");
+        assert!(f.detail.contains("not assessed"), "{f:?}");
+    }
+    assert!(!r1.findings.iter().any(|f| f.account_id == locked && f.status == "pass"));
+
+    // flaky: the denied call is an error where it matters and a coverage failure.
+    assert_eq!(s("BR.NET.2", &flaky, eu, None), "error");
+    let cov = finding(&r1, "BR.COV.1", &flaky, None, None);
+    assert_eq!(cov.status, "fail");
+    assert!(cov.detail.contains("ec2:DescribeVpcEndpoints in eu-west-1 (UnauthorizedOperation)"), "{}", cov.detail);
+
+    // Evidence and coverage are stored.
+    let gaps: i64 = sqlx::query_scalar("select count(*) from collection_gaps where sweep_id = $1 and account_id = $2")
+        .bind(r1.sweep_id)
+        .bind(&flaky)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(gaps, 1);
+    let snapshots: i64 = sqlx::query_scalar("select count(*) from snapshots").fetch_one(&pool).await.unwrap();
+    assert_eq!(snapshots, 6, "one organization snapshot and one per swept account");
+    let first_seen_net1 = finding(&r1, "BR.NET.1", &good, us, None).first_seen_at;
+
+    // Fix some things in `bad`, break one in `good`, and sweep again.
+    seed::endpoint(&b, &b_vpc, "com.amazonaws.us-east-1.bedrock-runtime", true, Some(ENDPOINT_POLICY)).await;
+    aws_sdk_ec2::Client::new(&b).delete_vpc_endpoints().vpc_endpoint_ids(&b_open).send().await.unwrap();
+    seed::bucket(&b, "bad-config", None).await;
+    seed::config_recorder(&b, "bad-config", true).await;
+    seed::stop_config_recorder(&g).await;
+
+    let r2 = sweep::run(&deps, "test").await.unwrap();
+    assert_ne!(r1.sweep_id, r2.sweep_id);
+    assert_eq!(status(&r2, "BR.NET.1", &bad, us, None), "pass");
+    assert_eq!(status(&r2, "BR.CFG.1", &bad, us, None), "pass");
+    assert_eq!(status(&r2, "BR.CFG.1", &good, us, None), "fail");
+    assert!(!r2.findings.iter().any(|f| f.resource_id == b_open), "the deleted endpoint's finding is no longer active");
+    assert_eq!(finding(&r2, "BR.NET.1", &good, us, None).first_seen_at, first_seen_net1, "unchanged findings keep first seen");
+
+    let events = events_of_sweep(&pool, r2.sweep_id).await.unwrap();
+    let id_of = |r: &SweepReport, c, a: &str, reg, res| finding(r, c, a, reg, res).id.clone();
+    let kind_of = |id: &str| events.iter().filter(|e| e.finding_id == id).map(|e| e.kind.clone()).collect::<Vec<_>>();
+    assert_eq!(kind_of(&id_of(&r2, "BR.NET.1", &bad, us, None)), ["resolved"]);
+    assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &bad, us, None)), ["resolved"]);
+    assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &good, us, None)), ["regressed"]);
+    assert_eq!(kind_of(&id_of(&r1, "BR.NET.2", &bad, us, Some(&b_open))), ["resolved"]);
+    assert_eq!(kind_of(&id_of(&r2, "BR.NET.1", &good, us, None)), Vec::<String>::new(), "no event for an unchanged finding");
+    // The new runtime endpoint of `bad` is a new, passing finding.
+    assert!(events.iter().any(|e| e.kind == "first_seen" && e.new_status.as_deref() == Some("pass")));
+    // Nothing else changed state.
+    let state_changes = events.iter().filter(|e| matches!(e.kind.as_str(), "resolved" | "regressed" | "opened" | "reopened")).count();
+    assert_eq!(state_changes, 4, "{events:#?}");
+}
