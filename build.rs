@@ -23,10 +23,13 @@ fn main() {
     println!("cargo:rerun-if-changed=findings");
     let mut files = Vec::new();
     collect(&findings, &mut files);
-    let mut code = String::from("/// Every `findings/**/*.toml` file: (path relative to `findings/`, contents).\npub static CATALOG_FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Every `findings/**/*.toml` file: (path relative to `findings/`, contents).\npub static CATALOG_FILES: &[(&str, &str)] = &[\n",
+    );
     for f in &files {
         println!("cargo:rerun-if-changed={f}");
-        let rel = Path::new(f).strip_prefix(&findings).expect("file is below findings/").to_string_lossy().replace('\\', "/");
+        let rel =
+            Path::new(f).strip_prefix(&findings).expect("file is below findings/").to_string_lossy().replace('\\', "/");
         writeln!(code, "    ({rel:?}, include_str!({f:?})),").expect("writing to a String cannot fail");
     }
     code.push_str("];\n");

@@ -260,24 +260,16 @@ impl Settings {
     }
 
     /// Builds settings from TOML text and `(name, value)` environment pairs. Env wins.
-    pub fn from_sources(
-        toml_text: &str,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table =
-            toml::from_str(toml_text).map_err(|e| ConfigError::Shape(e.to_string()))?;
-        let defaults = toml::Table::try_from(Settings::default())
-            .map_err(|e| ConfigError::Shape(e.to_string()))?;
+    pub fn from_sources(toml_text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = toml::from_str(toml_text).map_err(|e| ConfigError::Shape(e.to_string()))?;
+        let defaults = toml::Table::try_from(Settings::default()).map_err(|e| ConfigError::Shape(e.to_string()))?;
         for (var, value) in env {
             let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
             if rest == "CONFIG" {
                 continue;
             }
             let Some((section, key)) = rest.split_once("__") else {
-                return Err(ConfigError::Env {
-                    var,
-                    reason: "expected SWEEPER_<SECTION>__<KEY>".into(),
-                });
+                return Err(ConfigError::Env { var, reason: "expected SWEEPER_<SECTION>__<KEY>".into() });
             };
             let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
             let Some(toml::Value::Table(default_section)) = defaults.get(&section) else {
@@ -308,9 +300,7 @@ impl Settings {
                 // Strings, and optional keys with no default (such as aws.external_id).
                 _ => toml::Value::String(value),
             };
-            let section_table = table
-                .entry(section.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let section_table = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             match section_table {
                 toml::Value::Table(t) => {
                     t.insert(key, parsed);
@@ -329,9 +319,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, reason: &str| {
-            Err(ConfigError::Invalid { key: key.into(), reason: reason.into() })
-        };
+        let invalid = |key: &str, reason: &str| Err(ConfigError::Invalid { key: key.into(), reason: reason.into() });
         if self.sweep.account_concurrency == 0 || self.sweep.account_concurrency > 256 {
             return invalid("sweep.account_concurrency", "must be between 1 and 256");
         }
@@ -343,11 +331,7 @@ impl Settings {
         }
         let name_ok = !self.aws.member_role_name.is_empty()
             && self.aws.member_role_name.len() <= 64
-            && self
-                .aws
-                .member_role_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            && self.aws.member_role_name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
         if !name_ok {
             return invalid("aws.member_role_name", "must be a valid IAM role name");
         }
@@ -377,9 +361,7 @@ impl Settings {
 
     /// The regions a control treats as approved, given the regions swept in an account.
     pub fn approved_among<'a>(&'a self, swept: &'a [Region]) -> impl Iterator<Item = &'a Region> + 'a {
-        swept
-            .iter()
-            .filter(|r| self.controls.approved_regions.is_empty() || self.controls.approved_regions.contains(r))
+        swept.iter().filter(|r| self.controls.approved_regions.is_empty() || self.controls.approved_regions.contains(r))
     }
 }
 
@@ -404,10 +386,7 @@ fn serialize_secret_placeholder<S: serde::Serializer>(_: &SecretString, s: S) ->
     s.serialize_str("(secret)")
 }
 
-fn serialize_opt_secret_placeholder<S: serde::Serializer>(
-    v: &Option<SecretString>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_opt_secret_placeholder<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(_) => s.serialize_str("(secret)"),
         None => s.serialize_none(),
@@ -454,8 +433,7 @@ mod tests {
         assert!(err.to_string().contains("sweep.regions"), "{err}");
         let err = Settings::from_sources("[sweep]\nbogus = 1\n", env(&[])).unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
-        let err = Settings::from_sources("", env(&[("SWEEPER_SWEEP__ACCOUNT_CONCURRENCY", "many")]))
-            .unwrap_err();
+        let err = Settings::from_sources("", env(&[("SWEEPER_SWEEP__ACCOUNT_CONCURRENCY", "many")])).unwrap_err();
         assert!(err.to_string().contains("SWEEPER_SWEEP__ACCOUNT_CONCURRENCY"), "{err}");
         let err = Settings::from_sources("", env(&[("SWEEPER_NOPE__X", "1")])).unwrap_err();
         assert!(err.to_string().contains("SWEEPER_NOPE__X"), "{err}");

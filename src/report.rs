@@ -1,7 +1,6 @@
 //! Presentation of a sweep report and the catalog for the terminal: text and JSON.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
@@ -38,12 +37,17 @@ pub fn json(r: &SweepReport) -> Value {
 pub fn text(r: &SweepReport) -> String {
     let mut s = String::new();
     let secs = (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0;
-    let _ = writeln!(s, "Sweep {} {}{} in {secs:.1}s", r.sweep_id, r.status, if r.resumed { " (resumed)" } else { "" });
+    line(
+        &mut s,
+        format!("Sweep {} {}{} in {secs:.1}s", r.sweep_id, r.status, if r.resumed { " (resumed)" } else { "" }),
+    );
     let a = &r.accounts;
-    let _ = writeln!(
-        s,
-        "Accounts: {} total, {} assessed, {} NOT assessed, {} skipped (suspended/closed)",
-        a.total, a.assessed, a.not_assessed, a.skipped
+    line(
+        &mut s,
+        format!(
+            "Accounts: {} total, {} assessed, {} NOT assessed, {} skipped (suspended/closed)",
+            a.total, a.assessed, a.not_assessed, a.skipped
+        ),
     );
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
     let mut failing_by_severity: BTreeMap<&str, usize> = BTreeMap::new();
@@ -57,27 +61,27 @@ pub fn text(r: &SweepReport) -> String {
     }
     let statuses: Vec<String> =
         Status::ALL.iter().map(|st| format!("{} {}", by_status.get(st.as_str()).unwrap_or(&0), st)).collect();
-    let _ = writeln!(s, "Findings: {}", statuses.join(", "));
+    line(&mut s, format!("Findings: {}", statuses.join(", ")));
     let severities: Vec<String> = Severity::ALL
         .iter()
         .map(|sev| format!("{} {}", failing_by_severity.get(sev.as_str()).unwrap_or(&0), sev))
         .collect();
-    let _ = writeln!(s, "Failing by severity: {}", severities.join(", "));
+    line(&mut s, format!("Failing by severity: {}", severities.join(", ")));
     let mut top: Vec<(&str, usize)> = failing_by_control.into_iter().collect();
     top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
     if !top.is_empty() {
-        let _ = writeln!(s, "Top failing controls:");
+        line(&mut s, "Top failing controls:".to_owned());
         for (control, n) in top.iter().take(5) {
             let title = r.findings.iter().find(|f| f.control_id == *control).map_or("", |f| f.title.as_str());
-            let _ = writeln!(s, "  {control:<9} {n:>5}  {title}");
+            line(&mut s, format!("  {control:<9} {n:>5}  {title}"));
         }
     }
     let total: u64 = r.aws_calls.values().flat_map(|ops| ops.values()).map(|c| c.calls).sum();
-    let _ = writeln!(s, "AWS calls: {total}");
+    line(&mut s, format!("AWS calls: {total}"));
     for (service, ops) in &r.aws_calls {
         let calls: u64 = ops.values().map(|c| c.calls).sum();
         let errors: u64 = ops.values().map(|c| c.errors).sum();
-        let _ = writeln!(s, "  {service:<16} {calls:>6} calls, {errors} errors");
+        line(&mut s, format!("  {service:<16} {calls:>6} calls, {errors} errors"));
     }
     s
 }
@@ -86,7 +90,12 @@ pub fn text(r: &SweepReport) -> String {
 pub fn controls_table(catalog: &Catalog) -> String {
     let mut s = String::new();
     for c in catalog.controls() {
-        let _ = writeln!(s, "{:<9} {:<13} {:<18} {}", c.id, c.severity, c.family, c.title);
+        line(&mut s, format!("{:<9} {:<13} {:<18} {}", c.id, c.severity, c.family, c.title));
     }
     s
+}
+
+fn line(s: &mut String, text: String) {
+    s.push_str(&text);
+    s.push('\n');
 }

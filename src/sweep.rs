@@ -105,7 +105,8 @@ pub async fn run(deps: &SweepDeps, trigger: &str) -> Result<SweepReport, SweepEr
             let org = match org::discover(&deps.aws.own_clients(), &deps.home_region).await {
                 Ok(org) => org,
                 Err(e) => {
-                    sweeps::finish(&deps.pool, id, "failed", &deps.aws.counter().snapshot(), Some(&e.to_string())).await?;
+                    sweeps::finish(&deps.pool, id, "failed", &deps.aws.counter().snapshot(), Some(&e.to_string()))
+                        .await?;
                     return Err(e.into());
                 }
             };
@@ -181,7 +182,8 @@ async fn resumable(deps: &SweepDeps) -> Result<Option<(SweepId, OrgSnapshot)>, S
             if age.num_seconds() < deps.sweep.lease_seconds {
                 return Err(SweepError::AlreadyRunning(running.id));
             }
-            sweeps::finish(&deps.pool, running.id, "failed", &CallCounts::new(), Some("interrupted before planning")).await?;
+            sweeps::finish(&deps.pool, running.id, "failed", &CallCounts::new(), Some("interrupted before planning"))
+                .await?;
             Ok(None)
         }
     }
@@ -245,23 +247,18 @@ async fn sweep_account(
         && deps.aws.settings().management_account_access == ManagementAccess::OwnCredentials;
     let clients = if own { Ok(deps.aws.own_clients()) } else { aws::assume_role(&deps.aws, &account.id).await };
     let collected = match clients {
-        Ok(clients) => Ok(collect::account(
-            &clients,
-            &account.id,
-            &deps.sweep,
-            &deps.catalog.bedrock_regions(),
-            &deps.home_region,
-        )
-        .await),
-        Err(e) => Err(NotAssessed { role_arn: e.role_arn, kind: e.failure.kind, code: e.failure.code, message: e.failure.message }),
+        Ok(clients) => {
+            Ok(collect::account(&clients, &account.id, &deps.sweep, &deps.catalog.bedrock_regions(), &deps.home_region)
+                .await)
+        }
+        Err(e) => Err(NotAssessed {
+            role_arn: e.role_arn,
+            kind: e.failure.kind,
+            code: e.failure.code,
+            message: e.failure.message,
+        }),
     };
-    let input = AccountInput {
-        org,
-        account,
-        snapshot: collected.as_ref(),
-        params: &deps.controls,
-        now: Utc::now(),
-    };
+    let input = AccountInput { org, account, snapshot: collected.as_ref(), params: &deps.controls, now: Utc::now() };
     let evaluations = evaluate::account(&input);
     let gaps = match &collected {
         Ok(snap) => evaluate::gaps(snap),

@@ -38,7 +38,9 @@ struct AssumedRole {
 }
 
 impl AssumedRole {
-    async fn assume(&self) -> Result<Credentials, aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>> {
+    async fn assume(
+        &self,
+    ) -> Result<Credentials, aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>> {
         let out = self
             .sts
             .assume_role()

@@ -52,11 +52,8 @@ impl AwsContext {
     /// Uses an already-built base configuration (tests point it at the emulator); our
     /// retry and timeout policy replaces whatever it had.
     pub fn from_config(base: SdkConfig, settings: &AwsSettings) -> Self {
-        let base = base
-            .into_builder()
-            .retry_config(retry_policy(settings))
-            .timeout_config(timeout_policy(settings))
-            .build();
+        let base =
+            base.into_builder().retry_config(retry_policy(settings)).timeout_config(timeout_policy(settings)).build();
         Self { base, counter: CallCounter::default(), settings: settings.clone() }
     }
 

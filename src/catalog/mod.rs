@@ -170,8 +170,8 @@ impl Catalog {
                 regions = Some(parsed.region);
                 continue;
             }
-            let control: Control = toml::from_str(text)
-                .map_err(|e| CatalogError::Parse { file: path.into(), message: e.to_string() })?;
+            let control: Control =
+                toml::from_str(text).map_err(|e| CatalogError::Parse { file: path.into(), message: e.to_string() })?;
             check_rules(path, &control)?;
             controls.push(control);
         }
@@ -260,7 +260,8 @@ mod tests {
         assert!(catalog.bedrock_regions().iter().any(|r| r.as_str() == "us-east-1"));
     }
 
-    const REGIONS: (&str, &str) = ("regions.toml", "[[region]]\nname = \"us-east-1\"\nbedrock = true\nopt_in = false\n");
+    const REGIONS: (&str, &str) =
+        ("regions.toml", "[[region]]\nname = \"us-east-1\"\nbedrock = true\nopt_in = false\n");
 
     fn control_text(id: &str, family: &str, extra: &str) -> String {
         format!(

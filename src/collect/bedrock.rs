@@ -51,9 +51,8 @@ pub async fn guardrails(clients: &AccountClients, region: &Region) -> Collected<
             .send()
             .await
             .map_err(|e| super::gap("bedrock", "GetGuardrail", Some(region), &e))?;
-        let (pii_entities, regexes) = g
-            .sensitive_information_policy()
-            .map_or((0, 0), |p| (p.pii_entities().len(), p.regexes().len()));
+        let (pii_entities, regexes) =
+            g.sensitive_information_policy().map_or((0, 0), |p| (p.pii_entities().len(), p.regexes().len()));
         let prompt_attack_strength = g.content_policy().and_then(|c| {
             c.filters()
                 .iter()

@@ -52,10 +52,11 @@ pub async fn account(
     } else {
         Ok(settings.regions.clone())
     };
-    let swept: Vec<Region> = regions.as_ref().map(Clone::clone).unwrap_or_default();
+    let swept: Vec<Region> = regions.clone().unwrap_or_default();
 
     let iam = iam::collect(clients).await;
-    let trails = cloudtrail::collect(clients, if swept.is_empty() { std::slice::from_ref(home_region) } else { &swept }).await;
+    let trails =
+        cloudtrail::collect(clients, if swept.is_empty() { std::slice::from_ref(home_region) } else { &swept }).await;
 
     let mut per_region: Vec<RegionSnapshot> = futures::stream::iter(swept.iter())
         .map(|region| collect_region(clients, region))
@@ -113,10 +114,10 @@ fn referenced_keys(
         }
     }
     for r in per_region {
-        if let Some(Ok(group)) = &r.invocation_log_group {
-            if let Some(k) = &group.kms_key_id {
-                refs.push((k.clone(), Some(r.region.clone())));
-            }
+        if let Some(Ok(group)) = &r.invocation_log_group
+            && let Some(k) = &group.kms_key_id
+        {
+            refs.push((k.clone(), Some(r.region.clone())));
         }
         if let Ok(models) = &r.custom_models {
             for m in models {
@@ -125,14 +126,11 @@ fn referenced_keys(
                 }
             }
         }
-        if let Ok(Some(logging)) = &r.invocation_logging {
-            for bucket in logging.s3_bucket.iter() {
-                if let Some(Ok(enc)) = buckets.get(bucket) {
-                    if let Some(k) = &enc.kms_key_id {
-                        refs.push((k.clone(), Some(r.region.clone())));
-                    }
-                }
-            }
+        if let Ok(Some(logging)) = &r.invocation_logging
+            && let Some(Ok(enc)) = logging.s3_bucket.as_ref().and_then(|b| buckets.get(b))
+            && let Some(k) = &enc.kms_key_id
+        {
+            refs.push((k.clone(), Some(r.region.clone())));
         }
     }
     refs

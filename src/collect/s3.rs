@@ -37,7 +37,9 @@ async fn bucket_encryption(clients: &AccountClients, region: &Region, bucket: &s
             })
         }
         // No default-encryption rule: data, not a gap.
-        Err(e) if is_not_found(&e) => Ok(BucketEncryption { bucket: bucket.to_owned(), algorithm: None, kms_key_id: None }),
+        Err(e) if is_not_found(&e) => {
+            Ok(BucketEncryption { bucket: bucket.to_owned(), algorithm: None, kms_key_id: None })
+        }
         Err(e) => Err(super::gap("s3", "GetBucketEncryption", Some(region), &e)),
     }
 }

@@ -74,11 +74,7 @@ impl Region {
             && s.contains('-')
             && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && s.bytes().last().is_some_and(|b| b.is_ascii_digit());
-        if well_formed {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::Region(s.to_owned()))
-        }
+        if well_formed { Ok(Self(s.to_owned())) } else { Err(IdError::Region(s.to_owned())) }
     }
 
     /// The region name.
@@ -117,18 +113,10 @@ impl ControlId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let mut parts = s.split('.');
         let ok = parts.next() == Some("BR")
-            && parts
-                .next()
-                .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_uppercase()))
-            && parts
-                .next()
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            && parts.next().is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_uppercase()))
+            && parts.next().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             && parts.next().is_none();
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::ControlId(s.to_owned()))
-        }
+        if ok { Ok(Self(s.to_owned())) } else { Err(IdError::ControlId(s.to_owned())) }
     }
 
     /// The id as written in the catalog.

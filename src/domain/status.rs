@@ -23,13 +23,8 @@ pub enum Severity {
 
 impl Severity {
     /// Every severity, most severe first (the order summaries print in).
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Informational,
-    ];
+    pub const ALL: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Informational];
 
     /// The lowercase name used in JSON, SQL and the catalog.
     pub fn as_str(self) -> &'static str {
@@ -52,10 +47,7 @@ impl fmt::Display for Severity {
 impl FromStr for Severity {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown severity `{s}`"))
+        Severity::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| format!("unknown severity `{s}`"))
     }
 }
 
@@ -99,9 +91,6 @@ impl fmt::Display for Status {
 impl FromStr for Status {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Status::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown status `{s}`"))
+        Status::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| format!("unknown status `{s}`"))
     }
 }

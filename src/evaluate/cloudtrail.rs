@@ -32,14 +32,17 @@ fn applicable<'a>(input: &AccountInput<'a>, snap: &'a AccountSnapshot) -> (Vec<&
 /// Whether the selectors record management events, both read and write.
 fn records_all_management(sel: &EventSelectors) -> bool {
     let classic_rw = |rw: &str| {
-        sel.classic.iter().any(|s| s.include_management_events && (s.read_write_type == rw || s.read_write_type == "All"))
+        sel.classic
+            .iter()
+            .any(|s| s.include_management_events && (s.read_write_type == rw || s.read_write_type == "All"))
     };
     if classic_rw("ReadOnly") && classic_rw("WriteOnly") {
         return true;
     }
     let management = |read_only: Option<&str>| {
         sel.advanced.iter().any(|a| {
-            let category = a.fields.iter().any(|f| f.field == "eventCategory" && f.equals.iter().any(|v| v == "Management"));
+            let category =
+                a.fields.iter().any(|f| f.field == "eventCategory" && f.equals.iter().any(|v| v == "Management"));
             let ro = a.fields.iter().find(|f| f.field == "readOnly");
             category
                 && match (ro, read_only) {
@@ -155,7 +158,9 @@ pub fn trail_encryption(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec
                 (Status::Pass, format!("Trail {} is encrypted with customer-managed key {}.", t.name, k.arn))
             }
             Some(Ok(k)) => (Status::Fail, format!("Trail {} uses {}, which is not customer-managed.", t.name, k.arn)),
-            Some(Err(gap)) => (Status::Error, format!("Could not describe key {key_ref} of trail {}: {}.", t.name, gap.summary())),
+            Some(Err(gap)) => {
+                (Status::Error, format!("Could not describe key {key_ref} of trail {}: {}.", t.name, gap.summary()))
+            }
             None => (Status::Error, format!("Key {key_ref} of trail {} was not described.", t.name)),
         }
     })
@@ -167,7 +172,9 @@ pub fn delivery_health(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<
     per_trail(input, snap, "BR.LOG.4", |t| {
         let s = match &t.status {
             Ok(s) => s,
-            Err(gap) => return (Status::Error, format!("Could not read the status of trail {}: {}.", t.name, gap.summary())),
+            Err(gap) => {
+                return (Status::Error, format!("Could not read the status of trail {}: {}.", t.name, gap.summary()));
+            }
         };
         let mut problems = Vec::new();
         if let Some(e) = &s.latest_delivery_error {
@@ -193,7 +200,10 @@ pub fn delivery_health(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<
             }
         }
         if problems.is_empty() {
-            (Status::Pass, format!("Trail {} delivered within the last {} hours without errors.", t.name, max_age.num_hours()))
+            (
+                Status::Pass,
+                format!("Trail {} delivered within the last {} hours without errors.", t.name, max_age.num_hours()),
+            )
         } else {
             (Status::Fail, format!("Trail {} delivery is unhealthy: {}.", t.name, problems.join("; ")))
         }
@@ -222,7 +232,9 @@ pub fn bedrock_data_events(input: &AccountInput<'_>, snap: &AccountSnapshot) -> 
                 continue;
             }
             for f in a.fields.iter().filter(|f| f.field == "resources.type") {
-                covered.extend(f.equals.iter().filter_map(|v| BEDROCK_DATA_TYPES.iter().find(|t| **t == v.as_str()).copied()));
+                covered.extend(
+                    f.equals.iter().filter_map(|v| BEDROCK_DATA_TYPES.iter().find(|t| **t == v.as_str()).copied()),
+                );
             }
         }
     }
@@ -232,7 +244,13 @@ pub fn bedrock_data_events(input: &AccountInput<'_>, snap: &AccountSnapshot) -> 
     } else if let Some(h) = hidden {
         (Status::Error, format!("Bedrock data events for {} not found, and {h}.", missing.join(", ")))
     } else if unknown {
-        (Status::Error, format!("Bedrock data events for {} not found; some trails' selectors could not be read.", missing.join(", ")))
+        (
+            Status::Error,
+            format!(
+                "Bedrock data events for {} not found; some trails' selectors could not be read.",
+                missing.join(", ")
+            ),
+        )
     } else {
         (Status::Fail, format!("No logging trail records Bedrock data events for {}.", missing.join(", ")))
     };
@@ -246,7 +264,11 @@ mod tests {
     use crate::snapshot::{AdvancedSelector, FieldSelector};
 
     fn field(name: &str, equals: &[&str]) -> FieldSelector {
-        FieldSelector { field: name.into(), equals: equals.iter().map(|s| (*s).to_owned()).collect(), ..FieldSelector::default() }
+        FieldSelector {
+            field: name.into(),
+            equals: equals.iter().map(|s| (*s).to_owned()).collect(),
+            ..FieldSelector::default()
+        }
     }
 
     #[test]

@@ -29,11 +29,16 @@ pub fn custom_model_keys(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
             let (status, detail) = match &m.kms_key_arn {
                 None => (Status::Fail, format!("Custom model {} is encrypted with an AWS-owned key.", m.name)),
                 Some(k) => match snap.kms_keys.get(k) {
-                    Some(Ok(key)) if key.is_customer_managed() => {
-                        (Status::Pass, format!("Custom model {} is encrypted with customer-managed key {}.", m.name, key.arn))
+                    Some(Ok(key)) if key.is_customer_managed() => (
+                        Status::Pass,
+                        format!("Custom model {} is encrypted with customer-managed key {}.", m.name, key.arn),
+                    ),
+                    Some(Ok(key)) => {
+                        (Status::Fail, format!("Custom model {} uses {}, not a customer-managed key.", m.name, key.arn))
                     }
-                    Some(Ok(key)) => (Status::Fail, format!("Custom model {} uses {}, not a customer-managed key.", m.name, key.arn)),
-                    Some(Err(gap)) => (Status::Error, format!("Could not describe the key of {}: {}.", m.name, gap.summary())),
+                    Some(Err(gap)) => {
+                        (Status::Error, format!("Could not describe the key of {}: {}.", m.name, gap.summary()))
+                    }
                     None => (Status::Error, format!("The key {k} of custom model {} was not described.", m.name)),
                 },
             };
@@ -56,10 +61,10 @@ pub fn key_rotation(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
         if let Some(Ok(g)) = &rs.invocation_log_group {
             refs.extend(g.kms_key_id.clone());
         }
-        if let Ok(Some(cfg)) = &rs.invocation_logging {
-            if let Some(Ok(b)) = cfg.s3_bucket.as_ref().and_then(|b| snap.buckets.get(b)) {
-                refs.extend(b.kms_key_id.clone());
-            }
+        if let Ok(Some(cfg)) = &rs.invocation_logging
+            && let Some(Ok(b)) = cfg.s3_bucket.as_ref().and_then(|b| snap.buckets.get(b))
+        {
+            refs.extend(b.kms_key_id.clone());
         }
     }
     let mut out = Vec::new();
@@ -70,7 +75,10 @@ pub fn key_rotation(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
                 let (status, detail) = match k.rotation_enabled {
                     Some(true) => (Status::Pass, format!("Key {} rotates automatically.", k.arn)),
                     Some(false) => (Status::Fail, format!("Key {} does not rotate automatically.", k.arn)),
-                    None => (Status::NotApplicable, format!("Key {} ({}) does not support automatic rotation.", k.arn, k.key_spec)),
+                    None => (
+                        Status::NotApplicable,
+                        format!("Key {} ({}) does not support automatic rotation.", k.arn, k.key_spec),
+                    ),
                 };
                 out.push(input.verdict("BR.ENC.2", None, &k.arn, status, detail));
             }
@@ -81,7 +89,13 @@ pub fn key_rotation(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
                 Status::Error,
                 format!("Could not read key {key_ref}: {}.", gap.summary()),
             )),
-            None => out.push(input.verdict("BR.ENC.2", None, &key_ref, Status::Error, format!("Key {key_ref} was not described."))),
+            None => out.push(input.verdict(
+                "BR.ENC.2",
+                None,
+                &key_ref,
+                Status::Error,
+                format!("Key {key_ref} was not described."),
+            )),
         }
     }
     if out.is_empty() {
@@ -115,7 +129,7 @@ mod tests {
         let out = with_input(&snap, |i| key_rotation(i, &snap));
         assert_eq!(statuses(&out), [Status::Fail]);
         assert_eq!(out[0].resource_id, key);
-        snap.kms_keys.insert(key.clone(), Err(gap("kms", "DescribeKey")));
+        snap.kms_keys.insert(key, Err(gap("kms", "DescribeKey")));
         assert_eq!(statuses(&with_input(&snap, |i| custom_model_keys(i, &snap))), [Status::Fail, Status::Error]);
         assert_eq!(statuses(&with_input(&snap, |i| key_rotation(i, &snap))), [Status::Error]);
         snap.per_region[0].custom_models = Err(gap("bedrock", "ListCustomModels"));

@@ -13,11 +13,8 @@ use crate::snapshot::{AccountSnapshot, IamPrincipal};
 
 const BEDROCK_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonBedrockFullAccess";
 /// AWS-managed policies that grant everything; judged by ARN when their document was not returned.
-const KNOWN_BROAD_MANAGED: [&str; 3] = [
-    BEDROCK_FULL_ACCESS,
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    "arn:aws:iam::aws:policy/PowerUserAccess",
-];
+const KNOWN_BROAD_MANAGED: [&str; 3] =
+    [BEDROCK_FULL_ACCESS, "arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess"];
 
 fn as_list(v: Option<&Value>) -> Vec<&str> {
     match v {
@@ -82,7 +79,10 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 /// The reasons `principal` fails, empty when it does not.
-fn violations(principal: &IamPrincipal, snap_managed: &std::collections::BTreeMap<String, crate::snapshot::PolicyDocument>) -> Vec<String> {
+fn violations(
+    principal: &IamPrincipal,
+    snap_managed: &std::collections::BTreeMap<String, crate::snapshot::PolicyDocument>,
+) -> Vec<String> {
     let mut why = Vec::new();
     for p in &principal.inline_policies {
         match grants_all_bedrock(&p.document) {
@@ -114,11 +114,16 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
     let iam = match &snap.iam {
         Ok(i) => i,
         Err(gap) => {
-            return vec![input.account_verdict("BR.IAM.1", Status::Error, format!("Could not read IAM: {}.", gap.summary()))];
+            return vec![input.account_verdict(
+                "BR.IAM.1",
+                Status::Error,
+                format!("Could not read IAM: {}.", gap.summary()),
+            )];
         }
     };
     let judged = iam.principals.iter().filter(|p| {
-        !p.path.starts_with("/aws-service-role/") && !input.params.exempt_principals.iter().any(|pat| glob_match(pat, &p.arn))
+        !p.path.starts_with("/aws-service-role/")
+            && !input.params.exempt_principals.iter().any(|pat| glob_match(pat, &p.arn))
     });
     let mut out = Vec::new();
     let mut count = 0;
@@ -126,7 +131,13 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
         count += 1;
         let why = violations(p, &iam.managed_policies);
         if !why.is_empty() {
-            out.push(input.verdict("BR.IAM.1", None, &p.arn, Status::Fail, format!("IAM {} {}: {}.", p.kind, p.name, why.join("; "))));
+            out.push(input.verdict(
+                "BR.IAM.1",
+                None,
+                &p.arn,
+                Status::Fail,
+                format!("IAM {} {}: {}.", p.kind, p.name, why.join("; ")),
+            ));
         }
     }
     if out.is_empty() {
@@ -152,8 +163,14 @@ mod tests {
             (r#"{"Statement":{"Effect":"Allow","Action":["s3:GetObject","*"],"Resource":["*"]}}"#, true),
             (r#"{"Statement":[{"Effect":"Allow","Action":"Bedrock:*","Resource":"*"}]}"#, true),
             (r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:Invoke*","Resource":"*"}]}"#, false),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"arn:aws:bedrock:*::foundation-model/x"}]}"#, false),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}"#, false),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"arn:aws:bedrock:*::foundation-model/x"}]}"#,
+                false,
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}"#,
+                false,
+            ),
             (r#"{"Statement":[{"Effect":"Allow","NotAction":["iam:*"],"Resource":"*"}]}"#, true),
             (r#"{"Statement":[{"Effect":"Allow","NotAction":["bedrock:*"],"Resource":"*"}]}"#, false),
             (r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#, false),
@@ -170,8 +187,14 @@ mod tests {
             name: name.into(),
             arn: format!("arn:aws:iam::{MEMBER}:role{path}{name}"),
             path: path.into(),
-            inline_policies: inline.map(|d| PolicyDocument { name: "p".into(), document: d.into() }).into_iter().collect(),
-            attached: attached.iter().map(|a| AttachedPolicy { name: a.rsplit('/').next().unwrap().into(), arn: (*a).into() }).collect(),
+            inline_policies: inline
+                .map(|d| PolicyDocument { name: "p".into(), document: d.into() })
+                .into_iter()
+                .collect(),
+            attached: attached
+                .iter()
+                .map(|a| AttachedPolicy { name: a.rsplit('/').next().unwrap().into(), arn: (*a).into() })
+                .collect(),
         }
     }
 
@@ -189,13 +212,21 @@ mod tests {
             ],
             managed_policies: [(
                 "arn:aws:iam::111122223333:policy/narrow".to_owned(),
-                PolicyDocument { name: "narrow".into(), document: r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#.into() },
+                PolicyDocument {
+                    name: "narrow".into(),
+                    document: r#"{"Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#
+                        .into(),
+                },
             )]
             .into(),
         });
-        let params = crate::config::ControlParameters { exempt_principals: vec!["arn:aws:iam::*:role/breakglass".into()], ..Default::default() };
+        let params = crate::config::ControlParameters {
+            exempt_principals: vec!["arn:aws:iam::*:role/breakglass".into()],
+            ..Default::default()
+        };
         let out = with_params(&snap, params, |i| no_broad_bedrock_grants(i, &snap));
-        let failed: Vec<&str> = out.iter().filter(|e| e.status == Status::Fail).map(|e| e.resource_id.as_str()).collect();
+        let failed: Vec<&str> =
+            out.iter().filter(|e| e.status == Status::Fail).map(|e| e.resource_id.as_str()).collect();
         assert_eq!(failed, [format!("arn:aws:iam::{MEMBER}:role/wide"), format!("arn:aws:iam::{MEMBER}:role/full")]);
         assert!(out[1].detail.contains("AmazonBedrockFullAccess"));
 

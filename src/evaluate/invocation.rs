@@ -28,9 +28,15 @@ pub fn logging_enabled(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<
     })
 }
 
-fn key_verdict(keys: &std::collections::BTreeMap<String, Collected<KmsKey>>, key_ref: &str, what: &str) -> (Status, String) {
+fn key_verdict(
+    keys: &std::collections::BTreeMap<String, Collected<KmsKey>>,
+    key_ref: &str,
+    what: &str,
+) -> (Status, String) {
     match keys.get(key_ref) {
-        Some(Ok(k)) if k.is_customer_managed() => (Status::Pass, format!("{what} is encrypted with customer-managed key {}", k.arn)),
+        Some(Ok(k)) if k.is_customer_managed() => {
+            (Status::Pass, format!("{what} is encrypted with customer-managed key {}", k.arn))
+        }
         Some(Ok(k)) => (Status::Fail, format!("{what} uses {}, which is not customer-managed", k.arn)),
         Some(Err(gap)) => (Status::Error, format!("could not describe the key of {what}: {}", gap.summary())),
         None => (Status::Error, format!("the key {key_ref} of {what} was not described")),
@@ -41,8 +47,15 @@ fn key_verdict(keys: &std::collections::BTreeMap<String, Collected<KmsKey>>, key
 pub fn destinations_encrypted(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
     input.per_approved_region(snap, "BR.INV.2", |rs| {
         let cfg = match &rs.invocation_logging {
-            Err(gap) => return (Status::Error, format!("Could not read the invocation-logging configuration: {}.", gap.summary())),
-            Ok(None) => return (Status::NotApplicable, "Model invocation logging is not configured (see BR.INV.1).".into()),
+            Err(gap) => {
+                return (
+                    Status::Error,
+                    format!("Could not read the invocation-logging configuration: {}.", gap.summary()),
+                );
+            }
+            Ok(None) => {
+                return (Status::NotApplicable, "Model invocation logging is not configured (see BR.INV.1).".into());
+            }
             Ok(Some(cfg)) => cfg,
         };
         let mut parts: Vec<(Status, String)> = Vec::new();
@@ -50,7 +63,9 @@ pub fn destinations_encrypted(input: &AccountInput<'_>, snap: &AccountSnapshot) 
             let what = format!("bucket {bucket}");
             parts.push(match snap.buckets.get(bucket) {
                 None => (Status::Error, format!("the encryption of {what} was not read")),
-                Some(Err(gap)) => (Status::Error, format!("could not read the encryption of {what}: {}", gap.summary())),
+                Some(Err(gap)) => {
+                    (Status::Error, format!("could not read the encryption of {what}: {}", gap.summary()))
+                }
                 Some(Ok(enc)) => match (enc.algorithm.as_deref(), &enc.kms_key_id) {
                     (Some("aws:kms" | "aws:kms:dsse"), Some(key)) => key_verdict(&snap.kms_keys, key, &what),
                     (Some("aws:kms" | "aws:kms:dsse"), None) => {
@@ -91,20 +106,20 @@ pub fn destinations_encrypted(input: &AccountInput<'_>, snap: &AccountSnapshot) 
 /// BR.INV.3.
 pub fn log_retention(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
     let min = input.params.min_log_retention_days;
-    input.per_approved_region(snap, "BR.INV.3", |rs| {
-        match (&rs.invocation_logging, &rs.invocation_log_group) {
-            (Err(gap), _) => (Status::Error, format!("Could not read the invocation-logging configuration: {}.", gap.summary())),
-            (Ok(None), _) | (Ok(Some(_)), None) => {
-                (Status::NotApplicable, "Invocation logging writes to no CloudWatch log group.".into())
-            }
-            (Ok(Some(_)), Some(Err(gap))) => (Status::Error, format!("Could not read the log group: {}.", gap.summary())),
-            (Ok(Some(_)), Some(Ok(g))) if !g.exists => (Status::Fail, format!("Log group {} does not exist.", g.name)),
-            (Ok(Some(_)), Some(Ok(g))) => match g.retention_days {
-                None => (Status::Pass, format!("Log group {} never expires events.", g.name)),
-                Some(days) if days >= min => (Status::Pass, format!("Log group {} keeps events {days} days.", g.name)),
-                Some(days) => (Status::Fail, format!("Log group {} keeps events {days} days, less than {min}.", g.name)),
-            },
+    input.per_approved_region(snap, "BR.INV.3", |rs| match (&rs.invocation_logging, &rs.invocation_log_group) {
+        (Err(gap), _) => {
+            (Status::Error, format!("Could not read the invocation-logging configuration: {}.", gap.summary()))
         }
+        (Ok(None), _) | (Ok(Some(_)), None) => {
+            (Status::NotApplicable, "Invocation logging writes to no CloudWatch log group.".into())
+        }
+        (Ok(Some(_)), Some(Err(gap))) => (Status::Error, format!("Could not read the log group: {}.", gap.summary())),
+        (Ok(Some(_)), Some(Ok(g))) if !g.exists => (Status::Fail, format!("Log group {} does not exist.", g.name)),
+        (Ok(Some(_)), Some(Ok(g))) => match g.retention_days {
+            None => (Status::Pass, format!("Log group {} never expires events.", g.name)),
+            Some(days) if days >= min => (Status::Pass, format!("Log group {} keeps events {days} days.", g.name)),
+            Some(days) => (Status::Fail, format!("Log group {} keeps events {days} days, less than {min}.", g.name)),
+        },
     })
 }
 
@@ -157,11 +172,19 @@ mod tests {
         snap.per_region[0].invocation_logging = Ok(Some(logging(Some("b"), Some("g"), true)));
         snap.buckets.insert(
             "b".into(),
-            Ok(BucketEncryption { bucket: "b".into(), algorithm: Some("aws:kms".into()), kms_key_id: Some(key.clone()) }),
+            Ok(BucketEncryption {
+                bucket: "b".into(),
+                algorithm: Some("aws:kms".into()),
+                kms_key_id: Some(key.clone()),
+            }),
         );
         snap.kms_keys.insert(key.clone(), Ok(cmk(&key, Some(true))));
-        snap.per_region[0].invocation_log_group =
-            Some(Ok(LogGroup { name: "g".into(), exists: true, kms_key_id: Some(key.clone()), retention_days: Some(400) }));
+        snap.per_region[0].invocation_log_group = Some(Ok(LogGroup {
+            name: "g".into(),
+            exists: true,
+            kms_key_id: Some(key.clone()),
+            retention_days: Some(400),
+        }));
         assert_eq!(statuses(&with_input(&snap, |i| destinations_encrypted(i, &snap))), [Status::Pass]);
         assert_eq!(statuses(&with_input(&snap, |i| log_retention(i, &snap))), [Status::Pass]);
 
@@ -178,7 +201,10 @@ mod tests {
         snap.per_region[0].invocation_log_group =
             Some(Ok(LogGroup { name: "g".into(), exists: true, kms_key_id: Some(key), retention_days: None }));
         assert_eq!(statuses(&with_input(&snap, |i| destinations_encrypted(i, &snap))), [Status::Error]);
-        snap.buckets.insert("b".into(), Ok(BucketEncryption { bucket: "b".into(), algorithm: Some("AES256".into()), kms_key_id: None }));
+        snap.buckets.insert(
+            "b".into(),
+            Ok(BucketEncryption { bucket: "b".into(), algorithm: Some("AES256".into()), kms_key_id: None }),
+        );
         assert_eq!(statuses(&with_input(&snap, |i| destinations_encrypted(i, &snap))), [Status::Fail]);
     }
 }

@@ -63,7 +63,14 @@ impl AccountInput<'_> {
         self.account.id == self.org.management_account_id
     }
 
-    fn verdict(&self, control: &str, region: Option<&Region>, resource: &str, status: Status, detail: String) -> Evaluation {
+    fn verdict(
+        &self,
+        control: &str,
+        region: Option<&Region>,
+        resource: &str,
+        status: Status,
+        detail: String,
+    ) -> Evaluation {
         Evaluation {
             control_id: ControlId::parse(control).unwrap_or_else(|_| unreachable_control(control)),
             account_id: self.account.id.clone(),

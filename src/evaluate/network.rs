@@ -18,7 +18,10 @@ pub fn private_endpoint(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec
         let runtime: Vec<&VpcEndpoint> =
             endpoints.iter().filter(|e| e.service_name == service && e.endpoint_type == "Interface").collect();
         if let Some(ok) = runtime.iter().find(|e| e.state == "available" && e.private_dns_enabled) {
-            return (Status::Pass, format!("Interface endpoint {} for {service} is available with private DNS.", ok.id));
+            return (
+                Status::Pass,
+                format!("Interface endpoint {} for {service} is available with private DNS.", ok.id),
+            );
         }
         match runtime.first() {
             None => (Status::Fail, format!("No interface VPC endpoint for {service} exists.")),
@@ -51,14 +54,22 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
         for e in endpoints.iter().filter(|e| e.is_bedrock() && e.is_live()) {
             seen_any = true;
             let (status, detail) = match e.policy_document.as_deref() {
-                None => (Status::Fail, format!("Endpoint {} ({}) has the default full-access policy.", e.id, e.service_name)),
+                None => (
+                    Status::Fail,
+                    format!("Endpoint {} ({}) has the default full-access policy.", e.id, e.service_name),
+                ),
                 Some(doc) => match serde_json::from_str::<Value>(doc) {
                     Err(err) => (Status::Error, format!("Endpoint {} policy is not valid JSON: {err}.", e.id)),
                     Ok(policy) if is_full_access(&policy) => (
                         Status::Fail,
-                        format!("Endpoint {} ({}) allows every principal every action on every resource.", e.id, e.service_name),
+                        format!(
+                            "Endpoint {} ({}) allows every principal every action on every resource.",
+                            e.id, e.service_name
+                        ),
                     ),
-                    Ok(_) => (Status::Pass, format!("Endpoint {} ({}) has a restrictive policy.", e.id, e.service_name)),
+                    Ok(_) => {
+                        (Status::Pass, format!("Endpoint {} ({}) has a restrictive policy.", e.id, e.service_name))
+                    }
                 },
             };
             out.push(input.verdict("BR.NET.2", Some(&rs.region), &e.id, status, detail));
@@ -165,7 +176,8 @@ mod tests {
         let svc = "com.amazonaws.eu-west-1.bedrock-runtime";
         let full = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
         let full_aws = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["*"],"Resource":"*"}}"#;
-        let restricted = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"bedrock:InvokeModel","Resource":"*"}]}"#;
+        let restricted =
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"bedrock:InvokeModel","Resource":"*"}]}"#;
         let conditioned = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]}"#;
         let cases = [
             (None, Status::Fail),

@@ -68,7 +68,10 @@ pub fn organization_trail(input: &AccountInput<'_>) -> Vec<Evaluation> {
     let trails = match &input.org.management_trails {
         Ok(t) => t,
         Err(gap) => {
-            return verdict(Status::Error, format!("Could not list the management account's trails: {}.", gap.summary()));
+            return verdict(
+                Status::Error,
+                format!("Could not list the management account's trails: {}.", gap.summary()),
+            );
         }
     };
     let org_trails: Vec<&Trail> = trails.iter().filter(|t| t.is_organization_trail).collect();

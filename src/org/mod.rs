@@ -69,9 +69,8 @@ pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result
     let organization = described
         .organization
         .ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "an organization" })?;
-    let organization_id = organization
-        .id
-        .ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "an id" })?;
+    let organization_id =
+        organization.id.ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "an id" })?;
     let management_account_id = organization
         .master_account_id
         .as_deref()
@@ -155,7 +154,10 @@ pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result
     let policies = discover_policies(&org).await?;
     let management_trails = cloudtrail::collect(clients, std::slice::from_ref(trail_region)).await;
     let key_refs = match &management_trails {
-        Ok(trails) => trails.iter().filter_map(|t| t.kms_key_id.clone().map(|k| (k, Region::parse(&t.home_region).ok()))).collect(),
+        Ok(trails) => trails
+            .iter()
+            .filter_map(|t| t.kms_key_id.clone().map(|k| (k, Region::parse(&t.home_region).ok())))
+            .collect(),
         Err(_) => Vec::new(),
     };
     let management_kms_keys = kms::collect(clients, key_refs, trail_region).await;
@@ -187,8 +189,12 @@ async fn discover_policies(org: &aws_sdk_organizations::Client) -> Result<Vec<Sc
     let mut policies = Vec::with_capacity(summaries.len());
     for summary in summaries {
         let Some(id) = summary.id.clone() else { continue };
-        let described =
-            org.describe_policy().policy_id(&id).send().await.map_err(|e| DiscoveryError::call("DescribePolicy", &e))?;
+        let described = org
+            .describe_policy()
+            .policy_id(&id)
+            .send()
+            .await
+            .map_err(|e| DiscoveryError::call("DescribePolicy", &e))?;
         let content = described.policy.and_then(|p| p.content).unwrap_or_default();
         let targets: Vec<_> = org
             .list_targets_for_policy()

@@ -17,13 +17,8 @@ use crate::snapshot::{Gap, OrgAccount};
 
 /// The stable id of a finding: control × account × region × resource.
 pub fn finding_id(e: &Evaluation) -> String {
-    let key = format!(
-        "{}|{}|{}|{}",
-        e.control_id,
-        e.account_id,
-        e.region.as_ref().map_or("", Region::as_str),
-        e.resource_id
-    );
+    let key =
+        format!("{}|{}|{}|{}", e.control_id, e.account_id, e.region.as_ref().map_or("", Region::as_str), e.resource_id);
     hex::encode(&Sha256::digest(key.as_bytes())[..16])
 }
 

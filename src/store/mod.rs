@@ -48,12 +48,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, StoreError> {
     let options: PgConnectOptions =
         settings.url.expose_secret().parse().map_err(|e: sqlx::Error| StoreError::BadUrl(redact(&e.to_string())))?;
-    let target = format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or("(default)")
-    );
+    let target =
+        format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("(default)"));
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.connect_timeout_seconds))

@@ -36,11 +36,12 @@ pub struct SweepRow {
 /// unique index `sweeps_one_running` guarantees at most one, across processes).
 pub async fn start(pool: &PgPool, trigger: &str) -> Result<Option<SweepId>, StoreError> {
     let id = SweepId::new();
-    let inserted = sqlx::query("insert into sweeps (id, trigger, status) values ($1, $2, 'running') on conflict do nothing")
-        .bind(id)
-        .bind(trigger)
-        .execute(pool)
-        .await?;
+    let inserted =
+        sqlx::query("insert into sweeps (id, trigger, status) values ($1, $2, 'running') on conflict do nothing")
+            .bind(id)
+            .bind(trigger)
+            .execute(pool)
+            .await?;
     Ok((inserted.rows_affected() == 1).then_some(id))
 }
 
@@ -105,7 +106,12 @@ pub async fn plan(pool: &PgPool, sweep: SweepId, org_hash: &str, tasks: &[Planne
 }
 
 /// Claims the next open task of `sweep` for `owner`, leasing it for `lease_seconds`.
-pub async fn claim(pool: &PgPool, sweep: SweepId, owner: &str, lease_seconds: i64) -> Result<Option<AccountId>, StoreError> {
+pub async fn claim(
+    pool: &PgPool,
+    sweep: SweepId,
+    owner: &str,
+    lease_seconds: i64,
+) -> Result<Option<AccountId>, StoreError> {
     let row: Option<(AccountId,)> = sqlx::query_as(
         "update sweep_tasks t set state = 'running', lease_owner = $2,
                 lease_expires_at = now() + make_interval(secs => $3), attempts = t.attempts + 1

@@ -23,7 +23,8 @@ fn malformed_config_names_the_key_and_exits_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sweep.account_concurrency"), "{err}");
 
-    let out = sweeper().args(["sweep"]).env("SWEEPER_CONTROLS__APPROVED_REGIONS", "eu-west-1,Atlantis").output().unwrap();
+    let out =
+        sweeper().args(["sweep"]).env("SWEEPER_CONTROLS__APPROVED_REGIONS", "eu-west-1,Atlantis").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Atlantis"));
 }
@@ -47,7 +48,10 @@ fn controls_lists_the_whole_catalog() {
     let out = sweeper().args(["controls"]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for id in ["BR.ORG.1", "BR.ORG.7", "BR.NET.1", "BR.LOG.5", "BR.INV.3", "BR.ENC.2", "BR.GRD.1", "BR.IAM.1", "BR.CFG.1", "BR.COV.1"] {
+    for id in [
+        "BR.ORG.1", "BR.ORG.7", "BR.NET.1", "BR.LOG.5", "BR.INV.3", "BR.ENC.2", "BR.GRD.1", "BR.IAM.1", "BR.CFG.1",
+        "BR.COV.1",
+    ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
     assert_eq!(text.lines().count(), 23);

@@ -28,8 +28,9 @@ pub struct Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The server may already be gone; either way it is not running afterwards.
+        self.child.kill().ok();
+        self.child.wait().ok();
     }
 }
 
@@ -57,7 +58,7 @@ impl Moto {
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            let _ = moto.child.kill();
+            moto.child.kill().ok();
         }
         panic!("moto_server did not start");
     }
@@ -100,7 +101,11 @@ pub fn admin_url() -> String {
 
 /// A fresh, migrated database; returns its pool and URL.
 pub async fn test_db() -> (PgPool, String) {
-    let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url()).await.expect("connect to PostgreSQL (TEST_DATABASE_URL)");
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin_url())
+        .await
+        .expect("connect to PostgreSQL (TEST_DATABASE_URL)");
     let name = format!("sweeper_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&admin).await.unwrap();
     let base = admin_url();

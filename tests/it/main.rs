@@ -1,6 +1,8 @@
 //! Integration tests: the whole sweep against the AWS emulator (moto, server mode) and a
 //! real PostgreSQL, plus the command line's behaviour on bad input.
 
+#![expect(clippy::unwrap_used, reason = "harness set-up steps should fail the test loudly")]
+
 mod cli;
 mod helpers;
 mod proxy;

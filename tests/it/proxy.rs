@@ -20,9 +20,8 @@ pub struct Req {
     pub body: Vec<u8>,
     /// The account the request's credentials belong to (assumed-role keys), if known.
     pub account: Option<String>,
-    /// Region and service from the SigV4 credential scope.
+    /// Region from the SigV4 credential scope.
     pub region: String,
-    pub service: String,
 }
 
 impl Req {
@@ -103,7 +102,7 @@ impl Proxy {
                 let (r, k) = (Arc::clone(&r), Arc::clone(&k));
                 tokio::spawn(async move {
                     // A broken connection only affects that request; the SDK reports it.
-                    let _ = serve(socket, upstream_port, r, k).await;
+                    serve(socket, upstream_port, r, k).await.ok();
                 });
             }
         });
@@ -113,10 +112,6 @@ impl Proxy {
     /// Adds a rule; the first rule that answers wins, otherwise the request goes to moto.
     pub fn rule(&self, rule: impl Fn(&Req) -> Option<Reply> + Send + Sync + 'static) {
         self.rules.lock().unwrap().push(Box::new(rule));
-    }
-
-    pub fn clear_rules(&self) {
-        self.rules.lock().unwrap().clear();
     }
 
     pub fn endpoint(&self) -> String {
@@ -165,16 +160,16 @@ async fn serve(
         buf.extend_from_slice(&chunk[..n]);
     }
     let body = buf[head_end..].to_vec();
-    let (access_key, region, service) = headers
+    let (access_key, region) = headers
         .get("authorization")
         .and_then(|a| a.split("Credential=").nth(1))
         .map(|c| {
             let mut s = c.split(['/', ',']);
-            (s.next().unwrap_or("").to_owned(), s.nth(1).unwrap_or("").to_owned(), s.next().unwrap_or("").to_owned())
+            (s.next().unwrap_or("").to_owned(), s.nth(1).unwrap_or("").to_owned())
         })
         .unwrap_or_default();
     let account = keys.lock().unwrap().get(&access_key).cloned();
-    let req = Req { method, path, headers, body, account, region, service };
+    let req = Req { method, path, headers, body, account, region };
 
     let canned = rules.lock().unwrap().iter().find_map(|rule| rule(&req));
     let response = match canned {

@@ -8,7 +8,9 @@ use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
 use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
 use aws_sdk_ec2::types::VpcEndpointType;
 use aws_sdk_organizations::types::{OrganizationFeatureSet as FeatureSet, PolicyType};
-use aws_sdk_s3::types::{ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule};
+use aws_sdk_s3::types::{
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+};
 
 use super::helpers::{sdk_config, sdk_config_with};
 
@@ -16,7 +18,6 @@ use super::helpers::{sdk_config, sdk_config_with};
 pub struct Org {
     pub endpoint: String,
     pub mgmt: SdkConfig,
-    pub org_id: String,
     pub root: String,
     pub management_account: String,
 }
@@ -27,15 +28,10 @@ impl Org {
         let org = aws_sdk_organizations::Client::new(&mgmt);
         let created = org.create_organization().feature_set(FeatureSet::All).send().await.unwrap();
         let o = created.organization.unwrap();
+        assert!(o.id.is_some_and(|id| id.starts_with("o-")));
         let root = org.list_roots().send().await.unwrap().roots.unwrap()[0].id.clone().unwrap();
         org.enable_policy_type().root_id(&root).policy_type(PolicyType::ServiceControlPolicy).send().await.unwrap();
-        Self {
-            endpoint: endpoint.to_owned(),
-            org_id: o.id.unwrap(),
-            management_account: o.master_account_id.unwrap(),
-            mgmt,
-            root,
-        }
+        Self { endpoint: endpoint.to_owned(), management_account: o.master_account_id.unwrap(), mgmt, root }
     }
 
     pub fn orgs(&self) -> aws_sdk_organizations::Client {
@@ -43,7 +39,17 @@ impl Org {
     }
 
     pub async fn ou(&self, parent: &str, name: &str) -> String {
-        self.orgs().create_organizational_unit().parent_id(parent).name(name).send().await.unwrap().organizational_unit.unwrap().id.unwrap()
+        self.orgs()
+            .create_organizational_unit()
+            .parent_id(parent)
+            .name(name)
+            .send()
+            .await
+            .unwrap()
+            .organizational_unit
+            .unwrap()
+            .id
+            .unwrap()
     }
 
     /// Creates an account and moves it under `parent`.
@@ -60,7 +66,14 @@ impl Org {
             .unwrap();
         let id = status.account_id.unwrap();
         if parent != self.root {
-            self.orgs().move_account().account_id(&id).source_parent_id(&self.root).destination_parent_id(parent).send().await.unwrap();
+            self.orgs()
+                .move_account()
+                .account_id(&id)
+                .source_parent_id(&self.root)
+                .destination_parent_id(parent)
+                .send()
+                .await
+                .unwrap();
         }
         id
     }
@@ -79,12 +92,11 @@ impl Org {
             .unwrap()
             .credentials
             .unwrap();
-        sdk_config_with(&self.endpoint, Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "seed"))
+        sdk_config_with(
+            &self.endpoint,
+            Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "seed"),
+        )
     }
-}
-
-pub fn in_region(cfg: &SdkConfig, region: &str) -> SdkConfig {
-    cfg.to_builder().region(aws_config::Region::new(region.to_owned())).build()
 }
 
 pub fn s3(cfg: &SdkConfig) -> aws_sdk_s3::Client {
@@ -92,7 +104,16 @@ pub fn s3(cfg: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 pub async fn vpc(cfg: &SdkConfig) -> String {
-    aws_sdk_ec2::Client::new(cfg).create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap()
+    aws_sdk_ec2::Client::new(cfg)
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap()
 }
 
 pub async fn endpoint(cfg: &SdkConfig, vpc_id: &str, service: &str, private_dns: bool, policy: Option<&str>) -> String {
@@ -128,12 +149,18 @@ pub async fn bucket(cfg: &SdkConfig, name: &str, kms_key: Option<&str>) {
     if let Some(key) = kms_key {
         let rule = ServerSideEncryptionRule::builder()
             .apply_server_side_encryption_by_default(
-                ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(key).build().unwrap(),
+                ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::AwsKms)
+                    .kms_master_key_id(key)
+                    .build()
+                    .unwrap(),
             )
             .build();
         s3.put_bucket_encryption()
             .bucket(name)
-            .server_side_encryption_configuration(ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap())
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -155,10 +182,19 @@ pub async fn invocation_logging(cfg: &SdkConfig, bucket: Option<&str>, group: Op
     }
     if let Some(g) = group {
         lc = lc.cloud_watch_config(
-            CloudWatchConfig::builder().log_group_name(g).role_arn("arn:aws:iam::123456789012:role/logs").build().unwrap(),
+            CloudWatchConfig::builder()
+                .log_group_name(g)
+                .role_arn("arn:aws:iam::123456789012:role/logs")
+                .build()
+                .unwrap(),
         );
     }
-    aws_sdk_bedrock::Client::new(cfg).put_model_invocation_logging_configuration().logging_config(lc.build()).send().await.unwrap();
+    aws_sdk_bedrock::Client::new(cfg)
+        .put_model_invocation_logging_configuration()
+        .logging_config(lc.build())
+        .send()
+        .await
+        .unwrap();
 }
 
 pub async fn config_recorder(cfg: &SdkConfig, bucket: &str, start: bool) {
@@ -187,11 +223,20 @@ pub async fn config_recorder(cfg: &SdkConfig, bucket: &str, start: bool) {
 }
 
 pub async fn stop_config_recorder(cfg: &SdkConfig) {
-    aws_sdk_config::Client::new(cfg).stop_configuration_recorder().configuration_recorder_name("default").send().await.unwrap();
+    aws_sdk_config::Client::new(cfg)
+        .stop_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .unwrap();
 }
 
 fn field(name: &str, values: &[&str]) -> AdvancedFieldSelector {
-    AdvancedFieldSelector::builder().field(name).set_equals(Some(values.iter().map(|v| (*v).to_owned()).collect())).build().unwrap()
+    AdvancedFieldSelector::builder()
+        .field(name)
+        .set_equals(Some(values.iter().map(|v| (*v).to_owned()).collect()))
+        .build()
+        .unwrap()
 }
 
 pub struct TrailSpec<'a> {
@@ -224,9 +269,20 @@ pub async fn trail(cfg: &SdkConfig, t: TrailSpec<'_>) -> String {
     if t.logging {
         ct.start_logging().name(t.name).send().await.unwrap();
     }
-    let mut selectors = vec![AdvancedEventSelector::builder().name("management").field_selectors(field("eventCategory", &["Management"])).build().unwrap()];
+    let mut selectors = vec![
+        AdvancedEventSelector::builder()
+            .name("management")
+            .field_selectors(field("eventCategory", &["Management"]))
+            .build()
+            .unwrap(),
+    ];
     if t.bedrock_data_events {
-        for ty in ["AWS::Bedrock::AgentAlias", "AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::Guardrail", "AWS::Bedrock::Model"] {
+        for ty in [
+            "AWS::Bedrock::AgentAlias",
+            "AWS::Bedrock::KnowledgeBase",
+            "AWS::Bedrock::Guardrail",
+            "AWS::Bedrock::Model",
+        ] {
             selectors.push(
                 AdvancedEventSelector::builder()
                     .name(ty)
@@ -245,7 +301,17 @@ pub async fn role_with_policy(cfg: &SdkConfig, role: &str, policy_name: &str, do
     let iam = aws_sdk_iam::Client::new(cfg);
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     iam.create_role().role_name(role).assume_role_policy_document(trust).send().await.unwrap();
-    let arn = iam.create_policy().policy_name(policy_name).policy_document(document).send().await.unwrap().policy.unwrap().arn.unwrap();
+    let arn = iam
+        .create_policy()
+        .policy_name(policy_name)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+        .arn
+        .unwrap();
     iam.attach_role_policy().role_name(role).policy_arn(arn).send().await.unwrap();
 }
 

@@ -34,7 +34,11 @@ pub fn deps(endpoint: &str, pool: PgPool) -> SweepDeps {
         pool,
         aws: AwsContext::from_config(sdk_config(endpoint), &aws_settings),
         catalog: Arc::new(Catalog::embedded().unwrap()),
-        sweep: SweepSettings { regions: vec![region("us-east-1"), region("eu-west-1")], account_concurrency: 3, ..SweepSettings::default() },
+        sweep: SweepSettings {
+            regions: vec![region("us-east-1"), region("eu-west-1")],
+            account_concurrency: 3,
+            ..SweepSettings::default()
+        },
         controls: ControlParameters { approved_regions: vec![region("us-east-1")], ..ControlParameters::default() },
         home_region: region("us-east-1"),
         progress: false,
@@ -44,7 +48,13 @@ pub fn deps(endpoint: &str, pool: PgPool) -> SweepDeps {
 
 /// The one finding of `control` for `account` in `region` (None: account-wide) and `resource`.
 #[track_caller]
-fn finding<'a>(r: &'a SweepReport, control: &str, account: &str, region: Option<&str>, resource: Option<&str>) -> &'a FindingRow {
+fn finding<'a>(
+    r: &'a SweepReport,
+    control: &str,
+    account: &str,
+    region: Option<&str>,
+    resource: Option<&str>,
+) -> &'a FindingRow {
     let matches: Vec<&FindingRow> = r
         .findings
         .iter()
@@ -64,8 +74,10 @@ fn status(r: &SweepReport, control: &str, account: &str, region: Option<&str>, r
     finding(r, control, account, region, resource).status.clone()
 }
 
-const NARROW: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#;
-const BEDROCK_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
+const NARROW: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#;
+const BEDROCK_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
 const EVERYTHING: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const ENDPOINT_POLICY: &str = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"bedrock:InvokeModel","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-example"}}}]}"#;
 const TS: &str = "2026-11-01T00:00:00Z";
@@ -131,7 +143,16 @@ async fn sweep_end_to_end_with_transitions() {
     seed::bucket(&org.mgmt, "org-trail-logs", None).await;
     let org_trail = seed::trail(
         &org.mgmt,
-        TrailSpec { name: "org", bucket: "org-trail-logs", multi_region: true, organization: true, validation: true, kms_key: Some(&org_key), logging: true, bedrock_data_events: true },
+        TrailSpec {
+            name: "org",
+            bucket: "org-trail-logs",
+            multi_region: true,
+            organization: true,
+            validation: true,
+            kms_key: Some(&org_key),
+            logging: true,
+            bedrock_data_events: true,
+        },
     )
     .await;
 
@@ -148,7 +169,8 @@ async fn sweep_end_to_end_with_transitions() {
     // good: everything in place in the approved region.
     let g = org.member(&good).await;
     let g_vpc = seed::vpc(&g).await;
-    let g_runtime = seed::endpoint(&g, &g_vpc, "com.amazonaws.us-east-1.bedrock-runtime", true, Some(ENDPOINT_POLICY)).await;
+    let g_runtime =
+        seed::endpoint(&g, &g_vpc, "com.amazonaws.us-east-1.bedrock-runtime", true, Some(ENDPOINT_POLICY)).await;
     let g_key = seed::cmk(&g, true).await;
     seed::bucket(&g, "good-invocations", Some(&g_key)).await;
     seed::log_group(&g, "/bedrock/invocations", Some(&g_key), Some(400)).await;
@@ -167,7 +189,16 @@ async fn sweep_end_to_end_with_transitions() {
     seed::bucket(&b, "bad-trail", None).await;
     let b_trail = seed::trail(
         &b,
-        TrailSpec { name: "local", bucket: "bad-trail", multi_region: false, organization: false, validation: false, kms_key: None, logging: true, bedrock_data_events: false },
+        TrailSpec {
+            name: "local",
+            bucket: "bad-trail",
+            multi_region: false,
+            organization: false,
+            validation: false,
+            kms_key: None,
+            logging: true,
+            bedrock_data_events: false,
+        },
     )
     .await;
     seed::role_with_policy(&b, "wide", "bedrock-all", BEDROCK_ALL).await;
@@ -181,8 +212,10 @@ async fn sweep_end_to_end_with_transitions() {
     });
     let flaky_rule = flaky.clone();
     proxy.rule(move |req| {
-        (req.account.as_deref() == Some(flaky_rule.as_str()) && req.region == "eu-west-1" && req.action().as_deref() == Some("DescribeVpcEndpoints"))
-            .then(|| Reply::ec2_error("UnauthorizedOperation", "You are not authorized to perform this operation."))
+        (req.account.as_deref() == Some(flaky_rule.as_str())
+            && req.region == "eu-west-1"
+            && req.action().as_deref() == Some("DescribeVpcEndpoints"))
+        .then(|| Reply::ec2_error("UnauthorizedOperation", "You are not authorized to perform this operation."))
     });
     serve_bedrock_gaps(&proxy, good.clone(), bad.clone(), g_key.clone());
 
@@ -250,7 +283,11 @@ async fn sweep_end_to_end_with_transitions() {
     let cov = finding(&r1, "BR.COV.1", &locked, None, None);
     assert_eq!(cov.status, "fail");
     assert!(cov.detail.contains("AccessDenied"), "{}", cov.detail);
-    for f in r1.findings.iter().filter(|f| f.account_id == locked && !f.control_id.starts_with("BR.ORG") && f.control_id != "BR.COV.1") {
+    for f in r1
+        .findings
+        .iter()
+        .filter(|f| f.account_id == locked && !f.control_id.starts_with("BR.ORG") && f.control_id != "BR.COV.1")
+    {
         assert_eq!(f.status, "error", "{f:?}");
         assert!(f.detail.contains("not assessed"), "{f:?}");
     }
@@ -287,7 +324,11 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(status(&r2, "BR.CFG.1", &bad, us, None), "pass");
     assert_eq!(status(&r2, "BR.CFG.1", &good, us, None), "fail");
     assert!(!r2.findings.iter().any(|f| f.resource_id == b_open), "the deleted endpoint's finding is no longer active");
-    assert_eq!(finding(&r2, "BR.NET.1", &good, us, None).first_seen_at, first_seen_net1, "unchanged findings keep first seen");
+    assert_eq!(
+        finding(&r2, "BR.NET.1", &good, us, None).first_seen_at,
+        first_seen_net1,
+        "unchanged findings keep first seen"
+    );
 
     let events = events_of_sweep(&pool, r2.sweep_id).await.unwrap();
     let id_of = |r: &SweepReport, c, a: &str, reg, res| finding(r, c, a, reg, res).id.clone();
@@ -296,10 +337,15 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &bad, us, None)), ["resolved"]);
     assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &good, us, None)), ["regressed"]);
     assert_eq!(kind_of(&id_of(&r1, "BR.NET.2", &bad, us, Some(&b_open))), ["resolved"]);
-    assert_eq!(kind_of(&id_of(&r2, "BR.NET.1", &good, us, None)), Vec::<String>::new(), "no event for an unchanged finding");
+    assert_eq!(
+        kind_of(&id_of(&r2, "BR.NET.1", &good, us, None)),
+        Vec::<String>::new(),
+        "no event for an unchanged finding"
+    );
     // The new runtime endpoint of `bad` is a new, passing finding.
     assert!(events.iter().any(|e| e.kind == "first_seen" && e.new_status.as_deref() == Some("pass")));
     // Nothing else changed state.
-    let state_changes = events.iter().filter(|e| matches!(e.kind.as_str(), "resolved" | "regressed" | "opened" | "reopened")).count();
+    let state_changes =
+        events.iter().filter(|e| matches!(e.kind.as_str(), "resolved" | "regressed" | "opened" | "reopened")).count();
     assert_eq!(state_changes, 4, "{events:#?}");
 }

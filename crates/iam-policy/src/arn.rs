@@ -68,12 +68,7 @@ fn segment_glob(seg: &str, ctx: &RequestContext, vars: bool) -> Result<Glob, Tri
 /// segment and `*` in the resource segment spans `/` and `:` (§3.3). A pattern with fewer
 /// than six segments (e.g. `arn:aws:*`) is matched against the whole string. UNSURE: AWS's
 /// exact treatment of such short patterns was not verified.
-pub(crate) fn arn_matches(
-    pattern: &str,
-    value: &str,
-    ctx: &RequestContext,
-    scope: VarScope,
-) -> Tri {
+pub(crate) fn arn_matches(pattern: &str, value: &str, ctx: &RequestContext, scope: VarScope) -> Tri {
     if pattern == "*" {
         return Tri::True;
     }
@@ -82,11 +77,7 @@ pub(crate) fn arn_matches(
             Ok(g) => g,
             Err(t) => return t,
         };
-        return if glob.matches(value) {
-            Tri::True
-        } else {
-            Tri::False(format!("{value} does not match {pattern}"))
-        };
+        return if glob.matches(value) { Tri::True } else { Tri::False(format!("{value} does not match {pattern}")) };
     };
     let Some(vsegs) = split_arn(value) else {
         // Not a well-formed ARN: no match (§3.5 ARN row, unverified against AWS).
@@ -125,10 +116,7 @@ mod tests {
     fn segments() {
         let fm = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3";
         assert!(m("arn:aws:bedrock:*:*:foundation-model/*", fm));
-        assert!(m(
-            "arn:aws:bedrock:*:*:foundation-model/*",
-            "arn:aws:bedrock:::foundation-model/x"
-        ));
+        assert!(m("arn:aws:bedrock:*:*:foundation-model/*", "arn:aws:bedrock:::foundation-model/x"));
         assert!(m("arn:aws:bedrock:*::foundation-model/anthropic.*", fm));
         assert!(!m("arn:aws:bedrock:*:*:inference-profile/*", fm));
         assert!(!m("arn:aws:Bedrock:*:*:foundation-model/*", fm));
@@ -140,14 +128,8 @@ mod tests {
         assert!(m("arn:aws:iam::*", "arn:aws:iam::1:role/x"));
         assert!(m("*", "*"));
         assert!(!m("arn:aws:s3:::b", "*"));
-        assert!(m(
-            "arn:aws:iam::1:user/${aws:username}",
-            "arn:aws:iam::1:user/alice"
-        ));
-        assert!(!m(
-            "arn:aws:iam::1:user/${aws:username}",
-            "arn:aws:iam::1:user/bob"
-        ));
+        assert!(m("arn:aws:iam::1:user/${aws:username}", "arn:aws:iam::1:user/alice"));
+        assert!(!m("arn:aws:iam::1:user/${aws:username}", "arn:aws:iam::1:user/bob"));
         assert!(m("arn:aws:*", "arn:aws:iam::1:role/x"));
     }
 }

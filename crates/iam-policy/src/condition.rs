@@ -36,9 +36,9 @@ pub(crate) fn evaluate(cond: &Condition, ctx: &RequestContext, vars: bool) -> Tr
             Tri::True
         } else {
             match op.set {
-                Some(SetOperator::ForAnyValue) => Tri::False(format!(
-                    "{label} is false: the key is missing, so no value can match"
-                )),
+                Some(SetOperator::ForAnyValue) => {
+                    Tri::False(format!("{label} is false: the key is missing, so no value can match"))
+                }
                 Some(SetOperator::ForAllValues) => Tri::True,
                 None if op.base.is_negated() => Tri::True,
                 None => Tri::False(format!("{label} is false: the key is missing")),
@@ -106,26 +106,15 @@ fn single(cond: &Condition, label: &str, v: &str, ctx: &RequestContext, vars: bo
     match (base.is_negated(), outcome) {
         (_, Positive::Depends(keys)) => Tri::Depends(keys),
         (false, Positive::Hit(_)) | (true, Positive::Miss) => Tri::True,
-        (false, Positive::Miss) => Tri::False(format!(
-            "{label} is false: {v} matches none of [{}]",
-            cond.values.join(", ")
-        )),
-        (true, Positive::Hit(pv)) if pv == v => {
-            Tri::False(format!("{label} is false: {v} is listed"))
+        (false, Positive::Miss) => {
+            Tri::False(format!("{label} is false: {v} matches none of [{}]", cond.values.join(", ")))
         }
-        (true, Positive::Hit(pv)) => {
-            Tri::False(format!("{label} is false: {v} matches listed value {pv}"))
-        }
+        (true, Positive::Hit(pv)) if pv == v => Tri::False(format!("{label} is false: {v} is listed")),
+        (true, Positive::Hit(pv)) => Tri::False(format!("{label} is false: {v} matches listed value {pv}")),
     }
 }
 
-fn positive(
-    op: BaseOperator,
-    policy_values: &[String],
-    v: &str,
-    ctx: &RequestContext,
-    vars: bool,
-) -> Positive {
+fn positive(op: BaseOperator, policy_values: &[String], v: &str, ctx: &RequestContext, vars: bool) -> Positive {
     let mut depends = Vec::new();
     for pv in policy_values {
         match compare(op, pv, v, ctx, vars) {
@@ -134,19 +123,11 @@ fn positive(
             Tri::False(_) => {}
         }
     }
-    if depends.is_empty() {
-        Positive::Miss
-    } else {
-        Positive::Depends(depends)
-    }
+    if depends.is_empty() { Positive::Miss } else { Positive::Depends(depends) }
 }
 
 fn yes(b: bool) -> Tri {
-    if b {
-        Tri::True
-    } else {
-        Tri::False(String::new())
-    }
+    if b { Tri::True } else { Tri::False(String::new()) }
 }
 
 /// Compares request value `v` with policy value `pv` under a positive operator.
@@ -156,11 +137,7 @@ fn compare(op: BaseOperator, pv: &str, v: &str, ctx: &RequestContext, vars: bool
     let family = op.family();
     let vars = vars && matches!(family, Family::String | Family::Arn | Family::Bool);
     if family == Family::Arn {
-        let scope = if vars {
-            VarScope::Anywhere
-        } else {
-            VarScope::None
-        };
+        let scope = if vars { VarScope::Anywhere } else { VarScope::None };
         return arn_matches(pv, v, ctx, scope);
     }
     let parts = match resolve(pv, ctx, vars) {
@@ -187,11 +164,7 @@ fn compare(op: BaseOperator, pv: &str, v: &str, ctx: &RequestContext, vars: bool
             };
             yes(ordered(op, a.partial_cmp(&b)))
         }
-        B::DateEquals
-        | B::DateLessThan
-        | B::DateLessThanEquals
-        | B::DateGreaterThan
-        | B::DateGreaterThanEquals => {
+        B::DateEquals | B::DateLessThan | B::DateLessThanEquals | B::DateGreaterThan | B::DateGreaterThanEquals => {
             let (Some(a), Some(b)) = (parse_millis(v), parse_millis(&text())) else {
                 return yes(false);
             };

@@ -8,11 +8,7 @@ use crate::glob::Glob;
 /// Key patterns that a synthetic scenario usually cannot know: tags on the principal, on
 /// the request and on the resource (§8.3). Pass them to [`RequestContext::with_unknown`] or
 /// use [`RequestContext::with_tag_keys_unknown`].
-pub const TAG_KEY_PATTERNS: [&str; 3] = [
-    "aws:PrincipalTag/*",
-    "aws:RequestTag/*",
-    "aws:ResourceTag/*",
-];
+pub const TAG_KEY_PATTERNS: [&str; 3] = ["aws:PrincipalTag/*", "aws:RequestTag/*", "aws:ResourceTag/*"];
 
 /// Value of a context key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,12 +59,7 @@ pub struct RequestContext {
 impl RequestContext {
     /// A context with no keys and no unknown patterns.
     pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
-        Self {
-            action: action.into(),
-            resource: resource.into(),
-            keys: BTreeMap::new(),
-            unknown: Vec::new(),
-        }
+        Self { action: action.into(), resource: resource.into(), keys: BTreeMap::new(), unknown: Vec::new() }
     }
 
     /// Sets a single-valued key (replacing any previous value).
@@ -98,9 +89,7 @@ impl RequestContext {
 
     /// Declares [`TAG_KEY_PATTERNS`] unknowable.
     pub fn with_tag_keys_unknown(self) -> Self {
-        TAG_KEY_PATTERNS
-            .iter()
-            .fold(self, |ctx, p| ctx.with_unknown(*p))
+        TAG_KEY_PATTERNS.iter().fold(self, |ctx, p| ctx.with_unknown(*p))
     }
 
     /// Sets a key in place.
@@ -118,11 +107,7 @@ impl RequestContext {
         if let Some((_, v)) = self.keys.get(&key.to_lowercase()) {
             return KeyState::Present(v);
         }
-        if self.unknown.iter().any(|(_, g)| g.matches(key)) {
-            KeyState::Unknown
-        } else {
-            KeyState::Missing
-        }
+        if self.unknown.iter().any(|(_, g)| g.matches(key)) { KeyState::Unknown } else { KeyState::Missing }
     }
 
     /// The keys that are set, as given, with their values.

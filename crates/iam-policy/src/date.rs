@@ -33,9 +33,7 @@ pub(crate) fn parse_millis(s: &str) -> Option<i128> {
 }
 
 fn num(s: &str, width: usize) -> Option<i64> {
-    (s.len() == width && s.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| s.parse().ok())
-        .flatten()
+    (s.len() == width && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
 }
 
 /// Parses the time part including zone; returns milliseconds to add (UTC-adjusted).
@@ -75,9 +73,7 @@ fn parse_time(t: &str) -> Option<i128> {
     if it.next().is_some() || h > 24 || m > 59 || sec > 60 {
         return None;
     }
-    Some(i128::from(
-        (h * 3600 + m * 60 + sec) * 1000 + frac_ms - offset_ms,
-    ))
+    Some(i128::from((h * 3600 + m * 60 + sec) * 1000 + frac_ms - offset_ms))
 }
 
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -99,19 +95,10 @@ mod tests {
     fn dates() {
         assert_eq!(parse_millis("1970-01-01"), Some(0));
         assert_eq!(parse_millis("1970-01-02T00:00:00Z"), Some(86_400_000));
-        assert_eq!(
-            parse_millis("2020-01-01T00:00:00Z"),
-            Some(1_577_836_800_000)
-        );
+        assert_eq!(parse_millis("2020-01-01T00:00:00Z"), Some(1_577_836_800_000));
         assert_eq!(parse_millis("1577836800"), Some(1_577_836_800_000));
-        assert_eq!(
-            parse_millis("2020-01-01T01:00:00+01:00"),
-            parse_millis("2020-01-01T00:00:00Z")
-        );
-        assert_eq!(
-            parse_millis("2020-01-01T00:00:00.250Z"),
-            Some(1_577_836_800_250)
-        );
+        assert_eq!(parse_millis("2020-01-01T01:00:00+01:00"), parse_millis("2020-01-01T00:00:00Z"));
+        assert_eq!(parse_millis("2020-01-01T00:00:00.250Z"), Some(1_577_836_800_250));
         assert_eq!(parse_millis("2020-13-01"), None);
         assert_eq!(parse_millis("yesterday"), None);
         assert_eq!(parse_millis(""), None);

@@ -17,10 +17,6 @@ pub struct PolicyError {
 
 impl PolicyError {
     pub(crate) fn new(policy_id: &str, place: &str, message: impl Into<String>) -> Self {
-        Self {
-            policy_id: policy_id.to_owned(),
-            place: place.to_owned(),
-            message: message.into(),
-        }
+        Self { policy_id: policy_id.to_owned(), place: place.to_owned(), message: message.into() }
     }
 }

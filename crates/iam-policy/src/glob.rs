@@ -91,9 +91,7 @@ impl Glob {
                 None => return false,
             }
         }
-        self.toks[p.min(self.toks.len())..]
-            .iter()
-            .all(|t| *t == Tok::Star)
+        self.toks[p.min(self.toks.len())..].iter().all(|t| *t == Tok::Star)
     }
 }
 

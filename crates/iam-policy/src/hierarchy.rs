@@ -122,12 +122,10 @@ struct Pending<'a> {
 }
 
 fn statements(level: &Level, effect: Effect) -> impl Iterator<Item = (&Policy, &Statement)> {
-    level.policies.iter().flat_map(move |p| {
-        p.statements
-            .iter()
-            .filter(move |s| s.effect == effect)
-            .map(move |s| (p, s))
-    })
+    level
+        .policies
+        .iter()
+        .flat_map(move |p| p.statements.iter().filter(move |s| s.effect == effect).map(move |s| (p, s)))
 }
 
 /// Evaluates the SCPs on an account's path (`levels` ordered root, OUs top-down, account).
@@ -155,12 +153,7 @@ pub fn evaluate_scps(levels: &[Level], ctx: &RequestContext) -> ScpOutcome {
                 }
                 Match::Depends(keys) => {
                     all_keys = merge(all_keys, keys.clone());
-                    pending.get_or_insert(Pending {
-                        keys,
-                        level: &level.label,
-                        policy,
-                        stmt,
-                    });
+                    pending.get_or_insert(Pending { keys, level: &level.label, policy, stmt });
                 }
                 Match::No(miss) if miss.part.action_was_targeted() => near_misses.push(NearMiss {
                     level: level.label.clone(),
@@ -187,12 +180,7 @@ pub fn evaluate_scps(levels: &[Level], ctx: &RequestContext) -> ScpOutcome {
                     break;
                 }
                 Match::Depends(keys) => {
-                    level_pending.get_or_insert(Pending {
-                        keys,
-                        level: &level.label,
-                        policy,
-                        stmt,
-                    });
+                    level_pending.get_or_insert(Pending { keys, level: &level.label, policy, stmt });
                 }
                 Match::No(miss) => misses.push(format!(
                     "{} {}: {}",
@@ -217,10 +205,7 @@ pub fn evaluate_scps(levels: &[Level], ctx: &RequestContext) -> ScpOutcome {
         } else {
             format!("no Allow statement matches: {}", misses.join("; "))
         };
-        return ScpOutcome::ImplicitDeny {
-            level: level.label.clone(),
-            reason,
-        };
+        return ScpOutcome::ImplicitDeny { level: level.label.clone(), reason };
     }
 
     match pending {

@@ -11,11 +11,7 @@ use serde_json::{Map, Value};
 pub(crate) fn parse_with_duplicates(text: &str) -> Result<(Value, Vec<String>), serde_json::Error> {
     let mut dups = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = Seed {
-        dups: &mut dups,
-        path: String::new(),
-    }
-    .deserialize(&mut de)?;
+    let value = Seed { dups: &mut dups, path: String::new() }.deserialize(&mut de)?;
     de.end()?;
     Ok((value, dups))
 }
@@ -34,11 +30,7 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
 impl<'de> Visitor<'de> for Seed<'_> {
@@ -84,10 +76,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
         let dups = self.dups;
         let mut out = Vec::new();
         loop {
-            let seed = Seed {
-                dups: &mut *dups,
-                path: format!("{}[{}]", self.path, out.len()),
-            };
+            let seed = Seed { dups: &mut *dups, path: format!("{}[{}]", self.path, out.len()) };
             match seq.next_element_seed(seed)? {
                 Some(v) => out.push(v),
                 None => break,
@@ -101,10 +90,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let path = join(&self.path, &key);
-            let value = map.next_value_seed(Seed {
-                dups: &mut *dups,
-                path: path.clone(),
-            })?;
+            let value = map.next_value_seed(Seed { dups: &mut *dups, path: path.clone() })?;
             if out.insert(key, value).is_some() {
                 dups.push(path);
             }

@@ -35,7 +35,6 @@ pub use hierarchy::{Level, NearMiss, ScpOutcome, evaluate_scps};
 pub use lint::{Lint, LintKind, Severity, lint_policy};
 pub use matching::{Match, Miss, MissPart, statement_matches};
 pub use model::{
-    ActionSpec, BaseOperator, Condition, Effect, Operator, ParseWarning, Policy, ResourceSpec,
-    SetOperator, Statement,
+    ActionSpec, BaseOperator, Condition, Effect, Operator, ParseWarning, Policy, ResourceSpec, SetOperator, Statement,
 };
 pub use parse::parse_policy;

@@ -123,24 +123,14 @@ pub fn lint_policy(policy: &Policy) -> Vec<Lint> {
             message: format!("{}: {}", w.place, w.message),
         })
         .collect();
-    let denies = |action: &str| {
-        policy
-            .statements
-            .iter()
-            .any(|s| s.effect == Effect::Deny && action_covered(&s.action, action))
-    };
+    let denies =
+        |action: &str| policy.statements.iter().any(|s| s.effect == Effect::Deny && action_covered(&s.action, action));
     let mantle_all = denies(&format!("bedrock-mantle:{PROBE_ACTION}"));
     let mantle_bearer = denies("bedrock-mantle:CallWithBearerToken");
 
     for stmt in &policy.statements {
         let mut push = |kind, severity, message: String| {
-            out.push(Lint {
-                kind,
-                severity,
-                statement_index: Some(stmt.index),
-                sid: stmt.sid.clone(),
-                message,
-            });
+            out.push(Lint { kind, severity, statement_index: Some(stmt.index), sid: stmt.sid.clone(), message });
         };
         for (place, text) in strings(stmt) {
             for ph in placeholders(text) {
@@ -210,13 +200,11 @@ fn condition_lints(cond: &Condition) -> Vec<(LintKind, Severity, String)> {
             format!("{op} on multivalued key {key} without ForAnyValue/ForAllValues never matches"),
         ));
     }
-    let negated_principal = matches!(
-        op.base,
-        BaseOperator::ArnNotLike | BaseOperator::ArnNotEquals | BaseOperator::StringNotLike
-    ) && key.eq_ignore_ascii_case("aws:PrincipalArn");
+    let negated_principal =
+        matches!(op.base, BaseOperator::ArnNotLike | BaseOperator::ArnNotEquals | BaseOperator::StringNotLike)
+            && key.eq_ignore_ascii_case("aws:PrincipalArn");
     if negated_principal {
-        let probe_ctx =
-            RequestContext::new("", "").with_value("aws:PrincipalAccount", PROBE_ACCOUNT);
+        let probe_ctx = RequestContext::new("", "").with_value("aws:PrincipalAccount", PROBE_ACCOUNT);
         for v in &cond.values {
             let broad = if op.base == BaseOperator::StringNotLike {
                 Glob::new(v, false).matches(PROBE_ROLE)
@@ -227,9 +215,7 @@ fn condition_lints(cond: &Condition) -> Vec<(LintKind, Severity, String)> {
                 out.push((
                     LintKind::BroadPrincipalExemption,
                     Severity::Warning,
-                    format!(
-                        "{op} {key} {v} exempts every role, so the statement never applies to roles"
-                    ),
+                    format!("{op} {key} {v} exempts every role, so the statement never applies to roles"),
                 ));
             }
         }
@@ -253,11 +239,7 @@ fn strings(stmt: &Statement) -> Vec<(String, &str)> {
     for c in &stmt.conditions {
         let place = format!("Condition.{}", c.operator);
         out.push((place.clone(), c.key.as_str()));
-        out.extend(
-            c.values
-                .iter()
-                .map(|v| (format!("{place}.{}", c.key), v.as_str())),
-        );
+        out.extend(c.values.iter().map(|v| (format!("{place}.{}", c.key), v.as_str())));
     }
     out
 }
@@ -285,23 +267,12 @@ pub(crate) fn placeholders(text: &str) -> Vec<String> {
         let inner: String = chars[i + 1..i + 1 + len].iter().collect();
         let dollar = i > 0 && chars[i - 1] == '$';
         let ok = match chars[i] {
-            '{' if dollar => {
-                !inner.contains(':')
-                    && !matches!(inner.as_str(), "*" | "?" | "$")
-                    && !inner.is_empty()
-            }
-            '[' => {
-                inner.len() >= 2
-                    && inner
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            }
+            '{' if dollar => !inner.contains(':') && !matches!(inner.as_str(), "*" | "?" | "$") && !inner.is_empty(),
+            '[' => inner.len() >= 2 && inner.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
             _ => {
                 !inner.is_empty()
                     && inner.chars().any(|c| c.is_ascii_alphabetic())
-                    && inner
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             }
         };
         if ok {
@@ -325,14 +296,8 @@ mod tests {
             placeholders("arn:aws:iam::${Account}:role/[PRIVILEGED_ROLE]"),
             vec!["${Account}", "[PRIVILEGED_ROLE]"]
         );
-        assert_eq!(
-            placeholders("{example-region-1}"),
-            vec!["{example-region-1}"]
-        );
-        assert_eq!(
-            placeholders("arn:aws:iam::*:role/<BreakGlassRole>"),
-            vec!["<BreakGlassRole>"]
-        );
+        assert_eq!(placeholders("{example-region-1}"), vec!["{example-region-1}"]);
+        assert_eq!(placeholders("arn:aws:iam::*:role/<BreakGlassRole>"), vec!["<BreakGlassRole>"]);
         assert!(placeholders("arn:aws:iam::${aws:PrincipalAccount}:user/${*}").is_empty());
         assert!(placeholders("eu-west-1").is_empty());
         assert!(placeholders("[a]").is_empty());

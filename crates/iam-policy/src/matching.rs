@@ -68,10 +68,7 @@ fn no(part: MissPart, reason: String) -> Match {
 
 /// Finds the first pattern that matches the action, case-insensitively (§3.2).
 fn action_hit<'a>(patterns: &'a [String], action: &str) -> Option<&'a str> {
-    patterns
-        .iter()
-        .find(|p| Glob::new(p, true).matches(action))
-        .map(String::as_str)
+    patterns.iter().find(|p| Glob::new(p, true).matches(action)).map(String::as_str)
 }
 
 /// Decides whether `stmt` applies to `ctx`, ignoring its Effect.
@@ -83,52 +80,32 @@ pub fn statement_matches(stmt: &Statement, ctx: &RequestContext) -> Match {
     match &stmt.action {
         ActionSpec::Action(list) => {
             if action_hit(list, action).is_none() {
-                return no(
-                    MissPart::Action,
-                    format!("Action [{}] does not cover {action}", list.join(", ")),
-                );
+                return no(MissPart::Action, format!("Action [{}] does not cover {action}", list.join(", ")));
             }
         }
         ActionSpec::NotAction(list) => {
             if let Some(p) = action_hit(list, action) {
-                let how = if p.eq_ignore_ascii_case(action) {
-                    String::new()
-                } else {
-                    format!(" (listed as {p})")
-                };
-                return no(
-                    MissPart::NotAction,
-                    format!("NotAction exempts {action}{how}"),
-                );
+                let how = if p.eq_ignore_ascii_case(action) { String::new() } else { format!(" (listed as {p})") };
+                return no(MissPart::NotAction, format!("NotAction exempts {action}{how}"));
             }
         }
     }
 
-    let scope = if stmt.variables_enabled {
-        VarScope::ResourceSegment
-    } else {
-        VarScope::None
-    };
+    let scope = if stmt.variables_enabled { VarScope::ResourceSegment } else { VarScope::None };
     let resource = ctx.resource.as_str();
     let mut result = match &stmt.resource {
         ResourceSpec::Resource(list) => match any_resource(list, resource, ctx, scope) {
             (Tri::True, _) => Tri::True,
             (Tri::Depends(k), _) => Tri::Depends(k),
             (Tri::False(_), _) => {
-                return no(
-                    MissPart::Resource,
-                    format!("Resource [{}] does not cover {resource}", list.join(", ")),
-                );
+                return no(MissPart::Resource, format!("Resource [{}] does not cover {resource}", list.join(", ")));
             }
         },
         ResourceSpec::NotResource(list) => match any_resource(list, resource, ctx, scope) {
             (Tri::True, p) => {
                 return no(
                     MissPart::NotResource,
-                    format!(
-                        "NotResource exempts {resource} (listed as {})",
-                        p.unwrap_or("?")
-                    ),
+                    format!("NotResource exempts {resource} (listed as {})", p.unwrap_or("?")),
                 );
             }
             (Tri::Depends(k), _) => Tri::Depends(k),
@@ -164,11 +141,7 @@ fn any_resource<'a>(
             Tri::False(_) => {}
         }
     }
-    if depends.is_empty() {
-        (Tri::False(String::new()), None)
-    } else {
-        (Tri::Depends(depends), None)
-    }
+    if depends.is_empty() { (Tri::False(String::new()), None) } else { (Tri::Depends(depends), None) }
 }
 
 /// Whether an Action/NotAction specification covers `action` (no resource or conditions).

@@ -9,8 +9,8 @@ use crate::error::PolicyError;
 use crate::ip::Cidr;
 use crate::json::parse_with_duplicates;
 use crate::model::{
-    ActionSpec, BaseOperator, Condition, Effect, Family, Operator, ParseWarning, Policy,
-    ResourceSpec, SetOperator, Statement,
+    ActionSpec, BaseOperator, Condition, Effect, Family, Operator, ParseWarning, Policy, ResourceSpec, SetOperator,
+    Statement,
 };
 
 const VERSION_2012: &str = "2012-10-17";
@@ -23,8 +23,7 @@ const VERSION_2008: &str = "2008-10-17";
 /// SCPs do not support them (§2.1).
 pub fn parse_policy(policy_id: &str, json: &str) -> Result<Policy, PolicyError> {
     let err = |place: &str, msg: String| PolicyError::new(policy_id, place, msg);
-    let (doc, dups) =
-        parse_with_duplicates(json).map_err(|e| err("document", format!("invalid JSON: {e}")))?;
+    let (doc, dups) = parse_with_duplicates(json).map_err(|e| err("document", format!("invalid JSON: {e}")))?;
     let Value::Object(doc) = doc else {
         return Err(err("document", "expected a JSON object".into()));
     };
@@ -59,10 +58,7 @@ pub fn parse_policy(policy_id: &str, json: &str) -> Result<Policy, PolicyError> 
 
     let raw_statements: Vec<&Value> = match doc.get("Statement") {
         Some(Value::Array(a)) if a.is_empty() => {
-            return Err(err(
-                "Statement",
-                "must contain at least one statement".into(),
-            ));
+            return Err(err("Statement", "must contain at least one statement".into()));
         }
         Some(Value::Array(a)) => a.iter().collect(),
         Some(v @ Value::Object(_)) => vec![v],
@@ -75,19 +71,10 @@ pub fn parse_policy(policy_id: &str, json: &str) -> Result<Policy, PolicyError> 
         let Value::Object(obj) = raw else {
             return Err(err(&place, "expected object".into()));
         };
-        let ctx = StmtCtx {
-            policy_id,
-            place,
-            variables_enabled,
-        };
+        let ctx = StmtCtx { policy_id, place, variables_enabled };
         statements.push(ctx.statement(index, obj, &mut warnings)?);
     }
-    Ok(Policy {
-        id: policy_id.to_owned(),
-        version,
-        statements,
-        warnings,
-    })
+    Ok(Policy { id: policy_id.to_owned(), version, statements, warnings })
 }
 
 struct StmtCtx<'a> {
@@ -98,11 +85,7 @@ struct StmtCtx<'a> {
 
 impl StmtCtx<'_> {
     fn err(&self, sub: &str, msg: impl Into<String>) -> PolicyError {
-        let place = if sub.is_empty() {
-            self.place.clone()
-        } else {
-            format!("{}.{sub}", self.place)
-        };
+        let place = if sub.is_empty() { self.place.clone() } else { format!("{}.{sub}", self.place) };
         PolicyError::new(self.policy_id, &place, msg)
     }
 
@@ -114,8 +97,7 @@ impl StmtCtx<'_> {
     ) -> Result<Statement, PolicyError> {
         for key in obj.keys() {
             match key.as_str() {
-                "Sid" | "Effect" | "Action" | "NotAction" | "Resource" | "NotResource"
-                | "Condition" => {}
+                "Sid" | "Effect" | "Action" | "NotAction" | "Resource" | "NotResource" | "Condition" => {}
                 "Principal" | "NotPrincipal" => {
                     return Err(self.err(key, "not supported in service control policies"));
                 }
@@ -131,10 +113,7 @@ impl StmtCtx<'_> {
             Some(Value::String(s)) if s == "Allow" => Effect::Allow,
             Some(Value::String(s)) if s == "Deny" => Effect::Deny,
             Some(Value::String(s)) => {
-                return Err(self.err(
-                    "Effect",
-                    format!("expected \"Allow\" or \"Deny\", got {s:?}"),
-                ));
+                return Err(self.err("Effect", format!("expected \"Allow\" or \"Deny\", got {s:?}")));
             }
             Some(_) => return Err(self.err("Effect", "expected string")),
             None => return Err(self.err("", "missing Effect")),
@@ -167,15 +146,7 @@ impl StmtCtx<'_> {
             Some(Value::Object(block)) => self.conditions(block)?,
             Some(_) => return Err(self.err("Condition", "expected object")),
         };
-        Ok(Statement {
-            index,
-            sid,
-            effect,
-            action,
-            resource,
-            conditions,
-            variables_enabled: self.variables_enabled,
-        })
+        Ok(Statement { index, sid, effect, action, resource, conditions, variables_enabled: self.variables_enabled })
     }
 
     /// A string or a non-empty array of strings (§3.1).
@@ -205,10 +176,9 @@ impl StmtCtx<'_> {
         for (i, a) in list.iter().enumerate() {
             // IAM requires `service:action` or `*` (§3.2).
             if a != "*" && !a.contains(':') {
-                return Err(self.err(
-                    &format!("{name}[{i}]"),
-                    format!("{a:?} is not \"*\" or of the form service:action"),
-                ));
+                return Err(
+                    self.err(&format!("{name}[{i}]"), format!("{a:?} is not \"*\" or of the form service:action"))
+                );
             }
         }
         Ok(list)
@@ -218,10 +188,7 @@ impl StmtCtx<'_> {
         let list = self.string_list(name, v)?;
         for (i, r) in list.iter().enumerate() {
             if r != "*" && !r.starts_with("arn:") {
-                return Err(self.err(
-                    &format!("{name}[{i}]"),
-                    format!("{r:?} is not \"*\" or an ARN"),
-                ));
+                return Err(self.err(&format!("{name}[{i}]"), format!("{r:?} is not \"*\" or an ARN")));
             }
         }
         Ok(list)
@@ -239,23 +206,14 @@ impl StmtCtx<'_> {
                 let kplace = format!("{place}.{key}");
                 let values = self.condition_values(&place, &kplace, values)?;
                 validate_values(operator.base, &values).map_err(|m| self.err(&kplace, m))?;
-                out.push(Condition {
-                    operator: operator.clone(),
-                    key: key.clone(),
-                    values,
-                });
+                out.push(Condition { operator: operator.clone(), key: key.clone(), values });
             }
         }
         Ok(out)
     }
 
     /// String, number, bool, or array of those; scalars are stringified (§3.1).
-    fn condition_values(
-        &self,
-        op_place: &str,
-        place: &str,
-        v: &Value,
-    ) -> Result<Vec<String>, PolicyError> {
+    fn condition_values(&self, op_place: &str, place: &str, v: &Value) -> Result<Vec<String>, PolicyError> {
         let scalar = |v: &Value| match v {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
@@ -267,14 +225,10 @@ impl StmtCtx<'_> {
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    scalar(item).ok_or_else(|| {
-                        self.err(&format!("{place}[{i}]"), "expected string, number or bool")
-                    })
+                    scalar(item).ok_or_else(|| self.err(&format!("{place}[{i}]"), "expected string, number or bool"))
                 })
                 .collect(),
-            other => scalar(other)
-                .map(|s| vec![s])
-                .ok_or_else(|| self.err(op_place, "expected string or array")),
+            other => scalar(other).map(|s| vec![s]).ok_or_else(|| self.err(op_place, "expected string or array")),
         }
     }
 }
@@ -300,21 +254,12 @@ fn parse_operator(raw: &str) -> Result<Operator, String> {
         .find(|b| b.name().eq_ignore_ascii_case(base_name))
         .ok_or_else(|| format!("unknown condition operator {raw:?}"))?;
     if base == BaseOperator::Null && if_exists {
-        return Err(format!(
-            "condition operator {raw:?}: Null has no IfExists form"
-        ));
+        return Err(format!("condition operator {raw:?}: Null has no IfExists form"));
     }
     if base == BaseOperator::Null && set.is_some() {
-        return Err(format!(
-            "condition operator {raw:?}: Null takes no set prefix"
-        ));
+        return Err(format!("condition operator {raw:?}: Null takes no set prefix"));
     }
-    Ok(Operator {
-        raw: raw.to_owned(),
-        set,
-        base,
-        if_exists,
-    })
+    Ok(Operator { raw: raw.to_owned(), set, base, if_exists })
 }
 
 /// Rejects values an operator can never compare, so a typo is reported rather than

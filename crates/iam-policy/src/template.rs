@@ -41,12 +41,10 @@ pub(crate) fn resolve(raw: &str, ctx: &RequestContext, enabled: bool) -> Resolve
                     KeyState::Unknown => return Resolved::Unknown(key.to_owned()),
                     // A multivalued key has no single substitution; treat it like a missing
                     // key (non-match) unless a default is given. UNSURE: AWS behaviour.
-                    KeyState::Present(ContextValue::Multi(_)) | KeyState::Missing => {
-                        match default {
-                            Some(d) => parts.push(Part::Lit(d.to_owned())),
-                            None => return Resolved::Missing(key.to_owned()),
-                        }
-                    }
+                    KeyState::Present(ContextValue::Multi(_)) | KeyState::Missing => match default {
+                        Some(d) => parts.push(Part::Lit(d.to_owned())),
+                        None => return Resolved::Missing(key.to_owned()),
+                    },
                 }
             }
         }
@@ -63,10 +61,7 @@ fn split_default(inner: &str) -> (&str, Option<&str>) {
     match inner.split_once(',') {
         Some((k, d)) => {
             let d = d.trim();
-            let d = d
-                .strip_prefix('\'')
-                .and_then(|d| d.strip_suffix('\''))
-                .unwrap_or(d);
+            let d = d.strip_prefix('\'').and_then(|d| d.strip_suffix('\'')).unwrap_or(d);
             (k.trim(), Some(d))
         }
         None => (inner.trim(), None),
@@ -85,24 +80,11 @@ mod tests {
         let r = |s: &str| resolve(s, &ctx, true);
         assert_eq!(
             r("a/${aws:principaltag/team}/b"),
-            Resolved::Parts(vec![
-                Part::Wild("a/".into()),
-                Part::Lit("ml".into()),
-                Part::Wild("/b".into())
-            ])
+            Resolved::Parts(vec![Part::Wild("a/".into()), Part::Lit("ml".into()), Part::Wild("/b".into())])
         );
-        assert_eq!(
-            r("${aws:username}"),
-            Resolved::Missing("aws:username".into())
-        );
-        assert_eq!(
-            r("${aws:username, 'nobody'}"),
-            Resolved::Parts(vec![Part::Lit("nobody".into())])
-        );
-        assert_eq!(
-            r("${aws:ResourceTag/x}"),
-            Resolved::Unknown("aws:ResourceTag/x".into())
-        );
+        assert_eq!(r("${aws:username}"), Resolved::Missing("aws:username".into()));
+        assert_eq!(r("${aws:username, 'nobody'}"), Resolved::Parts(vec![Part::Lit("nobody".into())]));
+        assert_eq!(r("${aws:ResourceTag/x}"), Resolved::Unknown("aws:ResourceTag/x".into()));
         assert_eq!(r("${*}"), Resolved::Parts(vec![Part::Lit("*".into())]));
         assert_eq!(
             resolve("${aws:username}", &ctx, false),

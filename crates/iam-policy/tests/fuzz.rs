@@ -6,8 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use iam_policy::{
-    Effect, Level, Match, RequestContext, ScpOutcome, evaluate_scps, lint_policy, parse_policy,
-    statement_matches,
+    Effect, Level, Match, RequestContext, ScpOutcome, evaluate_scps, lint_policy, parse_policy, statement_matches,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -74,8 +73,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         text().prop_map(Value::String),
     ];
     leaf.prop_recursive(5, 96, 6, |inner| {
@@ -145,14 +143,7 @@ const VALUES: &[&str] = &[
     "ß",
     "İ",
 ];
-const ACTIONS: &[&str] = &[
-    "*",
-    "bedrock:*",
-    "bedrock:Invoke*",
-    "s3:?et*",
-    "Bedrock:invokemodel",
-    "iam:*",
-];
+const ACTIONS: &[&str] = &["*", "bedrock:*", "bedrock:Invoke*", "s3:?et*", "Bedrock:invokemodel", "iam:*"];
 const RESOURCES: &[&str] = &[
     "*",
     "arn:aws:bedrock:*:*:foundation-model/*",
@@ -172,14 +163,7 @@ fn policy_json() -> impl Strategy<Value = String> {
 }
 
 fn policy_value() -> impl Strategy<Value = Value> {
-    let cond = prop::collection::vec(
-        (
-            pick(OPS),
-            pick(KEYS),
-            prop::collection::vec(pick(VALUES), 1..3),
-        ),
-        0..4,
-    );
+    let cond = prop::collection::vec((pick(OPS), pick(KEYS), prop::collection::vec(pick(VALUES), 1..3)), 0..4);
     let stmt = (
         any::<bool>(),
         any::<bool>(),
@@ -193,18 +177,9 @@ fn policy_value() -> impl Strategy<Value = Value> {
             .into_iter()
             .map(|(deny, not_action, actions, not_res, resources, conds)| {
                 let mut m = Map::new();
-                m.insert(
-                    "Effect".into(),
-                    (if deny { "Deny" } else { "Allow" }).into(),
-                );
-                m.insert(
-                    (if not_action { "NotAction" } else { "Action" }).into(),
-                    actions.into(),
-                );
-                m.insert(
-                    (if not_res { "NotResource" } else { "Resource" }).into(),
-                    resources.into(),
-                );
+                m.insert("Effect".into(), (if deny { "Deny" } else { "Allow" }).into());
+                m.insert((if not_action { "NotAction" } else { "Action" }).into(), actions.into());
+                m.insert((if not_res { "NotResource" } else { "Resource" }).into(), resources.into());
                 let mut block = Map::new();
                 for (op, key, values) in conds {
                     let entry = block.entry(op).or_insert_with(|| Value::Object(Map::new()));
@@ -236,13 +211,8 @@ const FIELDS: &[&str] = &[
 
 /// A policy-shaped document with one element replaced by an arbitrary JSON value.
 fn mutated_policy() -> impl Strategy<Value = String> {
-    (
-        policy_value(),
-        any::<prop::sample::Index>(),
-        pick(FIELDS),
-        json_value(),
-    )
-        .prop_map(|(mut doc, idx, field, value)| {
+    (policy_value(), any::<prop::sample::Index>(), pick(FIELDS), json_value()).prop_map(
+        |(mut doc, idx, field, value)| {
             if let Some(Value::Array(stmts)) = doc.get_mut("Statement") {
                 let i = idx.index(stmts.len());
                 if let Value::Object(stmt) = &mut stmts[i] {
@@ -261,23 +231,14 @@ fn mutated_policy() -> impl Strategy<Value = String> {
                 }
             }
             doc.to_string()
-        })
+        },
+    )
 }
 
 fn context() -> impl Strategy<Value = RequestContext> {
     (
-        pick(&[
-            "bedrock:InvokeModel",
-            "s3:GetObject",
-            "iam:CreateRole",
-            "ec2:RunInstances",
-        ]),
-        pick(&[
-            "*",
-            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.x",
-            "arn:aws:s3:::b/alice/k",
-            "garbage",
-        ]),
+        pick(&["bedrock:InvokeModel", "s3:GetObject", "iam:CreateRole", "ec2:RunInstances"]),
+        pick(&["*", "arn:aws:bedrock:us-east-1::foundation-model/anthropic.x", "arn:aws:s3:::b/alice/k", "garbage"]),
         prop::collection::vec((pick(KEYS), pick(VALUES)), 0..5),
         prop::collection::vec(pick(VALUES), 0..3),
         any::<bool>(),
@@ -287,11 +248,7 @@ fn context() -> impl Strategy<Value = RequestContext> {
             for (k, v) in keys {
                 c = c.with_value(k, v);
             }
-            if unknown {
-                c.with_tag_keys_unknown()
-            } else {
-                c
-            }
+            if unknown { c.with_tag_keys_unknown() } else { c }
         })
 }
 
@@ -303,10 +260,7 @@ fn exercise(policy_id: &str, json: &str, ctx: &RequestContext) -> bool {
     for s in &policy.statements {
         statement_matches(s, ctx);
     }
-    let levels = [Level {
-        label: "root".into(),
-        policies: vec![policy],
-    }];
+    let levels = [Level { label: "root".into(), policies: vec![policy] }];
     evaluate_scps(&levels, ctx);
     true
 }
@@ -314,11 +268,7 @@ fn exercise(policy_id: &str, json: &str, ctx: &RequestContext) -> bool {
 fn run<S: Strategy>(name: &str, cases: u32, strategy: S, f: impl Fn(S::Value) -> bool) {
     let ran = AtomicUsize::new(0);
     let parsed = AtomicUsize::new(0);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     runner
         .run(&strategy, |v| {
             ran.fetch_add(1, Ordering::Relaxed);
@@ -342,24 +292,16 @@ fn run<S: Strategy>(name: &str, cases: u32, strategy: S, f: impl Fn(S::Value) ->
 
 #[test]
 fn arbitrary_json_values_never_panic() {
-    let c = RequestContext::new("bedrock:InvokeModel", "*")
-        .with_value("aws:RequestedRegion", "eu-west-1");
-    run("json values", 3000, json_value(), |v| {
-        exercise("p-fuzz", &v.to_string(), &c)
-    });
+    let c = RequestContext::new("bedrock:InvokeModel", "*").with_value("aws:RequestedRegion", "eu-west-1");
+    run("json values", 3000, json_value(), |v| exercise("p-fuzz", &v.to_string(), &c));
 }
 
 #[test]
 fn policies_with_arbitrary_json_subtrees_never_panic() {
-    let c = RequestContext::new(
-        "bedrock:InvokeModel",
-        "arn:aws:bedrock:us-east-1::foundation-model/x",
-    )
-    .with_value("aws:SourceIp", "10.1.2.3")
-    .with_tag_keys_unknown();
-    run("mutated policies", 6000, mutated_policy(), |json| {
-        exercise("p-mut", &json, &c)
-    });
+    let c = RequestContext::new("bedrock:InvokeModel", "arn:aws:bedrock:us-east-1::foundation-model/x")
+        .with_value("aws:SourceIp", "10.1.2.3")
+        .with_tag_keys_unknown();
+    run("mutated policies", 6000, mutated_policy(), |json| exercise("p-mut", &json, &c));
 }
 
 #[test]
@@ -370,46 +312,30 @@ fn arbitrary_strings_never_panic() {
 
 #[test]
 fn structured_policies_evaluate_consistently() {
-    run(
-        "structured",
-        3000,
-        (policy_json(), context()),
-        |(json, ctx)| {
-            let Ok(policy) = parse_policy("p-s", &json) else {
-                return false;
-            };
-            lint_policy(&policy);
-            let matches: Vec<(Effect, Match)> = policy
-                .statements
-                .iter()
-                .map(|s| (s.effect, statement_matches(s, &ctx)))
-                .collect();
-            let levels = [Level {
-                label: "root".into(),
-                policies: vec![policy],
-            }];
-            let out = evaluate_scps(&levels, &ctx);
-            // Cross-check the hierarchy against the statement matcher (§1.1).
-            let has = |effect: Effect, f: fn(&Match) -> bool| {
-                matches.iter().any(|(e, m)| *e == effect && f(m))
-            };
-            let yes = |m: &Match| *m == Match::Yes;
-            let depends = |m: &Match| matches!(m, Match::Depends(_));
-            let (deny_yes, deny_dep) = (has(Effect::Deny, yes), has(Effect::Deny, depends));
-            let (allow_yes, allow_dep) = (has(Effect::Allow, yes), has(Effect::Allow, depends));
-            let ok = match &out {
-                ScpOutcome::ExplicitDeny { .. } => deny_yes,
-                ScpOutcome::Allowed { .. } => !deny_yes && !deny_dep && allow_yes,
-                ScpOutcome::ImplicitDeny { .. } => !deny_yes && !allow_yes && !allow_dep,
-                ScpOutcome::Depends { keys, .. } => {
-                    !deny_yes
-                        && !keys.is_empty()
-                        && (deny_dep || allow_dep)
-                        && (allow_yes || allow_dep)
-                }
-            };
-            assert!(ok, "{json}\n{ctx:?}\n{matches:?}\n{out:?}");
-            true
-        },
-    );
+    run("structured", 3000, (policy_json(), context()), |(json, ctx)| {
+        let Ok(policy) = parse_policy("p-s", &json) else {
+            return false;
+        };
+        lint_policy(&policy);
+        let matches: Vec<(Effect, Match)> =
+            policy.statements.iter().map(|s| (s.effect, statement_matches(s, &ctx))).collect();
+        let levels = [Level { label: "root".into(), policies: vec![policy] }];
+        let out = evaluate_scps(&levels, &ctx);
+        // Cross-check the hierarchy against the statement matcher (§1.1).
+        let has = |effect: Effect, f: fn(&Match) -> bool| matches.iter().any(|(e, m)| *e == effect && f(m));
+        let yes = |m: &Match| *m == Match::Yes;
+        let depends = |m: &Match| matches!(m, Match::Depends(_));
+        let (deny_yes, deny_dep) = (has(Effect::Deny, yes), has(Effect::Deny, depends));
+        let (allow_yes, allow_dep) = (has(Effect::Allow, yes), has(Effect::Allow, depends));
+        let ok = match &out {
+            ScpOutcome::ExplicitDeny { .. } => deny_yes,
+            ScpOutcome::Allowed { .. } => !deny_yes && !deny_dep && allow_yes,
+            ScpOutcome::ImplicitDeny { .. } => !deny_yes && !allow_yes && !allow_dep,
+            ScpOutcome::Depends { keys, .. } => {
+                !deny_yes && !keys.is_empty() && (deny_dep || allow_dep) && (allow_yes || allow_dep)
+            }
+        };
+        assert!(ok, "{json}\n{ctx:?}\n{matches:?}\n{out:?}");
+        true
+    });
 }

@@ -12,30 +12,15 @@ fn parse_errors_name_policy_and_place() {
     let ok = r#"{"Effect":"Deny","Action":"bedrock:*","Resource":"*"}"#;
     let table: Vec<(String, &str)> = vec![
         ("[]".into(), "policy p-x: document: expected a JSON object"),
-        (
-            r#"{"Statement":"x"}"#.into(),
-            "policy p-x: Statement: expected object or array",
-        ),
-        (
-            r#"{"Version":"2012-10-17"}"#.into(),
-            "policy p-x: document: missing Statement",
-        ),
+        (r#"{"Statement":"x"}"#.into(), "policy p-x: Statement: expected object or array"),
+        (r#"{"Version":"2012-10-17"}"#.into(), "policy p-x: document: missing Statement"),
         (
             r#"{"Version":"2020-01-01","Statement":[]}"#.into(),
             "policy p-x: Version: unsupported version \"2020-01-01\"",
         ),
-        (
-            r#"{"Statement":[],"Foo":1}"#.into(),
-            "policy p-x: Foo: unknown top-level element",
-        ),
-        (
-            r#"{"Statement":[]}"#.into(),
-            "policy p-x: Statement: must contain at least one statement",
-        ),
-        (
-            stmt(&format!("{ok},\"x\"")),
-            "policy p-x: Statement[1]: expected object",
-        ),
+        (r#"{"Statement":[],"Foo":1}"#.into(), "policy p-x: Foo: unknown top-level element"),
+        (r#"{"Statement":[]}"#.into(), "policy p-x: Statement: must contain at least one statement"),
+        (stmt(&format!("{ok},\"x\"")), "policy p-x: Statement[1]: expected object"),
         (
             stmt(r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}"#),
             "policy p-x: Statement[0].Principal: not supported in service control policies",
@@ -48,14 +33,8 @@ fn parse_errors_name_policy_and_place() {
             stmt(r#"{"Effect":"deny","Action":"s3:*","Resource":"*"}"#),
             "policy p-x: Statement[0].Effect: expected \"Allow\" or \"Deny\", got \"deny\"",
         ),
-        (
-            stmt(r#"{"Action":"s3:*","Resource":"*"}"#),
-            "policy p-x: Statement[0]: missing Effect",
-        ),
-        (
-            stmt(r#"{"Effect":"Deny","Resource":"*"}"#),
-            "policy p-x: Statement[0]: missing Action or NotAction",
-        ),
+        (stmt(r#"{"Action":"s3:*","Resource":"*"}"#), "policy p-x: Statement[0]: missing Effect"),
+        (stmt(r#"{"Effect":"Deny","Resource":"*"}"#), "policy p-x: Statement[0]: missing Action or NotAction"),
         (
             stmt(r#"{"Effect":"Deny","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}"#),
             "policy p-x: Statement[0]: has both Action and NotAction",
@@ -68,10 +47,7 @@ fn parse_errors_name_policy_and_place() {
             stmt(r#"{"Effect":"Deny","Action":["s3:*",3],"Resource":"*"}"#),
             "policy p-x: Statement[0].Action[1]: expected string",
         ),
-        (
-            stmt(r#"{"Effect":"Deny","Action":[],"Resource":"*"}"#),
-            "policy p-x: Statement[0].Action: must not be empty",
-        ),
+        (stmt(r#"{"Effect":"Deny","Action":[],"Resource":"*"}"#), "policy p-x: Statement[0].Action: must not be empty"),
         (
             stmt(r#"{"Effect":"Deny","Action":"bedrock","Resource":"*"}"#),
             "policy p-x: Statement[0].Action[0]: \"bedrock\" is not \"*\" or of the form service:action",
@@ -95,39 +71,27 @@ fn parse_errors_name_policy_and_place() {
             "policy p-x: Statement[2].Condition.StringEquals: expected string or array",
         ),
         (
-            stmt(
-                r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"k":["a",null]}}}"#,
-            ),
+            stmt(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"k":["a",null]}}}"#),
             "policy p-x: Statement[0].Condition.StringEquals.k[1]: expected string, number or bool",
         ),
         (
-            stmt(
-                r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringEquals":"k"}}"#,
-            ),
+            stmt(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringEquals":"k"}}"#),
             "policy p-x: Statement[0].Condition.StringEquals: expected object of condition keys",
         ),
         (
-            stmt(
-                r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"k":"v"}}}"#,
-            ),
+            stmt(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"k":"v"}}}"#),
             "policy p-x: Statement[0].Condition.StringEqualz: unknown condition operator \"StringEqualz\"",
         ),
         (
-            stmt(
-                r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"NullIfExists":{"k":"true"}}}"#,
-            ),
+            stmt(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"NullIfExists":{"k":"true"}}}"#),
             "policy p-x: Statement[0].Condition.NullIfExists: condition operator \"NullIfExists\": Null has no IfExists form",
         ),
         (
-            stmt(
-                r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"ForAnyValue:Null":{"k":"true"}}}"#,
-            ),
+            stmt(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"ForAnyValue:Null":{"k":"true"}}}"#),
             "policy p-x: Statement[0].Condition.ForAnyValue:Null: condition operator \"ForAnyValue:Null\": Null takes no set prefix",
         ),
         (
-            stmt(
-                r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"k":"abc"}}}"#,
-            ),
+            stmt(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"k":"abc"}}}"#),
             "policy p-x: Statement[0].Condition.NumericLessThan.k: \"abc\" is not a valid value for NumericLessThan",
         ),
         (
@@ -143,9 +107,7 @@ fn parse_errors_name_policy_and_place() {
             "policy p-x: Statement[0].Condition.DateGreaterThan.aws:CurrentTime: \"tomorrow\" is not a valid value for DateGreaterThan",
         ),
         (
-            stmt(
-                r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"Null":{"k":"maybe"}}}"#,
-            ),
+            stmt(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"Null":{"k":"maybe"}}}"#),
             "policy p-x: Statement[0].Condition.Null.k: \"maybe\" is not a valid value for Null",
         ),
     ];
@@ -154,17 +116,11 @@ fn parse_errors_name_policy_and_place() {
         assert_eq!(err.to_string(), want, "for {json}");
     }
     let err = parse_policy("p-x", "{").unwrap_err().to_string();
-    assert!(
-        err.starts_with("policy p-x: document: invalid JSON: "),
-        "{err}"
-    );
+    assert!(err.starts_with("policy p-x: document: invalid JSON: "), "{err}");
     // Deep nesting hits serde_json's recursion limit instead of overflowing the stack.
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let err = parse_policy("p-x", &deep).unwrap_err().to_string();
-    assert!(
-        err.starts_with("policy p-x: document: invalid JSON: "),
-        "{err}"
-    );
+    assert!(err.starts_with("policy p-x: document: invalid JSON: "), "{err}");
 }
 
 #[test]
@@ -178,24 +134,12 @@ fn parses_shapes_and_records_warnings() {
     assert_eq!(p.version, None);
     assert_eq!(p.statements.len(), 1);
     assert!(!p.statements[0].variables_enabled);
-    assert_eq!(
-        p.statements[0].resource,
-        ResourceSpec::Resource(vec!["*".into()])
-    );
+    assert_eq!(p.statements[0].resource, ResourceSpec::Resource(vec!["*".into()]));
     let places: Vec<&str> = p.warnings.iter().map(|w| w.place.as_str()).collect();
-    assert_eq!(
-        places,
-        vec!["Statement.Condition.StringEquals", "Statement[0]"]
-    );
+    assert_eq!(places, vec!["Statement.Condition.StringEquals", "Statement[0]"]);
     assert_eq!(p.statements[0].conditions[0].values, vec!["b".to_owned()]);
     let lints = lint_policy(&p);
-    assert_eq!(
-        lints
-            .iter()
-            .filter(|l| l.kind == LintKind::ParseWarning)
-            .count(),
-        2
-    );
+    assert_eq!(lints.iter().filter(|l| l.kind == LintKind::ParseWarning).count(), 2);
 
     // Scalars are stringified; every operator with IfExists and set prefixes parses.
     let mut ops = Vec::new();
@@ -252,10 +196,7 @@ fn parses_shapes_and_records_warnings() {
     let conds = &p.statements[0].conditions;
     assert_eq!(conds.len(), 26 * 4 + 1);
     assert_eq!(p.statements[0].effect, Effect::Allow);
-    let string_eq = conds
-        .iter()
-        .find(|c| c.operator.raw == "StringEquals")
-        .unwrap();
+    let string_eq = conds.iter().find(|c| c.operator.raw == "StringEquals").unwrap();
     assert_eq!(string_eq.values, vec!["a", "1", "false"]);
     let null = conds.iter().find(|c| c.operator.raw == "Null").unwrap();
     assert_eq!(null.values, vec!["true"]);
@@ -269,46 +210,18 @@ fn lints() {
         format!(r#"{{"Effect":"Deny","Action":{action},"Resource":"*","Condition":{cond}}}"#)
     };
     let table: Vec<(String, Vec<LintKind>)> = vec![
-        (
-            p(&d(r#""bedrock:*""#, "{}")),
-            vec![
-                LintKind::BedrockWithoutMantle,
-                LintKind::BearerTokenWithoutMantle,
-            ],
-        ),
+        (p(&d(r#""bedrock:*""#, "{}")), vec![LintKind::BedrockWithoutMantle, LintKind::BearerTokenWithoutMantle]),
         (p(&d(r#"["bedrock:*","bedrock-mantle:*"]"#, "{}")), vec![]),
-        (
-            p(&format!(
-                "{},{}",
-                d(r#""bedrock:*""#, "{}"),
-                d(r#""bedrock-mantle:*""#, "{}")
-            )),
-            vec![],
-        ),
+        (p(&format!("{},{}", d(r#""bedrock:*""#, "{}"), d(r#""bedrock-mantle:*""#, "{}"))), vec![]),
         (p(&d(r#""bedrock:InvokeModel""#, "{}")), vec![]),
+        (p(&d(r#""*""#, r#"{"Bool":{"aws:ViaAWSService":"false"}}"#)), vec![LintKind::ViaAwsServiceWithoutIfExists]),
+        (p(&d(r#""*""#, r#"{"BoolIfExists":{"aws:ViaAWSService":"false"}}"#)), vec![]),
         (
-            p(&d(r#""*""#, r#"{"Bool":{"aws:ViaAWSService":"false"}}"#)),
-            vec![LintKind::ViaAwsServiceWithoutIfExists],
-        ),
-        (
-            p(&d(
-                r#""*""#,
-                r#"{"BoolIfExists":{"aws:ViaAWSService":"false"}}"#,
-            )),
-            vec![],
-        ),
-        (
-            p(&d(
-                r#""*""#,
-                r#"{"ForAnyValue:StringEquals":{"aws:RequestedRegion":"eu-west-1"}}"#,
-            )),
+            p(&d(r#""*""#, r#"{"ForAnyValue:StringEquals":{"aws:RequestedRegion":"eu-west-1"}}"#)),
             vec![LintKind::SetOperatorOnSingleValuedKey],
         ),
         (
-            p(&d(
-                r#""*""#,
-                r#"{"ForAllValues:StringNotEquals":{"aws:sourcevpce":"vpce-1"}}"#,
-            )),
+            p(&d(r#""*""#, r#"{"ForAllValues:StringNotEquals":{"aws:sourcevpce":"vpce-1"}}"#)),
             vec![LintKind::SetOperatorOnSingleValuedKey],
         ),
         (
@@ -316,10 +229,7 @@ fn lints() {
             vec![LintKind::SingleValueOperatorOnMultivaluedKey],
         ),
         (
-            p(&d(
-                r#""*""#,
-                r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/*"}}"#,
-            )),
+            p(&d(r#""*""#, r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/*"}}"#)),
             vec![LintKind::BroadPrincipalExemption],
         ),
         (
@@ -336,18 +246,9 @@ fn lints() {
             )),
             vec![LintKind::BroadPrincipalExemption],
         ),
+        (p(&d(r#""*""#, r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/Admin*"}}"#)), vec![]),
         (
-            p(&d(
-                r#""*""#,
-                r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/Admin*"}}"#,
-            )),
-            vec![],
-        ),
-        (
-            p(&d(
-                r#""*""#,
-                r#"{"StringNotEquals":{"aws:RequestedRegion":"{example-region-1}"}}"#,
-            )),
+            p(&d(r#""*""#, r#"{"StringNotEquals":{"aws:RequestedRegion":"{example-region-1}"}}"#)),
             vec![LintKind::UnresolvedPlaceholder],
         ),
     ];
@@ -356,12 +257,6 @@ fn lints() {
         let kinds: Vec<LintKind> = lints.iter().map(|l| l.kind).collect();
         assert_eq!(kinds, want, "{json}: {lints:#?}");
     }
-    let style = lint_policy(&policy(
-        "p",
-        &p(&d(r#""*""#, r#"{"Bool":{"aws:ViaAWSService":false}}"#)),
-    ));
-    assert_eq!(
-        (style[0].severity, style[0].statement_index),
-        (Severity::Style, Some(0))
-    );
+    let style = lint_policy(&policy("p", &p(&d(r#""*""#, r#"{"Bool":{"aws:ViaAWSService":false}}"#))));
+    assert_eq!((style[0].severity, style[0].statement_index), (Severity::Style, Some(0)));
 }

@@ -7,9 +7,7 @@
 mod common;
 
 use common::{ACCOUNT, FULL_ACCESS, Want, check, ctx, eval, fm, levels, with_full_access};
-use iam_policy::{
-    Level, LintKind, RequestContext, bedrock_runtime_iam_action, lint_policy, parse_policy,
-};
+use iam_policy::{Level, LintKind, RequestContext, bedrock_runtime_iam_action, lint_policy, parse_policy};
 
 const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 
@@ -32,12 +30,7 @@ struct Case {
 }
 
 fn root_deny(name: &'static str, policy: &str, ctx: RequestContext, want: Want) -> Case {
-    Case {
-        name,
-        levels: with_full_access(&[("p-test", policy)]),
-        ctx,
-        want,
-    }
+    Case { name, levels: with_full_access(&[("p-test", policy)]), ctx, want }
 }
 
 fn invoke(region: &str) -> RequestContext {
@@ -47,11 +40,9 @@ fn invoke(region: &str) -> RequestContext {
 fn cases() -> Vec<Case> {
     let vpce_deny = deny(r#"{"StringNotEquals":{"aws:SourceVpce":"vpce-0aaa"}}"#);
     let vpce_deny_ifexists = deny(r#"{"StringNotEqualsIfExists":{"aws:SourceVpce":"vpce-0aaa"}}"#);
-    let guard_ifexists =
-        deny(r#"{"StringEqualsIfExists":{"bedrock:GuardrailIdentifier":"arn:g"}}"#);
+    let guard_ifexists = deny(r#"{"StringEqualsIfExists":{"bedrock:GuardrailIdentifier":"arn:g"}}"#);
     let guard_plain = deny(r#"{"StringEquals":{"bedrock:GuardrailIdentifier":"arn:g"}}"#);
-    let regions =
-        deny(r#"{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1","eu-central-1"]}}"#);
+    let regions = deny(r#"{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1","eu-central-1"]}}"#);
     let all_tags = deny(r#"{"ForAllValues:StringEquals":{"aws:TagKeys":["team","cost"]}}"#);
     let any_tags = deny(r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":["team","cost"]}}"#);
     let exempt = deny(
@@ -70,19 +61,13 @@ fn cases() -> Vec<Case> {
     let any_not_like = deny(r#"{"ForAnyValue:StringNotLike":{"aws:TagKeys":"team*"}}"#);
     let var_eq = deny(r#"{"StringEquals":{"aws:PrincipalAccount":"${aws:PrincipalTag/x}"}}"#);
     let var_ne = deny(r#"{"StringNotEquals":{"aws:PrincipalAccount":"${aws:PrincipalTag/x}"}}"#);
-    let placeholder =
-        deny(r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::${Account}:role/Admin"}}"#);
+    let placeholder = deny(r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::${Account}:role/Admin"}}"#);
     let admin = format!("arn:aws:iam::{ACCOUNT}:role/Admin");
     let profile = format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.{MODEL}");
 
     vec![
         // 1. Negated operator on a missing key is true; IfExists changes nothing (§3.5).
-        root_deny(
-            "1 StringNotEquals SourceVpce, key missing",
-            &vpce_deny,
-            invoke("eu-west-1"),
-            Want::Deny("T"),
-        ),
+        root_deny("1 StringNotEquals SourceVpce, key missing", &vpce_deny, invoke("eu-west-1"), Want::Deny("T")),
         root_deny(
             "1 StringNotEqualsIfExists SourceVpce, key missing",
             &vpce_deny_ifexists,
@@ -96,50 +81,15 @@ fn cases() -> Vec<Case> {
             Want::Allowed,
         ),
         // 2. IfExists on a positive operator matches a missing key; plain StringEquals not.
-        root_deny(
-            "2 StringEqualsIfExists, key missing",
-            &guard_ifexists,
-            invoke("eu-west-1"),
-            Want::Deny("T"),
-        ),
-        root_deny(
-            "2 StringEquals, key missing",
-            &guard_plain,
-            invoke("eu-west-1"),
-            Want::Allowed,
-        ),
+        root_deny("2 StringEqualsIfExists, key missing", &guard_ifexists, invoke("eu-west-1"), Want::Deny("T")),
+        root_deny("2 StringEquals, key missing", &guard_plain, invoke("eu-west-1"), Want::Allowed),
         // 3. NOR semantics for negated multi-value.
-        root_deny(
-            "3 StringNotEquals [a,b] with b",
-            &regions,
-            invoke("eu-central-1"),
-            Want::Allowed,
-        ),
-        root_deny(
-            "3 StringNotEquals [a,b] with a",
-            &regions,
-            invoke("eu-west-1"),
-            Want::Allowed,
-        ),
-        root_deny(
-            "3 StringNotEquals [a,b] with c",
-            &regions,
-            invoke("us-east-1"),
-            Want::Deny("T"),
-        ),
+        root_deny("3 StringNotEquals [a,b] with b", &regions, invoke("eu-central-1"), Want::Allowed),
+        root_deny("3 StringNotEquals [a,b] with a", &regions, invoke("eu-west-1"), Want::Allowed),
+        root_deny("3 StringNotEquals [a,b] with c", &regions, invoke("us-east-1"), Want::Deny("T")),
         // 4. ForAllValues on a missing key is true; ForAnyValue false (§3.6).
-        root_deny(
-            "4 ForAllValues, key missing",
-            &all_tags,
-            invoke("eu-west-1"),
-            Want::Deny("T"),
-        ),
-        root_deny(
-            "4 ForAnyValue, key missing",
-            &any_tags,
-            invoke("eu-west-1"),
-            Want::Allowed,
-        ),
+        root_deny("4 ForAllValues, key missing", &all_tags, invoke("eu-west-1"), Want::Deny("T")),
+        root_deny("4 ForAnyValue, key missing", &any_tags, invoke("eu-west-1"), Want::Allowed),
         root_deny(
             "4 ForAllValues, value outside set",
             &all_tags,
@@ -150,44 +100,23 @@ fn cases() -> Vec<Case> {
         root_deny(
             "5 session of exempt role",
             &exempt,
-            invoke("us-east-1").with_value(
-                "aws:PrincipalArn",
-                format!("arn:aws:iam::{ACCOUNT}:role/Exempt"),
-            ),
+            invoke("us-east-1").with_value("aws:PrincipalArn", format!("arn:aws:iam::{ACCOUNT}:role/Exempt")),
             Want::Allowed,
         ),
-        root_deny(
-            "5 other role",
-            &exempt,
-            invoke("us-east-1"),
-            Want::Deny("T"),
-        ),
+        root_deny("5 other role", &exempt, invoke("us-east-1"), Want::Deny("T")),
         // 6. Global CRIS leg: RequestedRegion "unspecified" is not in the allow-list.
         root_deny(
             "6 RequestedRegion unspecified",
             &regions,
-            ctx(
-                "bedrock:InvokeModel",
-                "unspecified",
-                &format!("arn:aws:bedrock:::foundation-model/{MODEL}"),
-            ),
+            ctx("bedrock:InvokeModel", "unspecified", &format!("arn:aws:bedrock:::foundation-model/{MODEL}")),
             Want::Deny("T"),
         ),
         // 7. `*` in region/account matches the empty segments of foundation-model ARNs.
-        root_deny(
-            "7 regional FM ARN, empty account",
-            fm_resource,
-            invoke("us-east-1"),
-            Want::Deny("T"),
-        ),
+        root_deny("7 regional FM ARN, empty account", fm_resource, invoke("us-east-1"), Want::Deny("T")),
         root_deny(
             "7 global FM ARN, empty region too",
             fm_resource,
-            ctx(
-                "bedrock:InvokeModel",
-                "unspecified",
-                &format!("arn:aws:bedrock:::foundation-model/{MODEL}"),
-            ),
+            ctx("bedrock:InvokeModel", "unspecified", &format!("arn:aws:bedrock:::foundation-model/{MODEL}")),
             Want::Deny("T"),
         ),
         root_deny(
@@ -203,12 +132,7 @@ fn cases() -> Vec<Case> {
             ctx("bedrock:InvokeModel", "us-east-1", &profile),
             Want::Deny("T"),
         ),
-        root_deny(
-            "8 NotResource, approved FM ARN",
-            not_resource,
-            invoke("us-east-1"),
-            Want::Allowed,
-        ),
+        root_deny("8 NotResource, approved FM ARN", not_resource, invoke("us-east-1"), Want::Allowed),
         root_deny(
             "8 NotResource, no-resource request *",
             not_resource,
@@ -265,12 +189,7 @@ fn cases() -> Vec<Case> {
             Want::Deny("T"),
         ),
         // 12. Case-insensitive actions and mid-string wildcards (§3.2).
-        root_deny(
-            "12 Bedrock:invokeModel",
-            &case_action,
-            invoke("eu-west-1"),
-            Want::Deny("T"),
-        ),
+        root_deny("12 Bedrock:invokeModel", &case_action, invoke("eu-west-1"), Want::Deny("T")),
         root_deny(
             "12 *Model* covers InvokeModelWithResponseStream",
             &mid_wild,
@@ -290,18 +209,8 @@ fn cases() -> Vec<Case> {
             Want::Allowed,
         ),
         // 13. JSON boolean false equals the string "false" (§3.1).
-        root_deny(
-            "13 Bool JSON false, direct call",
-            &bool_json,
-            invoke("eu-west-1"),
-            Want::Deny("T"),
-        ),
-        root_deny(
-            "13 Bool string false, direct call",
-            &bool_str,
-            invoke("eu-west-1"),
-            Want::Deny("T"),
-        ),
+        root_deny("13 Bool JSON false, direct call", &bool_json, invoke("eu-west-1"), Want::Deny("T")),
+        root_deny("13 Bool string false, direct call", &bool_str, invoke("eu-west-1"), Want::Deny("T")),
         root_deny(
             "13 Bool JSON false, FAS call",
             &bool_json,
@@ -315,10 +224,7 @@ fn cases() -> Vec<Case> {
             {
                 let mut c = invoke("us-east-1");
                 c.remove("aws:PrincipalArn");
-                c.with_value(
-                    "aws:principalarn",
-                    "arn:aws:iam::111122223333:role/AWSControlTowerExecution",
-                )
+                c.with_value("aws:principalarn", "arn:aws:iam::111122223333:role/AWSControlTowerExecution")
             },
             Want::Allowed,
         ),
@@ -326,21 +232,13 @@ fn cases() -> Vec<Case> {
         root_deny(
             "15 Converse as InvokeModel",
             &invoke_only,
-            ctx(
-                bedrock_runtime_iam_action("Converse").unwrap(),
-                "eu-west-1",
-                "*",
-            ),
+            ctx(bedrock_runtime_iam_action("Converse").unwrap(), "eu-west-1", "*"),
             Want::Deny("T"),
         ),
         root_deny(
             "15 ConverseStream is not InvokeModel",
             &invoke_only,
-            ctx(
-                bedrock_runtime_iam_action("ConverseStream").unwrap(),
-                "eu-west-1",
-                "*",
-            ),
+            ctx(bedrock_runtime_iam_action("ConverseStream").unwrap(), "eu-west-1", "*"),
             Want::Allowed,
         ),
         // 16. ForAnyValue with a negated operator: some value not like team*.
@@ -356,25 +254,10 @@ fn cases() -> Vec<Case> {
             invoke("eu-west-1").with_values("aws:TagKeys", ["team-a", "team-b"]),
             Want::Allowed,
         ),
-        root_deny(
-            "16 ForAnyValue:StringNotLike, key missing",
-            &any_not_like,
-            invoke("eu-west-1"),
-            Want::Allowed,
-        ),
+        root_deny("16 ForAnyValue:StringNotLike, key missing", &any_not_like, invoke("eu-west-1"), Want::Allowed),
         // 17. Policy variable with a missing key: StringEquals false, StringNotEquals true.
-        root_deny(
-            "17 variable missing, StringEquals",
-            &var_eq,
-            invoke("eu-west-1"),
-            Want::Allowed,
-        ),
-        root_deny(
-            "17 variable missing, StringNotEquals",
-            &var_ne,
-            invoke("eu-west-1"),
-            Want::Deny("T"),
-        ),
+        root_deny("17 variable missing, StringEquals", &var_eq, invoke("eu-west-1"), Want::Allowed),
+        root_deny("17 variable missing, StringNotEquals", &var_ne, invoke("eu-west-1"), Want::Deny("T")),
         root_deny(
             "17 variable present",
             &var_eq,
@@ -402,16 +285,9 @@ fn cases() -> Vec<Case> {
 fn tricky_cases_from_reference_section_9() {
     let cases = cases();
     assert!(cases.len() >= 40, "table shrank: {}", cases.len());
-    let mut covered: Vec<u32> = cases
-        .iter()
-        .map(|c| c.name.split(' ').next().unwrap().parse().unwrap())
-        .collect();
+    let mut covered: Vec<u32> = cases.iter().map(|c| c.name.split(' ').next().unwrap().parse().unwrap()).collect();
     covered.dedup();
-    assert_eq!(
-        covered,
-        (1..=18).collect::<Vec<_>>(),
-        "all 18 cases in order"
-    );
+    assert_eq!(covered, (1..=18).collect::<Vec<_>>(), "all 18 cases in order");
     for case in &cases {
         check(case.name, &eval(&case.levels, &case.ctx), case.want);
     }
@@ -419,15 +295,10 @@ fn tricky_cases_from_reference_section_9() {
 
 #[test]
 fn case_18_placeholder_is_linted() {
-    let json = deny(
-        r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::${Account}:role/[PRIVILEGED_ROLE]"}}"#,
-    );
+    let json = deny(r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::${Account}:role/[PRIVILEGED_ROLE]"}}"#);
     let lints = lint_policy(&parse_policy("p-tmpl", &json).unwrap());
-    let found: Vec<&str> = lints
-        .iter()
-        .filter(|l| l.kind == LintKind::UnresolvedPlaceholder)
-        .map(|l| l.message.as_str())
-        .collect();
+    let found: Vec<&str> =
+        lints.iter().filter(|l| l.kind == LintKind::UnresolvedPlaceholder).map(|l| l.message.as_str()).collect();
     assert_eq!(found.len(), 2, "{lints:#?}");
     assert!(found[0].contains("${Account}"), "{found:?}");
     assert!(found[1].contains("[PRIVILEGED_ROLE]"), "{found:?}");
@@ -437,14 +308,8 @@ fn case_18_placeholder_is_linted() {
 fn case_15_api_mapping() {
     let table = [
         ("Converse", Some("bedrock:InvokeModel")),
-        (
-            "bedrock-runtime:ConverseStream",
-            Some("bedrock:InvokeModelWithResponseStream"),
-        ),
-        (
-            "InvokeModelWithBidirectionalStream",
-            Some("bedrock:InvokeModel"),
-        ),
+        ("bedrock-runtime:ConverseStream", Some("bedrock:InvokeModelWithResponseStream")),
+        ("InvokeModelWithBidirectionalStream", Some("bedrock:InvokeModel")),
         ("StartAsyncInvoke", Some("bedrock:InvokeModel")),
         ("ApplyGuardrail", Some("bedrock:ApplyGuardrail")),
         ("Frobnicate", None),

@@ -7,8 +7,7 @@ pub mod scps;
 use iam_policy::{Level, Policy, RequestContext, ScpOutcome, evaluate_scps, parse_policy};
 
 /// The AWS-managed FullAWSAccess SCP (scp-semantics.md §1.1).
-pub const FULL_ACCESS: &str =
-    r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+pub const FULL_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
 
 pub const ACCOUNT: &str = "111122223333";
 
@@ -51,10 +50,7 @@ pub fn ctx(action: &str, region: &str, resource: &str) -> RequestContext {
     RequestContext::new(action, resource)
         .with_value("aws:RequestedRegion", region)
         .with_value("aws:ViaAWSService", "false")
-        .with_value(
-            "aws:PrincipalArn",
-            format!("arn:aws:iam::{ACCOUNT}:role/probe"),
-        )
+        .with_value("aws:PrincipalArn", format!("arn:aws:iam::{ACCOUNT}:role/probe"))
         .with_value("aws:PrincipalAccount", ACCOUNT)
         .with_value("aws:SourceIp", "203.0.113.10")
 }
@@ -79,14 +75,9 @@ pub enum Want {
 pub fn check(name: &str, out: &ScpOutcome, want: Want) {
     let ok = match (want, out) {
         (Want::Allowed, ScpOutcome::Allowed { .. }) => true,
-        (
-            Want::Deny(s),
-            ScpOutcome::ExplicitDeny {
-                sid,
-                statement_index,
-                ..
-            },
-        ) => sid.as_deref() == Some(s) || format!("Statement[{statement_index}]") == s,
+        (Want::Deny(s), ScpOutcome::ExplicitDeny { sid, statement_index, .. }) => {
+            sid.as_deref() == Some(s) || format!("Statement[{statement_index}]") == s
+        }
         (Want::Implicit(l), ScpOutcome::ImplicitDeny { level, .. }) => level == l,
         (Want::Depends(k), ScpOutcome::Depends { keys, .. }) => keys == k,
         _ => false,

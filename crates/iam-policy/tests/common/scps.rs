@@ -124,20 +124,13 @@ pub fn invoke(region: &str) -> RequestContext {
 /// A CRIS destination leg: the foundation model in `dest`, through profile `geo`,
 /// called in `source` (§5.4).
 pub fn cris_leg(source: &str, dest: &str, geo: &str) -> RequestContext {
-    let dest_resource = if geo == "global" {
-        String::new()
-    } else {
-        dest.to_owned()
-    };
+    let dest_resource = if geo == "global" { String::new() } else { dest.to_owned() };
     ctx("bedrock:InvokeModel", dest, &fm(&dest_resource, MODEL))
         .with_value("bedrock:InferenceProfileArn", profile(source, geo))
 }
 
 pub fn as_role(c: RequestContext, role: &str) -> RequestContext {
-    c.with_value(
-        "aws:PrincipalArn",
-        format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
-    )
+    c.with_value("aws:PrincipalArn", format!("arn:aws:iam::{ACCOUNT}:role/{role}"))
 }
 
 pub fn via_vpce(c: RequestContext, vpce: &str) -> RequestContext {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The demo on a fresh machine: PostgreSQL, the local AWS emulator with a seeded demo
+# organization, the build, then one sweep with its summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ensure_rust_tools
+ensure_postgres
+MOTO_SERVER="$(scripts/moto-venv.sh)"
+PYTHON="$(dirname "$MOTO_SERVER")/python"
+
+echo "== building bedrock-sweeper" >&2
+cargo build --quiet --bin bedrock-sweeper
+BIN="$CARGO_TARGET_DIR/debug/bedrock-sweeper"
+
+PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+TZ=UTC MOTO_EC2_LOAD_DEFAULT_AMIS=false "$MOTO_SERVER" -H 127.0.0.1 -p "$PORT" >/tmp/bedrock-sweeper-demo-moto.log 2>&1 &
+MOTO_PID=$!
+trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/moto-api/data.json" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "== seeding a demo organization in the emulator on 127.0.0.1:$PORT" >&2
+"$PYTHON" scripts/demo_seed.py "http://127.0.0.1:$PORT"
+
+DB=bedrock_sweeper_demo
+psql "$PG_ADMIN_URL" -qc "drop database if exists $DB" >/dev/null
+psql "$PG_ADMIN_URL" -qc "create database $DB" >/dev/null
+
+# The standard AWS chain, pointed at the emulator; the sweeper's own settings via SWEEPER_*.
+export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export SWEEPER_DATABASE__URL="${PG_ADMIN_URL%/*}/$DB" \
+  SWEEPER_AWS__MANAGEMENT_ACCOUNT_ACCESS=own-credentials \
+  SWEEPER_AWS__S3_FORCE_PATH_STYLE=true \
+  SWEEPER_AWS__MAX_ATTEMPTS=2 \
+  SWEEPER_SWEEP__REGIONS=us-east-1,eu-west-1 \
+  SWEEPER_CONTROLS__APPROVED_REGIONS=us-east-1
+
+echo "== sweeping" >&2
+"$BIN" sweep "$@"

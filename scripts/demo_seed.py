@@ -1,0 +1,105 @@
+"""Seeds a demo organization into a running moto server (endpoint in argv[1]).
+
+Management account with an organization trail; OUs Workloads/Prod and Workloads/Sandbox;
+a well-configured account, a badly configured one and a closed one.
+"""
+import json
+import sys
+
+import boto3
+
+ENDPOINT = sys.argv[1]
+BASE = dict(endpoint_url=ENDPOINT, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def client(service, creds=None, **extra):
+    kw = dict(BASE, **extra)
+    if creds:
+        kw.update(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                  aws_session_token=creds["SessionToken"])
+    if service == "s3":
+        kw["config"] = boto3.session.Config(s3={"addressing_style": "path"})
+    return boto3.client(service, **kw)
+
+
+org = client("organizations")
+org.create_organization(FeatureSet="ALL")
+root = org.list_roots()["Roots"][0]["Id"]
+org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+workloads = org.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
+prod = org.create_organizational_unit(ParentId=workloads, Name="Prod")["OrganizationalUnit"]["Id"]
+sandbox = org.create_organizational_unit(ParentId=workloads, Name="Sandbox")["OrganizationalUnit"]["Id"]
+
+
+def account(name, parent):
+    acct = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]["AccountId"]
+    org.move_account(AccountId=acct, SourceParentId=root, DestinationParentId=parent)
+    creds = client("sts").assume_role(RoleArn=f"arn:aws:iam::{acct}:role/OrganizationAccountAccessRole",
+                                      RoleSessionName="demo-seed")["Credentials"]
+    return acct, creds
+
+
+# Management account: organization trail, multi-region, validated, CMK-encrypted.
+kms = client("kms")
+org_key = kms.create_key()["KeyMetadata"]["Arn"]
+kms.enable_key_rotation(KeyId=org_key)
+client("s3").create_bucket(Bucket="demo-org-trail")
+ct = client("cloudtrail")
+ct.create_trail(Name="org", S3BucketName="demo-org-trail", IsMultiRegionTrail=True, IsOrganizationTrail=True,
+                EnableLogFileValidation=True, KmsKeyId=org_key)
+ct.start_logging(Name="org")
+selectors = [{"Name": "management", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]
+for t in ["AWS::Bedrock::AgentAlias", "AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::Guardrail", "AWS::Bedrock::Model"]:
+    selectors.append({"Name": t, "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                                                      {"Field": "resources.type", "Equals": [t]}]})
+ct.put_event_selectors(TrailName="org", AdvancedEventSelectors=selectors)
+
+# A well-configured production account.
+good, creds = account("prod-genai", prod)
+ec2 = client("ec2", creds)
+vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+policy = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "bedrock:InvokeModel", "Resource": "*"}]}
+ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.bedrock-runtime", VpcEndpointType="Interface",
+                        PrivateDnsEnabled=True, PolicyDocument=json.dumps(policy))
+gkms = client("kms", creds)
+key = gkms.create_key()["KeyMetadata"]["Arn"]
+gkms.enable_key_rotation(KeyId=key)
+gs3 = client("s3", creds)
+gs3.create_bucket(Bucket="prod-genai-invocations")
+gs3.put_bucket_encryption(Bucket="prod-genai-invocations", ServerSideEncryptionConfiguration={"Rules": [
+    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+logs = client("logs", creds)
+logs.create_log_group(logGroupName="/bedrock/invocations", kmsKeyId=key)
+logs.put_retention_policy(logGroupName="/bedrock/invocations", retentionInDays=400)
+client("bedrock", creds).put_model_invocation_logging_configuration(loggingConfig={
+    "s3Config": {"bucketName": "prod-genai-invocations"},
+    "cloudWatchConfig": {"logGroupName": "/bedrock/invocations", "roleArn": f"arn:aws:iam::{good}:role/logs"},
+    "textDataDeliveryEnabled": True})
+gs3.create_bucket(Bucket="prod-genai-config")
+cfg = client("config", creds)
+cfg.put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleARN": f"arn:aws:iam::{good}:role/config",
+                                                      "recordingGroup": {"allSupported": True}})
+cfg.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "prod-genai-config"})
+cfg.start_configuration_recorder(ConfigurationRecorderName="default")
+
+# A sandbox account with the usual shortcuts.
+bad, creds = account("sandbox-experiments", sandbox)
+ec2 = client("ec2", creds)
+vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.bedrock", VpcEndpointType="Interface",
+                        PrivateDnsEnabled=True)
+blogs = client("logs", creds)
+blogs.create_log_group(logGroupName="/bedrock/sandbox")
+blogs.put_retention_policy(logGroupName="/bedrock/sandbox", retentionInDays=7)
+client("bedrock", creds).put_model_invocation_logging_configuration(loggingConfig={
+    "cloudWatchConfig": {"logGroupName": "/bedrock/sandbox", "roleArn": f"arn:aws:iam::{bad}:role/logs"},
+    "textDataDeliveryEnabled": True})
+iam = client("iam", creds)
+iam.create_user(UserName="data-scientist")
+iam.put_user_policy(UserName="data-scientist", PolicyName="everything", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]}))
+
+closed = org.create_account(Email="old@example.com", AccountName="retired")["CreateAccountStatus"]["AccountId"]
+org.close_account(AccountId=closed)
+print(f"seeded organization: management 123456789012, prod-genai {good}, sandbox-experiments {bad}, retired {closed}",
+      file=sys.stderr)

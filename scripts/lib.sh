@@ -1,0 +1,33 @@
+# Shared set-up for scripts/test.sh and scripts/demo.sh. Source it; it defines functions only.
+
+# Makes sure a PostgreSQL server answers on 127.0.0.1:5432 and exports PG_ADMIN_URL, a URL
+# that can create databases. Installs and starts Debian's PostgreSQL when none is there.
+ensure_postgres() {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+      echo "PostgreSQL not found: installing it (Debian packages)" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >&2 && apt-get install -y -qq postgresql >&2
+    fi
+    echo "starting PostgreSQL" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start >&2
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL does not answer on 127.0.0.1:5432" >&2; return 1; }
+  PG_ADMIN_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  if ! psql "$PG_ADMIN_URL" -qtAc 'select 1' >/dev/null 2>&1; then
+    # A fresh Debian install wants a password over TCP: give the local superuser one.
+    su postgres -c "psql -qc \"alter user postgres password 'postgres'\"" >&2
+    PG_ADMIN_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres"
+    psql "$PG_ADMIN_URL" -qtAc 'select 1' >/dev/null || { echo "cannot log in to PostgreSQL as postgres" >&2; return 1; }
+  fi
+  export PG_ADMIN_URL
+}
+
+# One target directory outside the repository, shared by tests, demo and CI, so builds stay warm.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/bedrock-sweeper-target}"
+
+ensure_rust_tools() {
+  command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; return 1; }
+  rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt >&2
+}
