@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "harness set-up steps should fail the test loudly")]
 
 mod cli;
+mod faults;
 mod helpers;
 mod proxy;
 mod seed;
