@@ -56,3 +56,39 @@ fn controls_lists_the_whole_catalog() {
     }
     assert_eq!(text.lines().count(), 23);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_json_output_through_the_standard_aws_chain() {
+    let moto = super::helpers::Moto::start().await;
+    let org = super::seed::Org::create(&moto.endpoint()).await;
+    let member = org.account("member", &org.root).await;
+    let (_pool, url) = super::helpers::test_db().await;
+    let out = sweeper()
+        .args(["sweep", "--output", "json", "--quiet"])
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("SWEEPER_DATABASE__URL", &url)
+        .env("SWEEPER_AWS__MANAGEMENT_ACCOUNT_ACCESS", "own-credentials")
+        .env("SWEEPER_AWS__S3_FORCE_PATH_STYLE", "true")
+        .env("SWEEPER_AWS__MAX_ATTEMPTS", "1")
+        .env("SWEEPER_SWEEP__REGIONS", "us-east-1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["status"], "completed");
+    for key in ["sweep_id", "started_at", "finished_at"] {
+        assert!(doc[key].is_string(), "{key} missing: {doc}");
+    }
+    let findings = doc["findings"].as_array().unwrap();
+    let net1 = findings.iter().find(|f| f["control_id"] == "BR.NET.1" && f["account_id"] == member.as_str()).unwrap();
+    assert_eq!(net1["region"], "us-east-1");
+    assert_eq!(net1["status"], "fail");
+    let catalog = bedrock_sweeper::catalog::Catalog::embedded().unwrap();
+    let control = catalog.control(&bedrock_sweeper::domain::ControlId::parse("BR.NET.1").unwrap()).unwrap();
+    assert_eq!(net1["severity"], control.severity.as_str());
+    assert_eq!(net1["title"], control.title.as_str());
+    assert!(net1["detail"].as_str().unwrap().contains("No interface VPC endpoint"), "{net1}");
+    let cov = findings.iter().find(|f| f["control_id"] == "BR.COV.1" && f["account_id"] == member.as_str()).unwrap();
+    assert!(cov["region"].is_null());
+    assert!(findings.iter().all(|f| ["pass", "fail", "error", "not_applicable"].contains(&f["status"].as_str().unwrap())));
+}

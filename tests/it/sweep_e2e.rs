@@ -311,6 +311,43 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(snapshots, 6, "one organization snapshot and one per swept account");
     let first_seen_net1 = finding(&r1, "BR.NET.1", &good, us, None).first_seen_at;
 
+    // Every call the sweep made is allowed by the policies in deploy/ (and nothing else is needed).
+    let allowed: Vec<String> = [include_str!("../../deploy/member-role-policy.json"), include_str!("../../deploy/sweeper-policy.json")]
+        .iter()
+        .flat_map(|doc| {
+            let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
+            doc["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| match &s["Action"] {
+                    serde_json::Value::String(a) => vec![a.clone()],
+                    other => other.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (service, ops) in &r1.aws_calls {
+        for op in ops.keys() {
+            let prefix = match service.as_str() {
+                "Bedrock" => "bedrock",
+                "CloudTrail" => "cloudtrail",
+                "CloudWatch Logs" => "logs",
+                "Config Service" => "config",
+                "EC2" => "ec2",
+                "IAM" => "iam",
+                "KMS" => "kms",
+                "Organizations" => "organizations",
+                "S3" => "s3",
+                "STS" => "sts",
+                other => panic!("unexpected service {other}"),
+            };
+            // S3's GetBucketEncryption is authorised as s3:GetEncryptionConfiguration.
+            let action = if op == "GetBucketEncryption" { "s3:GetEncryptionConfiguration".to_owned() } else { format!("{prefix}:{op}") };
+            assert!(allowed.contains(&action), "{action} is called but not in deploy/*.json");
+        }
+    }
+
     // Fix some things in `bad`, break one in `good`, and sweep again.
     seed::endpoint(&b, &b_vpc, "com.amazonaws.us-east-1.bedrock-runtime", true, Some(ENDPOINT_POLICY)).await;
     aws_sdk_ec2::Client::new(&b).delete_vpc_endpoints().vpc_endpoint_ids(&b_open).send().await.unwrap();

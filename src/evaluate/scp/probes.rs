@@ -1,0 +1,442 @@
+//! The probe matrix of scp-semantics.md §8.2: the synthetic requests BR.ORG.1–6 are judged
+//! on, built once per set of parameters (with a placeholder account id) and reused for
+//! every policy path whose result cannot depend on the account id (see `cache.rs`).
+//!
+//! Every probe starts from a "compliant baseline" — an approved region, an approved VPC
+//! endpoint, an approved model, the required guardrail — and changes only the dimension its
+//! control is about, so that one control's SCP cannot make another control look enforced
+//! (an endpoint-only SCP must not pass the guardrail control, say).
+
+use iam_policy::RequestContext;
+use serde::Serialize;
+
+use crate::config::ControlParameters;
+
+/// Account id used for probes whose result is account-independent; replaced by the real
+/// account id when a verdict is rendered. 12 digits, like every account id, so that a
+/// policy without digits where the account appears cannot tell the two apart.
+pub(crate) const PLACEHOLDER_ACCOUNT: &str = "000000000000";
+/// A model used when no approved model list is configured.
+const DEFAULT_MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+/// A model no sensible approved list contains (BR.ORG.5).
+pub(crate) const UNAPPROVED_MODEL: &str = "sweeper-probe.unapproved-model-v1:0";
+/// Endpoint ids used when the configuration names none, and for "some other endpoint".
+const ANY_VPCE: &str = "vpce-probe";
+const OTHER_VPCE: &str = "vpce-unapproved-probe";
+
+/// The Bedrock actions BR.ORG.1 probes in every region outside the approved list.
+pub(crate) const REGION_ACTIONS: [&str; 12] = [
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+    "bedrock:InvokeAgent",
+    "bedrock:Retrieve",
+    "bedrock:RetrieveAndGenerate",
+    "bedrock:CreateModelInvocationJob",
+    "bedrock:CreateModelCustomizationJob",
+    "bedrock:ApplyGuardrail",
+    "bedrock:CallWithBearerToken",
+    "bedrock-mantle:CreateInference",
+    "bedrock-mantle:CallWithBearerToken",
+    "bedrock:ListFoundationModels",
+];
+/// Runtime actions BR.ORG.2 requires to arrive through a VPC endpoint.
+const RUNTIME_ACTIONS: [&str; 7] = [
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+    "bedrock:InvokeAgent",
+    "bedrock:Retrieve",
+    "bedrock:RetrieveAndGenerate",
+    "bedrock:ApplyGuardrail",
+    "bedrock-mantle:CreateInference",
+];
+/// Actions that take a guardrail (BR.ORG.3) and a model (BR.ORG.5).
+const INVOKE_ACTIONS: [&str; 2] = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"];
+/// Actions that stop or change audit logging (BR.ORG.4).
+const AUDIT_ACTIONS: [&str; 6] = [
+    "cloudtrail:StopLogging",
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:PutEventSelectors",
+    "bedrock:DeleteModelInvocationLoggingConfiguration",
+    "bedrock:PutModelInvocationLoggingConfiguration",
+];
+/// Keys a synthetic request cannot know (§8.3). Principal tags are *missing*, not unknown:
+/// the generic probe role has no tags (§8.2), and tag exemptions are reported as holes.
+const UNKNOWN_KEYS: [&str; 7] = [
+    "aws:RequestTag/*",
+    "aws:ResourceTag/*",
+    "aws:PrincipalOrgPaths",
+    "aws:userid",
+    "aws:SourceIdentity",
+    "aws:CurrentTime",
+    "aws:EpochTime",
+];
+
+/// Which SCP control a probe belongs to; the discriminant indexes per-control arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Ctl {
+    Region = 0,
+    Endpoint = 1,
+    Guardrail = 2,
+    Audit = 3,
+    Models = 4,
+    ApiKeys = 5,
+}
+
+/// What a probe must come to for its control to pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// Must be denied (explicitly or implicitly).
+    Deny,
+    /// Must not be denied.
+    Allow,
+    /// Reported only.
+    Info,
+}
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Principal {
+    /// `arn:aws:iam::<account>:role/probe`, no tags.
+    GenericRole,
+    /// `arn:aws:iam::<account>:root`.
+    RootUser,
+}
+
+/// How the call arrives (§4, §8.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    /// Public endpoint: `aws:SourceIp` set, no VPC keys.
+    Public,
+    /// Through an approved VPC endpoint (any endpoint when none is configured).
+    ApprovedEndpoint,
+    /// Through some other VPC endpoint.
+    OtherEndpoint,
+    /// A forward access session: `aws:ViaAWSService = true`, no network keys.
+    AwsService,
+}
+
+/// One synthetic request and what its control expects of it.
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    pub ctl: Ctl,
+    /// The check within the control (see `controls.rs`).
+    pub check: &'static str,
+    pub expect: Expect,
+    pub region: String,
+    pub principal: Principal,
+    pub network: Network,
+    /// The varied dimension in words, e.g. a model or endpoint id (may be empty).
+    pub note: String,
+    pub ctx: RequestContext,
+}
+
+/// The parameters probes depend on, comparable so an engine can tell whether it was built
+/// for the parameters an evaluator is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProbeParams {
+    pub approved_regions: Vec<String>,
+    pub allow_global_inference: bool,
+    pub approved_vpce_ids: Vec<String>,
+    pub required_guardrail_arns: Vec<String>,
+    pub approved_models: Vec<String>,
+}
+
+impl ProbeParams {
+    pub(crate) fn of(p: &ControlParameters) -> Self {
+        Self {
+            approved_regions: p.approved_regions.iter().map(|r| r.as_str().to_owned()).collect(),
+            allow_global_inference: p.allow_global_inference,
+            approved_vpce_ids: p.approved_vpce_ids.clone(),
+            required_guardrail_arns: p.required_guardrail_arns.clone(),
+            approved_models: p.approved_models.clone(),
+        }
+    }
+}
+
+/// A catalog region: name and whether Bedrock is offered there.
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogRegion {
+    pub name: String,
+    pub bedrock: bool,
+}
+
+/// The region value of global cross-region inference (§5.4).
+pub(crate) const UNSPECIFIED: &str = "unspecified";
+
+/// Builds every probe for `account` (the placeholder or a real id).
+pub(crate) fn build(
+    params: &ProbeParams,
+    regions: &[CatalogRegion],
+    org_id: &str,
+    account: &str,
+) -> Vec<Probe> {
+    let b = Builder { params, org_id, account };
+    let approved = b.approved_regions(regions);
+    let mut out = Vec::new();
+    b.region_probes(regions, &mut out);
+    for region in &approved {
+        b.endpoint_probes(region, &mut out);
+        b.guardrail_probes(region, &mut out);
+        b.audit_probes(region, &mut out);
+        b.model_probes(region, &mut out);
+        b.api_key_probes(region, &mut out);
+    }
+    // IAM is global: its calls are authorized in us-east-1 (§4).
+    for principal in [Principal::GenericRole, Principal::RootUser] {
+        for network in [Network::Public, Network::ApprovedEndpoint] {
+            let ctx = b
+                .ctx("iam:CreateServiceSpecificCredential", "us-east-1", principal, network, &format!("arn:aws:iam::{account}:user/probe"))
+                .with_value("iam:ServiceSpecificCredentialServiceName", "bedrock.amazonaws.com");
+            out.push(b.probe(Ctl::ApiKeys, "create", Expect::Deny, "us-east-1", principal, network, "", ctx));
+        }
+    }
+    out
+}
+
+struct Builder<'a> {
+    params: &'a ProbeParams,
+    org_id: &'a str,
+    account: &'a str,
+}
+
+impl Builder<'_> {
+    /// Approved regions; with no list configured, every catalog region offering Bedrock
+    /// (DESIGN §2: with no list, every swept region is approved).
+    fn approved_regions(&self, regions: &[CatalogRegion]) -> Vec<String> {
+        if self.params.approved_regions.is_empty() {
+            regions.iter().filter(|r| r.bedrock).map(|r| r.name.clone()).collect()
+        } else {
+            self.params.approved_regions.clone()
+        }
+    }
+
+    fn model(&self) -> String {
+        self.params.approved_models.first().map_or_else(|| DEFAULT_MODEL.to_owned(), |m| model_id(m))
+    }
+
+    fn fm(&self, region: &str, model: &str) -> String {
+        format!("arn:aws:bedrock:{region}::foundation-model/{model}")
+    }
+
+    fn approved_vpce(&self) -> &str {
+        self.params.approved_vpce_ids.first().map_or(ANY_VPCE, String::as_str)
+    }
+
+    /// The resource an action authorizes (§5.3); model actions use the probe model.
+    fn resource(&self, action: &str, region: &str) -> String {
+        let acct = self.account;
+        let r = if region == UNSPECIFIED { "" } else { region };
+        match action.rsplit(':').next().unwrap_or(action) {
+            "InvokeModel" | "InvokeModelWithResponseStream" | "CreateModelInvocationJob"
+            | "CreateModelCustomizationJob" => self.fm(r, &self.model()),
+            "InvokeAgent" => format!("arn:aws:bedrock:{r}:{acct}:agent-alias/PROBEAGENT/PROBEALIAS"),
+            "Retrieve" | "RetrieveAndGenerate" => format!("arn:aws:bedrock:{r}:{acct}:knowledge-base/PROBEKB"),
+            "ApplyGuardrail" => format!("arn:aws:bedrock:{r}:{acct}:guardrail/probeguardrail"),
+            "StopLogging" | "DeleteTrail" | "UpdateTrail" | "PutEventSelectors" => {
+                format!("arn:aws:cloudtrail:{r}:{acct}:trail/probe-trail")
+            }
+            _ => "*".to_owned(),
+        }
+    }
+
+    /// A request with the always-present keys of §4 for `principal` over `network`.
+    fn ctx(&self, action: &str, region: &str, principal: Principal, network: Network, resource: &str) -> RequestContext {
+        let acct = self.account;
+        let (arn, kind) = match principal {
+            Principal::GenericRole => (format!("arn:aws:iam::{acct}:role/probe"), "AssumedRole"),
+            Principal::RootUser => (format!("arn:aws:iam::{acct}:root"), "Account"),
+        };
+        let mut ctx = RequestContext::new(action, resource)
+            .with_value("aws:RequestedRegion", region)
+            .with_value("aws:PrincipalArn", arn)
+            .with_value("aws:PrincipalAccount", acct)
+            .with_value("aws:PrincipalOrgID", self.org_id)
+            .with_value("aws:PrincipalType", kind)
+            .with_value("aws:PrincipalIsAWSService", "false")
+            .with_value("aws:SecureTransport", "true")
+            .with_value("aws:ViaAWSService", if network == Network::AwsService { "true" } else { "false" });
+        ctx = match network {
+            Network::Public => ctx.with_value("aws:SourceIp", "203.0.113.10"),
+            Network::ApprovedEndpoint | Network::OtherEndpoint => {
+                let vpce = if network == Network::OtherEndpoint { OTHER_VPCE } else { self.approved_vpce() };
+                ctx.with_value("aws:SourceVpce", vpce)
+                    .with_value("aws:SourceVpc", "vpc-probe")
+                    .with_value("aws:VpcSourceIp", "10.0.0.10")
+            }
+            Network::AwsService => ctx,
+        };
+        UNKNOWN_KEYS.iter().fold(ctx, |c, k| c.with_unknown(*k))
+    }
+
+    /// The compliant baseline for an action: approved model, required guardrail.
+    fn baseline(&self, action: &str, region: &str, principal: Principal, network: Network) -> RequestContext {
+        let ctx = self.ctx(action, region, principal, network, &self.resource(action, region));
+        match self.params.required_guardrail_arns.first() {
+            Some(g) if INVOKE_ACTIONS.contains(&action) => ctx.with_value("bedrock:GuardrailIdentifier", g.as_str()),
+            _ => ctx,
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "a probe is a point in a many-dimensional matrix")]
+    fn probe(
+        &self,
+        ctl: Ctl,
+        check: &'static str,
+        expect: Expect,
+        region: &str,
+        principal: Principal,
+        network: Network,
+        note: &str,
+        ctx: RequestContext,
+    ) -> Probe {
+        Probe { ctl, check, expect, region: region.to_owned(), principal, network, note: note.to_owned(), ctx }
+    }
+
+    /// BR.ORG.1: every action, every region outside the approved list (plus global
+    /// inference unless allowed), both principals, public / other endpoint / AWS service.
+    fn region_probes(&self, regions: &[CatalogRegion], out: &mut Vec<Probe>) {
+        if self.params.approved_regions.is_empty() {
+            return;
+        }
+        let mut outside: Vec<&str> = regions
+            .iter()
+            .map(|r| r.name.as_str())
+            .filter(|r| !self.params.approved_regions.iter().any(|a| a == r))
+            .collect();
+        if !self.params.allow_global_inference {
+            outside.push(UNSPECIFIED);
+        }
+        let inference = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:CreateModelInvocationJob"];
+        let source = self.params.approved_regions.first().map_or("us-east-1", String::as_str);
+        for region in outside {
+            for action in REGION_ACTIONS {
+                for principal in [Principal::GenericRole, Principal::RootUser] {
+                    for network in [Network::Public, Network::OtherEndpoint, Network::AwsService] {
+                        let mut ctx = self.baseline(action, region, principal, network);
+                        if region == UNSPECIFIED && inference.contains(&action) {
+                            // A global cross-region inference leg names its profile (§5.4).
+                            let profile = format!("arn:aws:bedrock:{source}:{}:inference-profile/global.{}", self.account, self.model());
+                            ctx = ctx.with_value("bedrock:InferenceProfileArn", profile);
+                        }
+                        out.push(self.probe(Ctl::Region, "outside", Expect::Deny, region, principal, network, "", ctx));
+                    }
+                }
+            }
+        }
+    }
+
+    /// BR.ORG.2: runtime calls from the internet and other endpoints denied, through
+    /// approved endpoints not denied; AWS-service calls reported.
+    fn endpoint_probes(&self, region: &str, out: &mut Vec<Probe>) {
+        let p = Principal::GenericRole;
+        for action in RUNTIME_ACTIONS {
+            out.push(self.probe(Ctl::Endpoint, "public", Expect::Deny, region, p, Network::Public, "", self.baseline(action, region, p, Network::Public)));
+            let approved: Vec<&str> = if self.params.approved_vpce_ids.is_empty() {
+                vec![ANY_VPCE]
+            } else {
+                self.params.approved_vpce_ids.iter().map(String::as_str).collect()
+            };
+            for vpce in approved {
+                let ctx = self.baseline(action, region, p, Network::ApprovedEndpoint).with_value("aws:SourceVpce", vpce);
+                out.push(self.probe(Ctl::Endpoint, "approved", Expect::Allow, region, p, Network::ApprovedEndpoint, vpce, ctx));
+            }
+            if !self.params.approved_vpce_ids.is_empty() {
+                let ctx = self.baseline(action, region, p, Network::OtherEndpoint);
+                out.push(self.probe(Ctl::Endpoint, "other", Expect::Deny, region, p, Network::OtherEndpoint, OTHER_VPCE, ctx));
+            }
+            let ctx = self.baseline(action, region, p, Network::AwsService);
+            out.push(self.probe(Ctl::Endpoint, "fas", Expect::Info, region, p, Network::AwsService, "", ctx));
+        }
+    }
+
+    /// BR.ORG.3: invocation without a guardrail denied; with a required one not denied.
+    fn guardrail_probes(&self, region: &str, out: &mut Vec<Probe>) {
+        let (p, n) = (Principal::GenericRole, Network::ApprovedEndpoint);
+        for action in INVOKE_ACTIONS {
+            let mut ctx = self.baseline(action, region, p, n);
+            ctx.remove("bedrock:GuardrailIdentifier");
+            out.push(self.probe(Ctl::Guardrail, "none", Expect::Deny, region, p, n, "", ctx));
+            for g in &self.params.required_guardrail_arns {
+                let ctx = self.baseline(action, region, p, n).with_value("bedrock:GuardrailIdentifier", g.as_str());
+                out.push(self.probe(Ctl::Guardrail, "required", Expect::Allow, region, p, n, g, ctx));
+            }
+        }
+    }
+
+    /// BR.ORG.4: audit-logging changes denied for both principals on both networks.
+    fn audit_probes(&self, region: &str, out: &mut Vec<Probe>) {
+        for action in AUDIT_ACTIONS {
+            for principal in [Principal::GenericRole, Principal::RootUser] {
+                for network in [Network::Public, Network::ApprovedEndpoint] {
+                    let ctx = self.baseline(action, region, principal, network);
+                    out.push(self.probe(Ctl::Audit, "change", Expect::Deny, region, principal, network, "", ctx));
+                }
+            }
+        }
+    }
+
+    /// BR.ORG.5: other models (foundation model, inference profile, Mantle) denied,
+    /// approved ones not denied. Only with an approved list.
+    fn model_probes(&self, region: &str, out: &mut Vec<Probe>) {
+        if self.params.approved_models.is_empty() {
+            return;
+        }
+        let (p, n) = (Principal::GenericRole, Network::ApprovedEndpoint);
+        let acct = self.account;
+        for action in INVOKE_ACTIONS {
+            let mut ctx = self.baseline(action, region, p, n);
+            ctx.resource = self.fm(region, UNAPPROVED_MODEL);
+            out.push(self.probe(Ctl::Models, "other", Expect::Deny, region, p, n, UNAPPROVED_MODEL, ctx));
+            let profile = format!("arn:aws:bedrock:{region}:{acct}:inference-profile/us.{UNAPPROVED_MODEL}");
+            let mut ctx = self.baseline(action, region, p, n).with_value("bedrock:InferenceProfileArn", profile.as_str());
+            ctx.resource = profile.clone();
+            out.push(self.probe(Ctl::Models, "other", Expect::Deny, region, p, n, &profile, ctx));
+            for m in &self.params.approved_models {
+                let mut ctx = self.baseline(action, region, p, n);
+                ctx.resource = if m.starts_with("arn:") { m.replace('*', "probe") } else { self.fm(region, &model_id(m)) };
+                out.push(self.probe(Ctl::Models, "approved", Expect::Allow, region, p, n, m, ctx));
+            }
+        }
+        let ctx = self.baseline("bedrock-mantle:CreateInference", region, p, n).with_value("bedrock-mantle:Model", UNAPPROVED_MODEL);
+        out.push(self.probe(Ctl::Models, "other", Expect::Deny, region, p, n, UNAPPROVED_MODEL, ctx));
+    }
+
+    /// BR.ORG.6: long-term bearer tokens denied (Bedrock); Mantle reported.
+    fn api_key_probes(&self, region: &str, out: &mut Vec<Probe>) {
+        for principal in [Principal::GenericRole, Principal::RootUser] {
+            for network in [Network::Public, Network::ApprovedEndpoint] {
+                let ctx = self.baseline("bedrock:CallWithBearerToken", region, principal, network).with_value("bedrock:BearerTokenType", "LONG_TERM");
+                out.push(self.probe(Ctl::ApiKeys, "use", Expect::Deny, region, principal, network, "", ctx));
+                let ctx = self
+                    .baseline("bedrock-mantle:CallWithBearerToken", region, principal, network)
+                    .with_value("bedrock-mantle:BearerTokenType", "LONG_TERM");
+                out.push(self.probe(Ctl::ApiKeys, "mantle", Expect::Info, region, principal, network, "", ctx));
+            }
+        }
+    }
+}
+
+/// A model id from an approved-model entry: an ARN's resource part, or the entry itself;
+/// wildcards become concrete text so the probe is a real request.
+fn model_id(entry: &str) -> String {
+    let id = entry.rsplit_once("foundation-model/").map_or(entry, |(_, id)| id);
+    id.replace('*', "probe").replace('?', "x")
+}
+
+/// Keys whose value (or the resource) mentions `account` in any probe, lowercased.
+pub(crate) fn account_keys(probes: &[Probe], account: &str) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for p in probes {
+        for (k, v) in p.ctx.keys() {
+            let k = k.to_lowercase();
+            if v.values().iter().any(|s| s.contains(account)) && !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys
+}
