@@ -95,6 +95,8 @@ pub struct SweepReport {
 /// Runs one sweep to the end (or resumes the interrupted one).
 #[instrument(skip_all, fields(sweep.trigger = trigger))]
 pub async fn run(deps: &SweepDeps, trigger: &str) -> Result<SweepReport, SweepError> {
+    // The counter lives as long as the AWS context; report only what this run called.
+    let calls_before = deps.aws.counter().snapshot();
     let (sweep_id, org, resumed) = match resumable(deps).await? {
         Some((id, org)) => (id, org, true),
         None => {
@@ -134,7 +136,7 @@ pub async fn run(deps: &SweepDeps, trigger: &str) -> Result<SweepReport, SweepEr
         return Err(err);
     }
 
-    let calls = deps.aws.counter().snapshot();
+    let calls = aws::calls_since(&calls_before, &deps.aws.counter().snapshot());
     let (done_count, total) = sweeps::progress(&deps.pool, sweep_id).await?;
     let status = if done_count == total {
         sweeps::finish(&deps.pool, sweep_id, "completed", &calls, None).await?;

@@ -72,3 +72,18 @@ impl Intercept for CallCounter {
         Ok(())
     }
 }
+
+/// The calls in `after` that were not yet in `before` (both from the same counter).
+pub fn calls_since(before: &CallCounts, after: &CallCounts) -> CallCounts {
+    let mut out = CallCounts::new();
+    for (service, ops) in after {
+        for (op, count) in ops {
+            let old = before.get(service).and_then(|o| o.get(op)).copied().unwrap_or_default();
+            let delta = OperationCount { calls: count.calls - old.calls, errors: count.errors - old.errors };
+            if delta.calls > 0 {
+                out.entry(service.clone()).or_default().insert(op.clone(), delta);
+            }
+        }
+    }
+    out
+}

@@ -15,7 +15,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use assume::{AssumeRoleError, assume_role};
-pub use calls::{CallCounter, CallCounts};
+pub use calls::{CallCounter, CallCounts, OperationCount, calls_since};
 
 use crate::config::AwsSettings;
 use crate::domain::Region;

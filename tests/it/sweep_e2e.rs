@@ -225,6 +225,11 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(r1.status, "completed");
     assert_eq!((r1.accounts.total, r1.accounts.assessed, r1.accounts.not_assessed, r1.accounts.skipped), (6, 4, 1, 1));
     assert!(r1.findings.iter().all(|f| f.account_id != closed), "suspended accounts are listed, not swept");
+    // Organizations calls grow with OUs and policies, not accounts: DescribeOrganization,
+    // ListRoots, 2 listings for each of the 4 parents, ListPolicies, 2 calls for the 1 policy.
+    let org_calls: u64 = r1.aws_calls["Organizations"].values().map(|c| c.calls).sum();
+    assert_eq!(org_calls, 1 + 1 + 2 * 4 + 1 + 2);
+    assert!(!r1.aws_calls["Organizations"].contains_key("ListParents"));
 
     let s = |c, a: &str, reg, res| status(&r1, c, a, reg, res);
     let us = Some("us-east-1");
@@ -357,6 +362,8 @@ async fn sweep_end_to_end_with_transitions() {
 
     let r2 = sweep::run(&deps, "test").await.unwrap();
     assert_ne!(r1.sweep_id, r2.sweep_id);
+    let org_calls: u64 = r2.aws_calls["Organizations"].values().map(|c| c.calls).sum();
+    assert_eq!(org_calls, 13, "each report counts its own sweep's calls");
     assert_eq!(status(&r2, "BR.NET.1", &bad, us, None), "pass");
     assert_eq!(status(&r2, "BR.CFG.1", &bad, us, None), "pass");
     assert_eq!(status(&r2, "BR.CFG.1", &good, us, None), "fail");
