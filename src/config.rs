@@ -61,6 +61,150 @@ pub struct Settings {
     pub sweep: SweepSettings,
     /// The parameters of the controls (DESIGN §2, the `[brackets]`).
     pub controls: ControlParameters,
+    /// Delivery of findings to AWS Security Hub.
+    pub security_hub: SecurityHubSettings,
+    /// The `serve` subcommand: HTTP API, bearer tokens, sweep schedule.
+    pub api: ApiSettings,
+}
+
+/// The `serve` subcommand: where it listens, who may call it, when it sweeps.
+///
+/// Tokens are configured as the SHA-256 of the token (lowercase hex) with a role, as
+/// `"<role>:<sha256 hex>"`, e.g. `SWEEPER_API__TOKENS=viewer:9f86…,operator:2c26…`; the
+/// tokens themselves never appear in the configuration. Make one with
+/// `printf %s "$TOKEN" | sha256sum`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// The API's address. Loopback by default: put a TLS-terminating proxy in front.
+    pub listen: std::net::SocketAddr,
+    /// Serve `/metrics` on this address instead of the API address.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// When the scheduler starts a sweep: cron with seconds, in UTC (`sec min hour day month weekday`).
+    pub schedule: String,
+    /// Bearer tokens as `"<role>:<sha256 hex>"`.
+    pub tokens: Vec<TokenHash>,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
+            schedule: "0 0 3 * * *".into(),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read-only: `GET`.
+    Viewer,
+    /// Read and act: `GET`, `POST`, `DELETE`.
+    Operator,
+}
+
+impl Role {
+    /// The lowercase name used in the configuration and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+        }
+    }
+}
+
+/// One configured token: its role and the SHA-256 of the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenHash {
+    /// What the token may do.
+    pub role: Role,
+    /// SHA-256 of the token.
+    pub sha256: [u8; 32],
+}
+
+impl std::fmt::Debug for TokenHash {
+    // Even the hash stays out of logs: a hash of a weak token can be brute-forced.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenHash({}, …)", self.role.as_str())
+    }
+}
+
+impl std::str::FromStr for TokenHash {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (role, hash) = s.split_once(':').ok_or("expected `<role>:<sha256 hex>`")?;
+        let role = match role.trim() {
+            "viewer" => Role::Viewer,
+            "operator" => Role::Operator,
+            other => return Err(format!("unknown role `{other}` (viewer or operator)")),
+        };
+        let bytes = hex::decode(hash.trim()).map_err(|_| "the hash is not hexadecimal".to_owned())?;
+        let sha256: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "the hash is not a SHA-256 (64 hex digits); configure the hash, not the token")?;
+        Ok(Self { role, sha256 })
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for TokenHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}:{}", self.role.as_str(), hex::encode(self.sha256)))
+    }
+}
+
+/// Parses a cron expression the way the scheduler does (six fields, seconds first).
+pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .build()
+        .parse(expr)
+        .map_err(|e| e.to_string())
+}
+
+/// Delivery of findings to AWS Security Hub (CSPM) with BatchImportFindings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityHubSettings {
+    /// Send findings after each sweep.
+    pub enabled: bool,
+    /// `member`: into each member account's hub through the assumed role (findings are
+    /// attributed correctly and members see their own); `central`: everything into the
+    /// service's own account (one credential, but findings appear to belong to it).
+    pub mode: SecurityHubMode,
+    /// The hub region (the aggregation region); empty: the service's AWS region.
+    pub region: Option<Region>,
+    /// Re-send unchanged active findings after this many days (Security Hub deletes
+    /// findings not updated for 90 days).
+    pub heartbeat_days: i64,
+    /// Target accounts sent to at once.
+    pub concurrency: usize,
+}
+
+impl Default for SecurityHubSettings {
+    fn default() -> Self {
+        Self { enabled: true, mode: SecurityHubMode::Member, region: None, heartbeat_days: 7, concurrency: 4 }
+    }
+}
+
+/// Where findings are imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecurityHubMode {
+    /// Each member account's own hub.
+    Member,
+    /// The service's own account.
+    Central,
 }
 
 /// PostgreSQL connection.
@@ -353,8 +497,23 @@ impl Settings {
         if self.controls.min_log_retention_days <= 0 {
             return invalid("controls.min_log_retention_days", "must be positive");
         }
+        if !(1..=80).contains(&self.security_hub.heartbeat_days) {
+            return invalid(
+                "security_hub.heartbeat_days",
+                "must be between 1 and 80 (Security Hub deletes findings after 90 days)",
+            );
+        }
+        if self.security_hub.concurrency == 0 {
+            return invalid("security_hub.concurrency", "must be at least 1");
+        }
         if let Some(bad) = self.controls.approved_vpce_ids.iter().find(|v| !v.starts_with("vpce-")) {
             return invalid("controls.approved_vpce_ids", &format!("`{bad}` is not a VPC endpoint id"));
+        }
+        if let Err(e) = parse_schedule(&self.api.schedule) {
+            return invalid("api.schedule", &format!("not a cron expression with seconds ({e})"));
+        }
+        if self.api.metrics_listen == Some(self.api.listen) {
+            return invalid("api.metrics_listen", "must differ from api.listen (leave it out to serve /metrics there)");
         }
         Ok(())
     }
@@ -397,6 +556,7 @@ fn serialize_opt_secret_placeholder<S: serde::Serializer>(v: &Option<SecretStrin
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+    use sha2::Digest;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
@@ -439,6 +599,53 @@ mod tests {
         assert!(err.to_string().contains("SWEEPER_NOPE__X"), "{err}");
         let err = Settings::from_sources("not toml [", env(&[])).unwrap_err();
         assert!(matches!(err, ConfigError::Shape(_)));
+    }
+
+    #[test]
+    fn api_section_defaults_and_token_hashes() {
+        let s = Settings::from_sources("", env(&[])).unwrap();
+        assert_eq!(s.api.listen.to_string(), "127.0.0.1:8080");
+        assert!(s.api.tokens.is_empty() && s.api.metrics_listen.is_none());
+        let hash = hex::encode(sha2::Sha256::digest(b"secret-token"));
+        let s = Settings::from_sources(
+            &format!("[api]\ntokens = [\"viewer:{hash}\"]\nschedule = \"0 30 2 * * Mon\"\n"),
+            env(&[("SWEEPER_API__METRICS_LISTEN", "127.0.0.1:9100")]),
+        )
+        .unwrap();
+        assert_eq!(s.api.tokens[0].role, Role::Viewer);
+        assert_eq!(hex::encode(s.api.tokens[0].sha256), hash);
+        assert_eq!(s.api.metrics_listen.map(|a| a.port()), Some(9100));
+        let s = Settings::from_sources("", env(&[("SWEEPER_API__TOKENS", &format!("operator:{hash}, viewer:{hash}"))]))
+            .unwrap();
+        assert_eq!(s.api.tokens.iter().map(|t| t.role).collect::<Vec<_>>(), [Role::Operator, Role::Viewer]);
+    }
+
+    #[test]
+    fn api_section_rejects_plain_tokens_bad_roles_and_bad_schedules() {
+        // A token pasted instead of its hash is refused, and the error does not echo it.
+        let err = Settings::from_sources("[api]\ntokens = [\"viewer:my-plain-token\"]\n", env(&[])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("api.tokens") && !text.contains("my-plain-token"), "{text}");
+        let err = Settings::from_sources(&format!("[api]\ntokens = [\"admin:{}\"]\n", "ab".repeat(32)), env(&[]))
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown role `admin`"), "{err}");
+        let err = Settings::from_sources("[api]\nschedule = \"0 3 * * *\"\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("api.schedule"), "{err}");
+        let err = Settings::from_sources("[api]\nlisten = \"nowhere\"\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("api.listen"), "{err}");
+        let err = Settings::from_sources(
+            "[api]\nlisten = \"127.0.0.1:8080\"\nmetrics_listen = \"127.0.0.1:8080\"\n",
+            env(&[]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("api.metrics_listen"), "{err}");
+    }
+
+    #[test]
+    fn token_hashes_stay_out_of_debug_output() {
+        let hash = "ab".repeat(32);
+        let s = Settings::from_sources(&format!("[api]\ntokens = [\"operator:{hash}\"]\n"), env(&[])).unwrap();
+        assert!(!format!("{s:?}").contains(&hash));
     }
 
     #[test]

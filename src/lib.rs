@@ -1,6 +1,8 @@
 //! bedrock-sweeper: walks an AWS Organization and decides whether the Amazon Bedrock
 //! controls it relies on really hold. Modules in pipeline order.
 
+/// The HTTP API of `serve`: routes, auth, OpenAPI document, metrics.
+pub mod api;
 /// SDK plumbing: base config, clients, assumed roles, error classification.
 pub mod aws;
 /// The control catalog in `findings/`: loading, validation, regions list.
@@ -13,10 +15,14 @@ pub mod config;
 pub mod domain;
 /// Pure evaluation of every control on the snapshots.
 pub mod evaluate;
+/// Security Hub export: ASFF mapping and outbox delivery.
+pub mod export;
 /// Organization discovery: roots, OUs, accounts, SCPs.
 pub mod org;
 /// Terminal presentation of sweep reports and the catalog.
 pub mod report;
+/// Runs sweeps for `serve`: cron schedule, API triggers, resumption, Security Hub delivery.
+pub mod scheduler;
 /// The plain data collected from AWS (organization and account snapshots).
 pub mod snapshot;
 /// PostgreSQL: sweeps, tasks, findings, transitions, evidence.

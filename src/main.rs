@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use bedrock_sweeper::catalog::Catalog;
-use bedrock_sweeper::config::Settings;
+use bedrock_sweeper::config::{SecurityHubMode, SecurityHubSettings, Settings};
 use bedrock_sweeper::domain::Region;
+use bedrock_sweeper::store::outbox::OutboxPolicy;
 use bedrock_sweeper::sweep::{SweepDeps, SweepError};
-use bedrock_sweeper::{aws, report, store, sweep, telemetry};
+use bedrock_sweeper::{api, aws, report, scheduler, store, sweep, telemetry};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Decides whether an AWS Organization's Amazon Bedrock controls really hold.
@@ -36,7 +37,14 @@ enum Command {
         /// Do not print a progress line per account on stderr.
         #[arg(long)]
         quiet: bool,
+        /// Do not send findings to Security Hub after the sweep (they stay queued).
+        #[arg(long)]
+        no_security_hub: bool,
     },
+    /// Serve the REST API and run sweeps on the configured schedule until SIGTERM/SIGINT.
+    ///
+    /// Resumes an interrupted sweep on start. Settings are in the `[api]` section.
+    Serve,
     /// Apply pending database migrations and exit.
     Migrate,
     /// List the control catalog (it is validated on every start).
@@ -61,7 +69,8 @@ fn fail(code: u8, message: &str) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init("warn");
+    // `serve` is a long-running service: its start, sweeps and shutdown are worth logging.
+    telemetry::init(if matches!(cli.command, Command::Serve) { "info" } else { "warn" });
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => return fail(2, &e.to_string()),
@@ -89,39 +98,43 @@ async fn main() -> ExitCode {
             }
             Err(e) => fail(1, &e.to_string()),
         },
-        Command::Sweep { output, quiet } => {
-            let pool = match prepare_database(&settings, &catalog).await {
-                Ok(p) => p,
-                Err(e) => return fail(1, &e.to_string()),
+        Command::Serve => {
+            let deps = match sweep_deps(&settings, &catalog, false).await {
+                Ok(d) => d,
+                Err(e) => return fail(1, &e),
             };
-            let aws = aws::AwsContext::from_env(&settings.aws).await;
-            let home_region = aws
-                .home_region()
-                .and_then(|r| Region::parse(&r).ok())
-                .unwrap_or_else(|| Region::parse("us-east-1").expect("a valid literal region"));
-            let stop = Arc::new(AtomicBool::new(false));
-            let stop_on_signal = Arc::clone(&stop);
+            let runner = Arc::new(scheduler::Runner::new(deps, settings.security_hub.concurrency));
+            let state = api::AppState::new(runner, &settings.api.tokens, api::metrics::install());
+            match api::serve(&settings.api, state).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(1, &e.to_string()),
+            }
+        }
+        Command::Sweep { output, quiet, no_security_hub } => {
+            let deps = match sweep_deps(&settings, &catalog, !quiet).await {
+                Ok(d) => d,
+                Err(e) => return fail(1, &e),
+            };
+            let stop_on_signal = Arc::clone(&deps.stop);
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
                     eprintln!("interrupt: finishing the accounts in flight; run `sweep` again to resume");
                     stop_on_signal.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             });
-            let deps = SweepDeps {
-                pool,
-                aws,
-                catalog,
-                sweep: settings.sweep.clone(),
-                controls: settings.controls.clone(),
-                home_region,
-                progress: !quiet,
-                stop,
-            };
             match sweep::run(&deps, "cli").await {
                 Ok(r) => {
+                    let delivery = if no_security_hub {
+                        None
+                    } else {
+                        match scheduler::deliver(&deps, settings.security_hub.concurrency, &r, Arc::default()).await {
+                            Ok(d) => d,
+                            Err(e) => return fail(1, &format!("Security Hub delivery: {e}")),
+                        }
+                    };
                     match output {
-                        Output::Text => print!("{}", report::text(&r)),
-                        Output::Json => match serde_json::to_string_pretty(&report::json(&r)) {
+                        Output::Text => print!("{}", report::text(&r, delivery.as_ref())),
+                        Output::Json => match serde_json::to_string_pretty(&report::json(&r, delivery.as_ref())) {
                             Ok(text) => println!("{text}"),
                             Err(e) => return fail(1, &e.to_string()),
                         },
@@ -133,6 +146,52 @@ async fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Connects and migrates the database, reads the AWS environment and builds what a sweep needs.
+async fn sweep_deps(settings: &Settings, catalog: &Arc<Catalog>, progress: bool) -> Result<SweepDeps, String> {
+    let pool = prepare_database(settings, catalog).await.map_err(|e| e.to_string())?;
+    let aws = aws::AwsContext::from_env(&settings.aws).await;
+    let home_region = aws
+        .home_region()
+        .and_then(|r| Region::parse(&r).ok())
+        .unwrap_or_else(|| Region::parse("us-east-1").expect("a valid literal region"));
+    let security_hub = if settings.security_hub.enabled {
+        Some(security_hub_policy(&settings.security_hub, &aws, &home_region).await?)
+    } else {
+        None
+    };
+    Ok(SweepDeps {
+        pool,
+        aws,
+        catalog: Arc::clone(catalog),
+        sweep: settings.sweep.clone(),
+        controls: settings.controls.clone(),
+        home_region,
+        progress,
+        stop: Arc::new(AtomicBool::new(false)),
+        security_hub,
+    })
+}
+
+/// Where Security Hub findings go. In central mode the target is the account of the
+/// service's own credentials.
+async fn security_hub_policy(
+    settings: &SecurityHubSettings,
+    aws: &aws::AwsContext,
+    home_region: &Region,
+) -> Result<OutboxPolicy, String> {
+    let central_account = match settings.mode {
+        SecurityHubMode::Member => None,
+        SecurityHubMode::Central => {
+            Some(aws.own_account_id().await.map_err(|e| format!("Security Hub central mode: {e}"))?)
+        }
+    };
+    Ok(OutboxPolicy {
+        region: settings.region.as_ref().unwrap_or(home_region).to_string(),
+        central_account,
+        heartbeat: chrono::Duration::days(settings.heartbeat_days),
+    })
 }
 
 async fn prepare_database(settings: &Settings, catalog: &Catalog) -> Result<sqlx::PgPool, store::StoreError> {

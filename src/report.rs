@@ -6,11 +6,13 @@ use serde_json::{Value, json};
 
 use crate::catalog::Catalog;
 use crate::domain::{Severity, Status};
+use crate::export::security_hub::DrainReport;
 use crate::sweep::SweepReport;
 
 /// The JSON document of `sweep --output json`.
-pub fn json(r: &SweepReport) -> Value {
+pub fn json(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
     json!({
+        "security_hub": delivery,
         "sweep_id": r.sweep_id,
         "status": r.status,
         "resumed": r.resumed,
@@ -34,7 +36,7 @@ pub fn json(r: &SweepReport) -> Value {
 }
 
 /// The human summary of a sweep.
-pub fn text(r: &SweepReport) -> String {
+pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
     let mut s = String::new();
     let secs = (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0;
     line(
@@ -82,6 +84,21 @@ pub fn text(r: &SweepReport) -> String {
         let calls: u64 = ops.values().map(|c| c.calls).sum();
         let errors: u64 = ops.values().map(|c| c.errors).sum();
         line(&mut s, format!("  {service:<16} {calls:>6} calls, {errors} errors"));
+    }
+    match delivery {
+        None => line(&mut s, "Security Hub: not sent (disabled or --no-security-hub; findings stay queued)".to_owned()),
+        Some(d) => {
+            line(
+                &mut s,
+                format!(
+                    "Security Hub: {} imported, {} rejected, {} deferred in {} requests; {} pending, {} failed in the outbox",
+                    d.imported, d.failed, d.deferred, d.requests, d.pending, d.failed_total
+                ),
+            );
+            for t in &d.unusable_targets {
+                line(&mut s, format!("  hub not usable: {t}"));
+            }
+        }
     }
     s
 }

@@ -56,6 +56,8 @@ pub struct SweepDeps {
     pub progress: bool,
     /// Set to stop claiming new accounts (the account in flight is finished).
     pub stop: Arc<AtomicBool>,
+    /// Security Hub delivery policy; `None` when delivery is off.
+    pub security_hub: Option<crate::store::outbox::OutboxPolicy>,
 }
 
 /// How many accounts ended how.
@@ -90,6 +92,8 @@ pub struct SweepReport {
     pub aws_calls: CallCounts,
     /// Every active finding this sweep wrote.
     pub findings: Vec<FindingRow>,
+    /// The organization's management account.
+    pub management_account: Option<crate::domain::AccountId>,
 }
 
 /// Runs one sweep to the end (or resumes the interrupted one).
@@ -123,12 +127,14 @@ pub async fn run(deps: &SweepDeps, trigger: &str) -> Result<SweepReport, SweepEr
     let started = sweeps::get(&deps.pool, sweep_id).await?.map_or_else(Utc::now, |s| s.started_at);
 
     let org = Arc::new(org);
+    // SCP policies parsed once and BR.ORG.1–6 verdicts shared by accounts on the same path.
+    let scp = evaluate::scp::ScpEngine::new(&org, deps.catalog.regions(), &deps.controls);
     let owner = format!("worker-{}-{}", std::process::id(), &uuid::Uuid::new_v4().to_string()[..8]);
     let done = Arc::new(AtomicUsize::new(0));
     let (already, total) = sweeps::progress(&deps.pool, sweep_id).await?;
     done.fetch_add(usize::try_from(already).unwrap_or(0), Ordering::Relaxed);
     let workers = (0..deps.sweep.account_concurrency).map(|_| {
-        worker(deps, sweep_id, Arc::clone(&org), &owner, Arc::clone(&done), usize::try_from(total).unwrap_or(0))
+        worker(deps, sweep_id, Arc::clone(&org), &owner, Arc::clone(&done), usize::try_from(total).unwrap_or(0), &scp)
     });
     let results = futures::future::join_all(workers).await;
     if let Some(err) = results.into_iter().find_map(Result::err) {
@@ -156,6 +162,7 @@ pub async fn run(deps: &SweepDeps, trigger: &str) -> Result<SweepReport, SweepEr
         accounts: AccountCounts { total, assessed, not_assessed, skipped },
         aws_calls: calls,
         findings,
+        management_account: Some(org.management_account_id.clone()),
     })
 }
 
@@ -208,6 +215,7 @@ async fn worker(
     owner: &str,
     done: Arc<AtomicUsize>,
     total: usize,
+    scp: &evaluate::scp::ScpEngine<'_>,
 ) -> Result<(), SweepError> {
     while !deps.stop.load(Ordering::Relaxed) {
         let Some(account_id) = sweeps::claim(&deps.pool, sweep, owner, deps.sweep.lease_seconds).await? else {
@@ -218,7 +226,7 @@ async fn worker(
             sweeps::release(&deps.pool, sweep, &account_id, owner).await?;
             continue;
         };
-        match sweep_account(deps, sweep, &org, account, owner).await {
+        match sweep_account(deps, sweep, &org, account, owner, scp).await {
             Ok(line) => {
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if deps.progress {
@@ -244,6 +252,7 @@ async fn sweep_account(
     org: &OrgSnapshot,
     account: &OrgAccount,
     owner: &str,
+    scp: &evaluate::scp::ScpEngine<'_>,
 ) -> Result<String, SweepError> {
     let own = account.id == org.management_account_id
         && deps.aws.settings().management_account_access == ManagementAccess::OwnCredentials;
@@ -260,7 +269,8 @@ async fn sweep_account(
             message: e.failure.message,
         }),
     };
-    let input = AccountInput { org, account, snapshot: collected.as_ref(), params: &deps.controls, now: Utc::now() };
+    let input =
+        AccountInput { org, account, snapshot: collected.as_ref(), params: &deps.controls, now: Utc::now(), scp };
     let evaluations = evaluate::account(&input);
     let gaps = match &collected {
         Ok(snap) => evaluate::gaps(snap),
@@ -282,6 +292,7 @@ async fn sweep_account(
         evidence: &evidence,
         evaluations: &evaluations,
         gaps,
+        security_hub: deps.security_hub.as_ref(),
     };
     match store::findings::record_account(&deps.pool, &deps.catalog, &rec).await? {
         Ok(_) => {}

@@ -81,6 +81,15 @@ impl AwsContext {
         }
     }
 
+    /// The account of the service's own credentials (STS GetCallerIdentity).
+    pub async fn own_account_id(&self) -> Result<String, String> {
+        let out = self.own_clients().sts(None).get_caller_identity().send().await.map_err(|e| {
+            let f = errors::classify(&e);
+            format!("{}: {}", f.code, f.message)
+        })?;
+        out.account.ok_or_else(|| "GetCallerIdentity answered without an account".to_owned())
+    }
+
     fn base(&self) -> &SdkConfig {
         &self.base
     }

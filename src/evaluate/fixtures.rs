@@ -97,7 +97,9 @@ pub fn with_org<T>(
     f: impl FnOnce(&AccountInput<'_>) -> T,
 ) -> T {
     let account = org.account(&AccountId::parse(account).unwrap()).unwrap();
-    let input = AccountInput { org, account, snapshot: Ok(snap), params: &params, now: now() };
+    let catalog = crate::catalog::Catalog::embedded().unwrap();
+    let engine = super::scp::ScpEngine::new(org, catalog.regions(), &params);
+    let input = AccountInput { org, account, snapshot: Ok(snap), params: &params, now: now(), scp: &engine };
     f(&input)
 }
 

@@ -17,7 +17,7 @@ mod guardrails;
 mod iam;
 mod invocation;
 mod network;
-mod scp;
+pub mod scp;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,6 +56,9 @@ pub struct AccountInput<'a> {
     pub params: &'a ControlParameters,
     /// The evaluation time (delivery-age checks compare against it).
     pub now: DateTime<Utc>,
+    /// Parsed SCPs and verdicts shared across the accounts of a sweep (BR.ORG.1–6); build
+    /// it once from the same `org` and `params`.
+    pub scp: &'a scp::ScpEngine<'a>,
 }
 
 impl AccountInput<'_> {

@@ -33,3 +33,35 @@ pub async fn sync(pool: &PgPool, catalog: &Catalog) -> Result<(usize, u64), Stor
     tx.commit().await?;
     Ok((ids.len(), deleted.rows_affected()))
 }
+
+/// Current results of one control over the active findings.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct ControlResultRow {
+    /// The control.
+    pub control_id: String,
+    /// Passing findings.
+    pub pass: i64,
+    /// Failing findings.
+    pub fail: i64,
+    /// Findings that could not be evaluated.
+    pub error: i64,
+    /// Findings where the control does not apply.
+    pub not_applicable: i64,
+    /// Accounts with at least one failing finding of the control.
+    pub accounts_failing: i64,
+}
+
+/// Results per control (controls without findings are absent).
+pub async fn results(pool: &PgPool) -> Result<Vec<ControlResultRow>, StoreError> {
+    Ok(sqlx::query_as::<_, ControlResultRow>(
+        "select control_id,
+                count(*) filter (where status = 'pass') as pass,
+                count(*) filter (where status = 'fail') as fail,
+                count(*) filter (where status = 'error') as error,
+                count(*) filter (where status = 'not_applicable') as not_applicable,
+                count(distinct account_id) filter (where status = 'fail') as accounts_failing
+         from findings where active group by control_id order by control_id",
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -40,6 +40,8 @@ pub struct AccountRecord<'a, E: Serialize> {
     pub evaluations: &'a [Evaluation],
     /// What could not be read.
     pub gaps: Vec<&'a Gap>,
+    /// Where findings go in Security Hub; `None` when delivery is off.
+    pub security_hub: Option<&'a super::outbox::OutboxPolicy>,
 }
 
 /// The task was taken over by another worker (our lease expired): nothing was written.
@@ -52,6 +54,8 @@ pub struct LeaseLost(pub AccountId);
 pub struct RecordOutcome {
     /// Transitions written.
     pub events: usize,
+    /// Findings queued for Security Hub.
+    pub enqueued: usize,
 }
 
 #[derive(sqlx::FromRow)]
@@ -193,6 +197,11 @@ pub async fn record_account<E: Serialize>(
         .await?;
     }
 
+    if let Some(policy) = rec.security_hub {
+        outcome.enqueued =
+            super::outbox::reconcile_account(&mut tx, rec.account.id.as_str(), policy, Utc::now()).await?;
+    }
+
     sqlx::query(
         "update sweep_tasks set state = 'done', assessed = $3, snapshot_hash = $4, finished_at = now(),
                 lease_owner = null, lease_expires_at = null
@@ -309,4 +318,129 @@ pub async fn events_of_sweep(pool: &PgPool, sweep: SweepId) -> Result<Vec<EventR
     .bind(sweep)
     .fetch_all(pool)
     .await?)
+}
+
+/// Which findings to list; `None` means any. Only active findings are listed.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Verdict.
+    pub status: Option<Status>,
+    /// Control.
+    pub control_id: Option<crate::domain::ControlId>,
+    /// Account.
+    pub account_id: Option<AccountId>,
+    /// Region.
+    pub region: Option<Region>,
+    /// Severity of the control.
+    pub severity: Option<crate::domain::Severity>,
+    /// OU path prefix by name (see `accounts::AccountFilter::ou`).
+    pub ou: Option<String>,
+}
+
+/// A listed finding and the exception that suppresses it, if any.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FindingListRow {
+    /// The finding.
+    #[sqlx(flatten)]
+    pub finding: FindingRow,
+    /// The live exception that matches it.
+    pub suppressed_by: Option<uuid::Uuid>,
+}
+
+/// Up to `limit` active findings after the finding id `after`, in id order (stable for paging).
+pub async fn page(
+    pool: &PgPool,
+    filter: &FindingFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<FindingListRow>, StoreError> {
+    let sql = format!(
+        "select f.id, f.control_id, f.account_id, f.region, f.resource_id, f.status, f.severity, f.title, f.detail,
+                f.first_seen_at, f.last_seen_at, {} as suppressed_by
+         from findings f
+         where f.active
+           and ($1::text is null or f.status = $1)
+           and ($2::text is null or f.control_id = $2)
+           and ($3::text is null or f.account_id = $3)
+           and ($4::text is null or f.region = $4)
+           and ($5::text is null or f.severity = $5)
+           and ($6::text is null or exists (select 1 from accounts a where a.id = f.account_id
+                                             and (a.ou_path = $6 or a.ou_path like $7 escape '\\')))
+           and ($8::text is null or f.id > $8)
+         order by f.id
+         limit $9",
+        super::exceptions::SUPPRESSED_BY
+    );
+    Ok(sqlx::query_as::<_, FindingListRow>(sqlx::AssertSqlSafe(sql))
+        .bind(filter.status.map(Status::as_str))
+        .bind(filter.control_id.as_ref().map(crate::domain::ControlId::as_str))
+        .bind(filter.account_id.as_ref().map(AccountId::as_str))
+        .bind(filter.region.as_ref().map(Region::as_str))
+        .bind(filter.severity.map(crate::domain::Severity::as_str))
+        .bind(filter.ou.as_deref())
+        .bind(filter.ou.as_deref().map(super::accounts::under_ou_pattern))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// A finding with what the API's detail view adds to the listing.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FindingDetailRow {
+    /// The listing fields.
+    #[sqlx(flatten)]
+    pub finding: FindingRow,
+    /// False once its subject is no longer observed.
+    pub active: bool,
+    /// When it entered its current status.
+    pub status_since: DateTime<Utc>,
+    /// The last sweep that wrote it.
+    pub last_sweep_id: SweepId,
+    /// The evidence: the account snapshot (or why there is none) it was judged on.
+    pub evidence: Option<serde_json::Value>,
+    /// The live exception that matches it.
+    pub suppressed_by: Option<uuid::Uuid>,
+}
+
+/// One stored transition of a finding.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TransitionRow {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The sweep that observed it.
+    pub sweep_id: SweepId,
+    /// `opened`, `resolved`, `regressed`, ...
+    pub kind: String,
+    /// Before.
+    pub old_status: Option<String>,
+    /// After.
+    pub new_status: Option<String>,
+    /// The finding's detail at that time.
+    pub detail: Option<String>,
+}
+
+/// One finding (active or not) with its evidence and its transitions, oldest first.
+pub async fn detail(pool: &PgPool, id: &str) -> Result<Option<(FindingDetailRow, Vec<TransitionRow>)>, StoreError> {
+    let Some(row) = sqlx::query_as::<_, FindingDetailRow>(sqlx::AssertSqlSafe(format!(
+        "select f.id, f.control_id, f.account_id, f.region, f.resource_id, f.status, f.severity, f.title, f.detail,
+                f.first_seen_at, f.last_seen_at, f.active, f.status_since, f.last_sweep_id, s.content as evidence,
+                {} as suppressed_by
+         from findings f left join snapshots s on s.hash = f.snapshot_hash
+         where f.id = $1",
+        super::exceptions::SUPPRESSED_BY
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let history = sqlx::query_as::<_, TransitionRow>(
+        "select at, sweep_id, kind, old_status, new_status, detail from finding_events where finding_id = $1 order by id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some((row, history)))
 }

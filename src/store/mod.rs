@@ -3,8 +3,12 @@
 //! Queries are checked at run time against the real database by the integration tests
 //! (see the README's testing section for why they are not compile-time macros yet).
 
+pub mod accounts;
 pub mod controls;
+pub mod exceptions;
 pub mod findings;
+pub mod outbox;
+pub mod posture;
 pub mod snapshots;
 pub mod sweeps;
 
@@ -70,4 +74,17 @@ fn redact(message: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &message[..scheme], &message[at..]),
         _ => message.to_owned(),
     }
+}
+
+/// Embedded migrations not (successfully) applied to this database: empty when it is ready.
+pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+    let applied: Vec<(i64,)> =
+        sqlx::query_as("select version from _sqlx_migrations where success").fetch_all(pool).await.or_else(|e| {
+            // No bookkeeping table yet: nothing applied.
+            match &e {
+                sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+                _ => Err(e),
+            }
+        })?;
+    Ok(MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.iter().any(|(a,)| a == v)).collect())
 }

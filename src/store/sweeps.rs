@@ -188,3 +188,62 @@ pub async fn account_outcomes(pool: &PgPool, sweep: SweepId) -> Result<(i64, i64
     .fetch_one(pool)
     .await?)
 }
+
+/// A sweep with its progress, for the API.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SweepProgressRow {
+    /// Its id.
+    pub id: SweepId,
+    /// `cli`, `schedule`, `api`.
+    pub trigger: String,
+    /// `running`, `completed`, `failed`.
+    pub status: String,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Accounts to sweep (0 until the organization has been read).
+    pub accounts_total: i32,
+    /// Accounts done or skipped so far.
+    pub accounts_done: i64,
+    /// Accounts whose role could not be assumed.
+    pub accounts_not_assessed: i64,
+    /// AWS calls by service and operation, once finished.
+    pub aws_calls: serde_json::Value,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+const PROGRESS_SELECT: &str = "select s.id, s.trigger, s.status, s.started_at, s.finished_at, s.accounts_total, s.aws_calls, s.error,
+        (select count(*) from sweep_tasks t where t.sweep_id = s.id and t.state in ('done', 'skipped')) as accounts_done,
+        (select count(*) from sweep_tasks t where t.sweep_id = s.id and t.state = 'done' and not t.assessed)
+            as accounts_not_assessed
+ from sweeps s";
+
+/// Up to `limit` sweeps, newest first, after the (started_at, id) key `after`.
+pub async fn page(
+    pool: &PgPool,
+    after: Option<(DateTime<Utc>, SweepId)>,
+    limit: i64,
+) -> Result<Vec<SweepProgressRow>, StoreError> {
+    let sql = format!(
+        "{PROGRESS_SELECT}
+         where ($1::timestamptz is null or (s.started_at, s.id) < ($1, $2))
+         order by s.started_at desc, s.id desc
+         limit $3"
+    );
+    Ok(sqlx::query_as::<_, SweepProgressRow>(sqlx::AssertSqlSafe(sql))
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// One sweep with its progress.
+pub async fn with_progress(pool: &PgPool, id: SweepId) -> Result<Option<SweepProgressRow>, StoreError> {
+    Ok(sqlx::query_as::<_, SweepProgressRow>(sqlx::AssertSqlSafe(format!("{PROGRESS_SELECT} where s.id = $1")))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}

@@ -90,5 +90,7 @@ async fn sweep_json_output_through_the_standard_aws_chain() {
     assert!(net1["detail"].as_str().unwrap().contains("No interface VPC endpoint"), "{net1}");
     let cov = findings.iter().find(|f| f["control_id"] == "BR.COV.1" && f["account_id"] == member.as_str()).unwrap();
     assert!(cov["region"].is_null());
-    assert!(findings.iter().all(|f| ["pass", "fail", "error", "not_applicable"].contains(&f["status"].as_str().unwrap())));
+    assert!(
+        findings.iter().all(|f| ["pass", "fail", "error", "not_applicable"].contains(&f["status"].as_str().unwrap()))
+    );
 }

@@ -71,7 +71,11 @@ async fn delivery_health_is_judged_from_trail_status() {
     assert_eq!(log4(&ok).status, "pass", "{}", log4(&ok).detail);
     let bad = log4(&broken);
     assert_eq!(bad.status, "fail");
-    assert!(bad.detail.contains("last delivery failed (AccessDenied)") && bad.detail.contains("30 hours ago"), "{}", bad.detail);
+    assert!(
+        bad.detail.contains("last delivery failed (AccessDenied)") && bad.detail.contains("30 hours ago"),
+        "{}",
+        bad.detail
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +152,8 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
     d.stop.store(true, Ordering::SeqCst);
     let first = sweep::run(&d, "test").await.unwrap();
     assert_eq!(first.status, "interrupted");
-    let done: i64 = sqlx::query_scalar("select count(*) from sweep_tasks where state = 'done'").fetch_one(&pool).await.unwrap();
+    let done: i64 =
+        sqlx::query_scalar("select count(*) from sweep_tasks where state = 'done'").fetch_one(&pool).await.unwrap();
     assert_eq!(done, 0, "the stop flag was set before any account was claimed");
 
     // A crashed worker: one task left `running` with an expired lease.

@@ -3,9 +3,12 @@
 
 #![expect(clippy::unwrap_used, reason = "harness set-up steps should fail the test loudly")]
 
+mod api;
 mod cli;
 mod faults;
 mod helpers;
 mod proxy;
+mod scp_e2e;
+mod security_hub;
 mod seed;
 mod sweep_e2e;

@@ -42,6 +42,7 @@ pub fn deps(endpoint: &str, pool: PgPool) -> SweepDeps {
         controls: ControlParameters { approved_regions: vec![region("us-east-1")], ..ControlParameters::default() },
         home_region: region("us-east-1"),
         progress: false,
+        security_hub: None,
         stop: Arc::new(AtomicBool::new(false)),
     }
 }
@@ -317,21 +318,22 @@ async fn sweep_end_to_end_with_transitions() {
     let first_seen_net1 = finding(&r1, "BR.NET.1", &good, us, None).first_seen_at;
 
     // Every call the sweep made is allowed by the policies in deploy/ (and nothing else is needed).
-    let allowed: Vec<String> = [include_str!("../../deploy/member-role-policy.json"), include_str!("../../deploy/sweeper-policy.json")]
-        .iter()
-        .flat_map(|doc| {
-            let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
-            doc["Statement"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|s| match &s["Action"] {
-                    serde_json::Value::String(a) => vec![a.clone()],
-                    other => other.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let allowed: Vec<String> =
+        [include_str!("../../deploy/member-role-policy.json"), include_str!("../../deploy/sweeper-policy.json")]
+            .iter()
+            .flat_map(|doc| {
+                let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
+                doc["Statement"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|s| match &s["Action"] {
+                        serde_json::Value::String(a) => vec![a.clone()],
+                        other => other.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
     for (service, ops) in &r1.aws_calls {
         for op in ops.keys() {
             let prefix = match service.as_str() {
@@ -348,7 +350,11 @@ async fn sweep_end_to_end_with_transitions() {
                 other => panic!("unexpected service {other}"),
             };
             // S3's GetBucketEncryption is authorised as s3:GetEncryptionConfiguration.
-            let action = if op == "GetBucketEncryption" { "s3:GetEncryptionConfiguration".to_owned() } else { format!("{prefix}:{op}") };
+            let action = if op == "GetBucketEncryption" {
+                "s3:GetEncryptionConfiguration".to_owned()
+            } else {
+                format!("{prefix}:{op}")
+            };
             assert!(allowed.contains(&action), "{action} is called but not in deploy/*.json");
         }
     }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use iam_policy::{Policy, ResourceSpec};
+use iam_policy::{BaseOperator, Condition, Policy, ResourceSpec};
 
 use super::controls::PathVerdicts;
 
@@ -49,10 +49,19 @@ impl PathCache {
     }
 }
 
-/// Whether `policy` could decide differently for two accounts. `account_keys` are the
-/// (lowercased) context keys whose probe values contain the account id; `raw` is the
-/// document text.
-pub(crate) fn account_sensitive(policy: &Policy, raw: &str, account_keys: &[String]) -> bool {
+/// A probe value that contains the account id: its key (lowercased), the value, and the
+/// character range the account occupies in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccountValue {
+    pub key: String,
+    pub value: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Whether `policy` could decide differently for two accounts. `values` are the probe
+/// values that contain the account id; `raw` is the document text.
+pub(crate) fn account_sensitive(policy: &Policy, raw: &str, values: &[AccountValue]) -> bool {
     // Policy variables can pull the account into any comparison; be conservative.
     if raw.contains("${") {
         return true;
@@ -62,11 +71,47 @@ pub(crate) fn account_sensitive(policy: &Policy, raw: &str, account_keys: &[Stri
             ResourceSpec::Resource(l) | ResourceSpec::NotResource(l) => l,
         };
         resources.iter().any(|r| account_segment_has_digit(r))
-            || stmt.conditions.iter().any(|c| {
-                account_keys.iter().any(|k| k.eq_ignore_ascii_case(&c.key))
-                    && c.values.iter().any(|v| v.bytes().any(|b| b.is_ascii_digit()))
-            })
+            || stmt.conditions.iter().any(|c| condition_sees_account(c, values))
     })
+}
+
+/// Whether a condition can compare a digit of the policy with a digit of the account.
+fn condition_sees_account(c: &Condition, values: &[AccountValue]) -> bool {
+    use BaseOperator as B;
+    let mine: Vec<&AccountValue> = values.iter().filter(|v| v.key.eq_ignore_ascii_case(&c.key)).collect();
+    if mine.is_empty() {
+        return false;
+    }
+    c.values.iter().filter(|pv| pv.bytes().any(|b| b.is_ascii_digit())).any(|pv| match c.operator.base {
+        // Six segments compared one by one: only the account segment sees the account.
+        B::ArnEquals | B::ArnNotEquals | B::ArnLike | B::ArnNotLike => account_segment_has_digit(pv),
+        B::StringEquals
+        | B::StringNotEquals
+        | B::StringEqualsIgnoreCase
+        | B::StringNotEqualsIgnoreCase
+        | B::StringLike
+        | B::StringNotLike => mine.iter().any(|v| glob_sees_account(pv, v)),
+        _ => true,
+    })
+}
+
+/// Whether a glob (or literal) can align one of its digit literals with the account part of
+/// `v`. Literals before the first `*` align from the start and literals after the last
+/// from the end; digits between stars float, so they count. Non-digit literals never match
+/// a digit, whatever the account.
+fn glob_sees_account(pattern: &str, v: &AccountValue) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n = v.value.chars().count();
+    let in_account = |i: usize| i >= v.start && i < v.end;
+    let parts: Vec<&[char]> = p.split(|c| *c == '*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return p.len() == n && p.iter().enumerate().any(|(i, c)| c.is_ascii_digit() && in_account(i));
+    }
+    parts[1..parts.len() - 1].iter().any(|m| m.iter().any(char::is_ascii_digit))
+        || first.iter().enumerate().any(|(i, c)| c.is_ascii_digit() && in_account(i))
+        || (last.len() <= n
+            && last.iter().enumerate().any(|(j, c)| c.is_ascii_digit() && in_account(n - last.len() + j)))
 }
 
 /// Whether the account segment of an ARN pattern (the 5th colon-separated field) holds a
@@ -85,18 +130,45 @@ mod tests {
 
     fn sensitive(json: &str) -> bool {
         let p = iam_policy::parse_policy("p-x", json).expect("parses");
-        account_sensitive(&p, json, &["aws:principalarn".into(), "aws:principalaccount".into()])
+        let acct = "000000000000";
+        let v = |key: &str, value: String| AccountValue {
+            key: key.into(),
+            start: value.find(acct).unwrap(),
+            end: value.find(acct).unwrap() + 12,
+            value,
+        };
+        let values = [
+            v("aws:principalarn", format!("arn:aws:iam::{acct}:role/probe")),
+            v("aws:principalarn", format!("arn:aws:iam::{acct}:root")),
+            v("aws:principalaccount", acct.to_owned()),
+        ];
+        account_sensitive(&p, json, &values)
     }
 
     #[test]
     fn digits_where_the_account_is_compared_make_a_policy_account_specific() {
         let cases = [
-            (r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/Admin"}}}}"#, false),
-            (r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalARN":"arn:aws:iam::111122223333:role/Admin"}}}}"#, true),
-            (r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1"]}}}}"#, false),
-            (r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"arn:aws:cloudtrail:eu-west-1:*:trail/x1"}}"#, false),
+            (
+                r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/Admin"}}}}"#,
+                false,
+            ),
+            (
+                r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalARN":"arn:aws:iam::111122223333:role/Admin"}}}}"#,
+                true,
+            ),
+            (
+                r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1"]}}}}"#,
+                false,
+            ),
+            (
+                r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"arn:aws:cloudtrail:eu-west-1:*:trail/x1"}}"#,
+                false,
+            ),
             (r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"arn:aws:cloudtrail:*:1111*:trail/x"}}"#, true),
-            (r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"arn:aws:s3:::${aws:PrincipalAccount}-x"}}"#, true),
+            (
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"arn:aws:s3:::${aws:PrincipalAccount}-x"}}"#,
+                true,
+            ),
         ];
         for (json, want) in cases {
             assert_eq!(sensitive(json), want, "{json}");

@@ -121,7 +121,9 @@ pub(crate) fn deny_source(out: &ScpOutcome) -> Option<String> {
         ScpOutcome::ImplicitDeny { level, reason } if reason.contains("no SCP is attached") => {
             Some(format!("the absence of any SCP at {level}"))
         }
-        ScpOutcome::ImplicitDeny { level, .. } => Some(format!("the missing Allow at {level} (no SCP there allows it)")),
+        ScpOutcome::ImplicitDeny { level, .. } => {
+            Some(format!("the missing Allow at {level} (no SCP there allows it)"))
+        }
         _ => None,
     }
 }

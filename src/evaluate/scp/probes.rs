@@ -10,6 +10,7 @@
 use iam_policy::RequestContext;
 use serde::Serialize;
 
+use super::cache::AccountValue;
 use crate::config::ControlParameters;
 
 /// Account id used for probes whose result is account-independent; replaced by the real
@@ -21,8 +22,8 @@ const DEFAULT_MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 /// A model no sensible approved list contains (BR.ORG.5).
 pub(crate) const UNAPPROVED_MODEL: &str = "sweeper-probe.unapproved-model-v1:0";
 /// Endpoint ids used when the configuration names none, and for "some other endpoint".
-const ANY_VPCE: &str = "vpce-probe";
-const OTHER_VPCE: &str = "vpce-unapproved-probe";
+pub(crate) const ANY_VPCE: &str = "vpce-probe";
+pub(crate) const OTHER_VPCE: &str = "vpce-unapproved-probe";
 
 /// The Bedrock actions BR.ORG.1 probes in every region outside the approved list.
 pub(crate) const REGION_ACTIONS: [&str; 12] = [
@@ -40,7 +41,7 @@ pub(crate) const REGION_ACTIONS: [&str; 12] = [
     "bedrock:ListFoundationModels",
 ];
 /// Runtime actions BR.ORG.2 requires to arrive through a VPC endpoint.
-const RUNTIME_ACTIONS: [&str; 7] = [
+pub(crate) const RUNTIME_ACTIONS: [&str; 7] = [
     "bedrock:InvokeModel",
     "bedrock:InvokeModelWithResponseStream",
     "bedrock:InvokeAgent",
@@ -50,9 +51,9 @@ const RUNTIME_ACTIONS: [&str; 7] = [
     "bedrock-mantle:CreateInference",
 ];
 /// Actions that take a guardrail (BR.ORG.3) and a model (BR.ORG.5).
-const INVOKE_ACTIONS: [&str; 2] = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"];
+pub(crate) const INVOKE_ACTIONS: [&str; 2] = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"];
 /// Actions that stop or change audit logging (BR.ORG.4).
-const AUDIT_ACTIONS: [&str; 6] = [
+pub(crate) const AUDIT_ACTIONS: [&str; 6] = [
     "cloudtrail:StopLogging",
     "cloudtrail:DeleteTrail",
     "cloudtrail:UpdateTrail",
@@ -96,7 +97,7 @@ pub enum Expect {
 }
 
 /// Who calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Principal {
     /// `arn:aws:iam::<account>:role/probe`, no tags.
@@ -106,7 +107,7 @@ pub enum Principal {
 }
 
 /// How the call arrives (§4, §8.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
     /// Public endpoint: `aws:SourceIp` set, no VPC keys.
@@ -168,12 +169,7 @@ pub(crate) struct CatalogRegion {
 pub(crate) const UNSPECIFIED: &str = "unspecified";
 
 /// Builds every probe for `account` (the placeholder or a real id).
-pub(crate) fn build(
-    params: &ProbeParams,
-    regions: &[CatalogRegion],
-    org_id: &str,
-    account: &str,
-) -> Vec<Probe> {
+pub(crate) fn build(params: &ProbeParams, regions: &[CatalogRegion], org_id: &str, account: &str) -> Vec<Probe> {
     let b = Builder { params, org_id, account };
     let approved = b.approved_regions(regions);
     let mut out = Vec::new();
@@ -189,7 +185,13 @@ pub(crate) fn build(
     for principal in [Principal::GenericRole, Principal::RootUser] {
         for network in [Network::Public, Network::ApprovedEndpoint] {
             let ctx = b
-                .ctx("iam:CreateServiceSpecificCredential", "us-east-1", principal, network, &format!("arn:aws:iam::{account}:user/probe"))
+                .ctx(
+                    "iam:CreateServiceSpecificCredential",
+                    "us-east-1",
+                    principal,
+                    network,
+                    &format!("arn:aws:iam::{account}:user/probe"),
+                )
                 .with_value("iam:ServiceSpecificCredentialServiceName", "bedrock.amazonaws.com");
             out.push(b.probe(Ctl::ApiKeys, "create", Expect::Deny, "us-east-1", principal, network, "", ctx));
         }
@@ -197,16 +199,16 @@ pub(crate) fn build(
     out
 }
 
-struct Builder<'a> {
-    params: &'a ProbeParams,
-    org_id: &'a str,
-    account: &'a str,
+pub(crate) struct Builder<'a> {
+    pub params: &'a ProbeParams,
+    pub org_id: &'a str,
+    pub account: &'a str,
 }
 
 impl Builder<'_> {
     /// Approved regions; with no list configured, every catalog region offering Bedrock
     /// (DESIGN §2: with no list, every swept region is approved).
-    fn approved_regions(&self, regions: &[CatalogRegion]) -> Vec<String> {
+    pub(crate) fn approved_regions(&self, regions: &[CatalogRegion]) -> Vec<String> {
         if self.params.approved_regions.is_empty() {
             regions.iter().filter(|r| r.bedrock).map(|r| r.name.clone()).collect()
         } else {
@@ -214,24 +216,26 @@ impl Builder<'_> {
         }
     }
 
-    fn model(&self) -> String {
+    pub(crate) fn model(&self) -> String {
         self.params.approved_models.first().map_or_else(|| DEFAULT_MODEL.to_owned(), |m| model_id(m))
     }
 
-    fn fm(&self, region: &str, model: &str) -> String {
+    pub(crate) fn fm(&self, region: &str, model: &str) -> String {
         format!("arn:aws:bedrock:{region}::foundation-model/{model}")
     }
 
-    fn approved_vpce(&self) -> &str {
+    pub(crate) fn approved_vpce(&self) -> &str {
         self.params.approved_vpce_ids.first().map_or(ANY_VPCE, String::as_str)
     }
 
     /// The resource an action authorizes (§5.3); model actions use the probe model.
-    fn resource(&self, action: &str, region: &str) -> String {
+    pub(crate) fn resource(&self, action: &str, region: &str) -> String {
         let acct = self.account;
         let r = if region == UNSPECIFIED { "" } else { region };
         match action.rsplit(':').next().unwrap_or(action) {
-            "InvokeModel" | "InvokeModelWithResponseStream" | "CreateModelInvocationJob"
+            "InvokeModel"
+            | "InvokeModelWithResponseStream"
+            | "CreateModelInvocationJob"
             | "CreateModelCustomizationJob" => self.fm(r, &self.model()),
             "InvokeAgent" => format!("arn:aws:bedrock:{r}:{acct}:agent-alias/PROBEAGENT/PROBEALIAS"),
             "Retrieve" | "RetrieveAndGenerate" => format!("arn:aws:bedrock:{r}:{acct}:knowledge-base/PROBEKB"),
@@ -244,7 +248,14 @@ impl Builder<'_> {
     }
 
     /// A request with the always-present keys of §4 for `principal` over `network`.
-    fn ctx(&self, action: &str, region: &str, principal: Principal, network: Network, resource: &str) -> RequestContext {
+    pub(crate) fn ctx(
+        &self,
+        action: &str,
+        region: &str,
+        principal: Principal,
+        network: Network,
+        resource: &str,
+    ) -> RequestContext {
         let acct = self.account;
         let (arn, kind) = match principal {
             Principal::GenericRole => (format!("arn:aws:iam::{acct}:role/probe"), "AssumedRole"),
@@ -273,16 +284,33 @@ impl Builder<'_> {
     }
 
     /// The compliant baseline for an action: approved model, required guardrail.
-    fn baseline(&self, action: &str, region: &str, principal: Principal, network: Network) -> RequestContext {
+    pub(crate) fn baseline(
+        &self,
+        action: &str,
+        region: &str,
+        principal: Principal,
+        network: Network,
+    ) -> RequestContext {
         let ctx = self.ctx(action, region, principal, network, &self.resource(action, region));
+        if !INVOKE_ACTIONS.contains(&action) {
+            return ctx;
+        }
+        // A compliant call names a guardrail: the required one, or (none configured) any
+        // guardrail, so a require-guardrail SCP does not make other controls look broken.
         match self.params.required_guardrail_arns.first() {
-            Some(g) if INVOKE_ACTIONS.contains(&action) => ctx.with_value("bedrock:GuardrailIdentifier", g.as_str()),
-            _ => ctx,
+            Some(g) => ctx.with_value("bedrock:GuardrailIdentifier", g.as_str()),
+            None => {
+                let r = if region == UNSPECIFIED { "" } else { region };
+                ctx.with_value(
+                    "bedrock:GuardrailIdentifier",
+                    format!("arn:aws:bedrock:{r}:{}:guardrail/probeguardrail", self.account),
+                )
+            }
         }
     }
 
     #[expect(clippy::too_many_arguments, reason = "a probe is a point in a many-dimensional matrix")]
-    fn probe(
+    pub(crate) fn probe(
         &self,
         ctl: Ctl,
         check: &'static str,
@@ -295,148 +323,28 @@ impl Builder<'_> {
     ) -> Probe {
         Probe { ctl, check, expect, region: region.to_owned(), principal, network, note: note.to_owned(), ctx }
     }
-
-    /// BR.ORG.1: every action, every region outside the approved list (plus global
-    /// inference unless allowed), both principals, public / other endpoint / AWS service.
-    fn region_probes(&self, regions: &[CatalogRegion], out: &mut Vec<Probe>) {
-        if self.params.approved_regions.is_empty() {
-            return;
-        }
-        let mut outside: Vec<&str> = regions
-            .iter()
-            .map(|r| r.name.as_str())
-            .filter(|r| !self.params.approved_regions.iter().any(|a| a == r))
-            .collect();
-        if !self.params.allow_global_inference {
-            outside.push(UNSPECIFIED);
-        }
-        let inference = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:CreateModelInvocationJob"];
-        let source = self.params.approved_regions.first().map_or("us-east-1", String::as_str);
-        for region in outside {
-            for action in REGION_ACTIONS {
-                for principal in [Principal::GenericRole, Principal::RootUser] {
-                    for network in [Network::Public, Network::OtherEndpoint, Network::AwsService] {
-                        let mut ctx = self.baseline(action, region, principal, network);
-                        if region == UNSPECIFIED && inference.contains(&action) {
-                            // A global cross-region inference leg names its profile (§5.4).
-                            let profile = format!("arn:aws:bedrock:{source}:{}:inference-profile/global.{}", self.account, self.model());
-                            ctx = ctx.with_value("bedrock:InferenceProfileArn", profile);
-                        }
-                        out.push(self.probe(Ctl::Region, "outside", Expect::Deny, region, principal, network, "", ctx));
-                    }
-                }
-            }
-        }
-    }
-
-    /// BR.ORG.2: runtime calls from the internet and other endpoints denied, through
-    /// approved endpoints not denied; AWS-service calls reported.
-    fn endpoint_probes(&self, region: &str, out: &mut Vec<Probe>) {
-        let p = Principal::GenericRole;
-        for action in RUNTIME_ACTIONS {
-            out.push(self.probe(Ctl::Endpoint, "public", Expect::Deny, region, p, Network::Public, "", self.baseline(action, region, p, Network::Public)));
-            let approved: Vec<&str> = if self.params.approved_vpce_ids.is_empty() {
-                vec![ANY_VPCE]
-            } else {
-                self.params.approved_vpce_ids.iter().map(String::as_str).collect()
-            };
-            for vpce in approved {
-                let ctx = self.baseline(action, region, p, Network::ApprovedEndpoint).with_value("aws:SourceVpce", vpce);
-                out.push(self.probe(Ctl::Endpoint, "approved", Expect::Allow, region, p, Network::ApprovedEndpoint, vpce, ctx));
-            }
-            if !self.params.approved_vpce_ids.is_empty() {
-                let ctx = self.baseline(action, region, p, Network::OtherEndpoint);
-                out.push(self.probe(Ctl::Endpoint, "other", Expect::Deny, region, p, Network::OtherEndpoint, OTHER_VPCE, ctx));
-            }
-            let ctx = self.baseline(action, region, p, Network::AwsService);
-            out.push(self.probe(Ctl::Endpoint, "fas", Expect::Info, region, p, Network::AwsService, "", ctx));
-        }
-    }
-
-    /// BR.ORG.3: invocation without a guardrail denied; with a required one not denied.
-    fn guardrail_probes(&self, region: &str, out: &mut Vec<Probe>) {
-        let (p, n) = (Principal::GenericRole, Network::ApprovedEndpoint);
-        for action in INVOKE_ACTIONS {
-            let mut ctx = self.baseline(action, region, p, n);
-            ctx.remove("bedrock:GuardrailIdentifier");
-            out.push(self.probe(Ctl::Guardrail, "none", Expect::Deny, region, p, n, "", ctx));
-            for g in &self.params.required_guardrail_arns {
-                let ctx = self.baseline(action, region, p, n).with_value("bedrock:GuardrailIdentifier", g.as_str());
-                out.push(self.probe(Ctl::Guardrail, "required", Expect::Allow, region, p, n, g, ctx));
-            }
-        }
-    }
-
-    /// BR.ORG.4: audit-logging changes denied for both principals on both networks.
-    fn audit_probes(&self, region: &str, out: &mut Vec<Probe>) {
-        for action in AUDIT_ACTIONS {
-            for principal in [Principal::GenericRole, Principal::RootUser] {
-                for network in [Network::Public, Network::ApprovedEndpoint] {
-                    let ctx = self.baseline(action, region, principal, network);
-                    out.push(self.probe(Ctl::Audit, "change", Expect::Deny, region, principal, network, "", ctx));
-                }
-            }
-        }
-    }
-
-    /// BR.ORG.5: other models (foundation model, inference profile, Mantle) denied,
-    /// approved ones not denied. Only with an approved list.
-    fn model_probes(&self, region: &str, out: &mut Vec<Probe>) {
-        if self.params.approved_models.is_empty() {
-            return;
-        }
-        let (p, n) = (Principal::GenericRole, Network::ApprovedEndpoint);
-        let acct = self.account;
-        for action in INVOKE_ACTIONS {
-            let mut ctx = self.baseline(action, region, p, n);
-            ctx.resource = self.fm(region, UNAPPROVED_MODEL);
-            out.push(self.probe(Ctl::Models, "other", Expect::Deny, region, p, n, UNAPPROVED_MODEL, ctx));
-            let profile = format!("arn:aws:bedrock:{region}:{acct}:inference-profile/us.{UNAPPROVED_MODEL}");
-            let mut ctx = self.baseline(action, region, p, n).with_value("bedrock:InferenceProfileArn", profile.as_str());
-            ctx.resource = profile.clone();
-            out.push(self.probe(Ctl::Models, "other", Expect::Deny, region, p, n, &profile, ctx));
-            for m in &self.params.approved_models {
-                let mut ctx = self.baseline(action, region, p, n);
-                ctx.resource = if m.starts_with("arn:") { m.replace('*', "probe") } else { self.fm(region, &model_id(m)) };
-                out.push(self.probe(Ctl::Models, "approved", Expect::Allow, region, p, n, m, ctx));
-            }
-        }
-        let ctx = self.baseline("bedrock-mantle:CreateInference", region, p, n).with_value("bedrock-mantle:Model", UNAPPROVED_MODEL);
-        out.push(self.probe(Ctl::Models, "other", Expect::Deny, region, p, n, UNAPPROVED_MODEL, ctx));
-    }
-
-    /// BR.ORG.6: long-term bearer tokens denied (Bedrock); Mantle reported.
-    fn api_key_probes(&self, region: &str, out: &mut Vec<Probe>) {
-        for principal in [Principal::GenericRole, Principal::RootUser] {
-            for network in [Network::Public, Network::ApprovedEndpoint] {
-                let ctx = self.baseline("bedrock:CallWithBearerToken", region, principal, network).with_value("bedrock:BearerTokenType", "LONG_TERM");
-                out.push(self.probe(Ctl::ApiKeys, "use", Expect::Deny, region, principal, network, "", ctx));
-                let ctx = self
-                    .baseline("bedrock-mantle:CallWithBearerToken", region, principal, network)
-                    .with_value("bedrock-mantle:BearerTokenType", "LONG_TERM");
-                out.push(self.probe(Ctl::ApiKeys, "mantle", Expect::Info, region, principal, network, "", ctx));
-            }
-        }
-    }
 }
 
 /// A model id from an approved-model entry: an ARN's resource part, or the entry itself;
 /// wildcards become concrete text so the probe is a real request.
-fn model_id(entry: &str) -> String {
+pub(crate) fn model_id(entry: &str) -> String {
     let id = entry.rsplit_once("foundation-model/").map_or(entry, |(_, id)| id);
     id.replace('*', "probe").replace('?', "x")
 }
 
-/// Keys whose value (or the resource) mentions `account` in any probe, lowercased.
-pub(crate) fn account_keys(probes: &[Probe], account: &str) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
+/// Every distinct probe value that contains `account`, with where the account sits in it.
+pub(crate) fn account_values(probes: &[Probe], account: &str) -> Vec<AccountValue> {
+    let mut out: Vec<AccountValue> = Vec::new();
     for p in probes {
         for (k, v) in p.ctx.keys() {
-            let k = k.to_lowercase();
-            if v.values().iter().any(|s| s.contains(account)) && !keys.contains(&k) {
-                keys.push(k);
+            for s in v.values() {
+                let Some(start) = s.find(account) else { continue };
+                let key = k.to_lowercase();
+                if !out.iter().any(|a| a.key == key && a.value == *s) {
+                    out.push(AccountValue { key, value: s.clone(), start, end: start + account.len() });
+                }
             }
         }
     }
-    keys
+    out
 }

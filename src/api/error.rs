@@ -1,0 +1,186 @@
+//! The API's one error type and the extractors that turn bad input into it.
+//!
+//! `ApiError` owns the mapping to HTTP statuses and to the one error body,
+//! `{"error": {"code", "message"}}`. Client mistakes name the problem; internal failures are
+//! logged here, once, and the client gets a generic message (no SQL, no AWS detail).
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+use crate::domain::SweepId;
+use crate::scheduler::TriggerError;
+use crate::store::StoreError;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No token, or a token that is not configured.
+    #[error("a valid bearer token is required (Authorization: Bearer <token>)")]
+    Unauthenticated,
+    /// The token's role may not do this.
+    #[error("this token's role ({0}) may only read; this request needs the operator role")]
+    Forbidden(&'static str),
+    /// Nothing at this path, or no such resource.
+    #[error("{0}")]
+    NotFound(String),
+    /// The path exists but not with this method.
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
+    /// A sweep is running already.
+    #[error("sweep {0} is already running")]
+    SweepRunning(SweepId),
+    /// The service cannot do it now (shutting down, sweep failed to start).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::SweepRunning(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthenticated => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::SweepRunning(_) => "sweep_running",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Store(_) => "internal",
+        }
+    }
+
+    /// A 400 for a malformed value of `what`.
+    pub fn bad(what: &str, problem: impl std::fmt::Display) -> Self {
+        ApiError::BadRequest(format!("{what}: {problem}"))
+    }
+}
+
+/// The error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`,
+    /// `sweep_running`, `unavailable`, `internal`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// With `sweep_running`: the running sweep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep_id: Option<uuid::Uuid>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            ApiError::Store(e) => {
+                tracing::error!(error = %e, "request failed on the database");
+                "internal error; the service log has the details".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let sweep_id = match &self {
+            ApiError::SweepRunning(id) => Some(id.0),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, sweep_id } };
+        let mut response = (self.status_code(), axum::Json(body)).into_response();
+        if matches!(self, ApiError::Unauthenticated) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<TriggerError> for ApiError {
+    fn from(e: TriggerError) -> Self {
+        match e {
+            TriggerError::AlreadyRunning(id) => ApiError::SweepRunning(id),
+            TriggerError::ShuttingDown => ApiError::Unavailable(e.to_string()),
+            TriggerError::Failed(reason) => {
+                tracing::error!(error = %reason, "a sweep requested through the API did not start");
+                ApiError::Unavailable("the sweep could not start; the service log has the details".into())
+            }
+            TriggerError::Store(e) => ApiError::Store(e),
+        }
+    }
+}
+
+/// `Query<T>` whose rejection is an [`ApiError`] naming the bad parameter.
+///
+/// Query structs use `#[serde(deny_unknown_fields)]`, so a misspelt filter is a 400, not ignored.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                // axum's text is "Failed to deserialize query string: <path>: <problem>".
+                let text = e.body_text();
+                let problem = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                Err(ApiError::BadRequest(format!("invalid query parameter: {problem}")))
+            }
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+/// `Json<T>` whose rejection is an [`ApiError`]: a 400 naming the bad field.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::BadRequest("expected a JSON body (Content-Type: application/json)".into()))
+            }
+            Err(e) => Err(ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text()))),
+        }
+    }
+}
+
+/// Not found: the API's fallback for unknown paths.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such path; see /api/v1/openapi.json".into())
+}
+
+/// Method not allowed, in the API's error shape.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,198 @@
+//! `GET /findings` and `GET /findings/{id}`: current findings, filtered and paged, and one
+//! finding with its evidence and its transition history.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody, Query};
+use super::pagination::{self, PageMeta};
+use super::{AppState, rfc3339};
+use crate::domain::{AccountId, ControlId, Region, Severity, Status};
+use crate::store::findings::{self, FindingFilter, FindingListRow, TransitionRow};
+
+/// A finding: the same fields as `sweep --output json`, plus `last_seen_at` and `suppressed_by`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Finding {
+    /// Stable id (control × account × region × resource).
+    pub id: String,
+    /// The control, e.g. `BR.NET.1`.
+    pub control_id: String,
+    /// The account.
+    pub account_id: String,
+    /// The region; null for account- or organization-wide controls.
+    pub region: Option<String>,
+    /// The resource judged.
+    pub resource_id: String,
+    /// `pass`, `fail`, `error` or `not_applicable`.
+    pub status: String,
+    /// The control's severity.
+    pub severity: String,
+    /// The control's title.
+    pub title: String,
+    /// Why, in one sentence.
+    pub detail: String,
+    /// First observed.
+    #[serde(serialize_with = "rfc3339")]
+    pub first_seen_at: DateTime<Utc>,
+    /// Last observed.
+    #[serde(serialize_with = "rfc3339")]
+    pub last_seen_at: DateTime<Utc>,
+    /// The live exception that suppresses it (an accepted risk), if any. The status is unchanged.
+    pub suppressed_by: Option<uuid::Uuid>,
+}
+
+impl From<FindingListRow> for Finding {
+    fn from(row: FindingListRow) -> Self {
+        let f = row.finding;
+        Self {
+            suppressed_by: row.suppressed_by,
+            id: f.id,
+            control_id: f.control_id,
+            account_id: f.account_id,
+            region: f.region,
+            resource_id: f.resource_id,
+            status: f.status,
+            severity: f.severity,
+            title: f.title,
+            detail: f.detail,
+            first_seen_at: f.first_seen_at,
+            last_seen_at: f.last_seen_at,
+        }
+    }
+}
+
+/// Filters of `GET /findings`. Unknown parameters are rejected.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FindingQuery {
+    /// `pass`, `fail`, `error` or `not_applicable`.
+    #[param(value_type = Option<String>)]
+    pub status: Option<Status>,
+    /// A control id, e.g. `BR.NET.1`.
+    #[param(value_type = Option<String>)]
+    pub control_id: Option<ControlId>,
+    /// A 12-digit account id.
+    #[param(value_type = Option<String>)]
+    pub account_id: Option<AccountId>,
+    /// A region, e.g. `eu-west-1`.
+    #[param(value_type = Option<String>)]
+    pub region: Option<Region>,
+    /// `critical`, `high`, `medium`, `low` or `informational`.
+    #[param(value_type = Option<String>)]
+    pub severity: Option<Severity>,
+    /// OU path prefix by name, e.g. `Root/Workloads`.
+    pub ou: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<u32>,
+    /// `meta.next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of findings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindingPage {
+    /// The findings, by id.
+    pub findings: Vec<Finding>,
+    /// Paging.
+    pub meta: PageMeta,
+}
+
+fn is_finding_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// Lists active findings.
+#[utoipa::path(get, path = "/findings", tag = "findings", params(FindingQuery),
+    responses((status = 200, body = FindingPage), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, Query(q): Query<FindingQuery>) -> Result<Json<FindingPage>, ApiError> {
+    let limit = pagination::limit(q.limit)?;
+    let after = pagination::decode(q.cursor.as_deref(), |k| is_finding_id(k).then(|| k.to_owned()))?;
+    let filter = FindingFilter {
+        status: q.status,
+        control_id: q.control_id,
+        account_id: q.account_id,
+        region: q.region,
+        severity: q.severity,
+        ou: super::accounts::ou_filter(q.ou)?,
+    };
+    let rows = findings::page(&state.pool, &filter, after.as_deref(), limit + 1).await?;
+    let (rows, meta) = pagination::finish(rows, limit, |f| f.finding.id.clone());
+    Ok(Json(FindingPage { findings: rows.into_iter().map(Finding::from).collect(), meta }))
+}
+
+/// One transition of a finding.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Transition {
+    /// When it was recorded.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: DateTime<Utc>,
+    /// The sweep that observed it.
+    pub sweep_id: uuid::Uuid,
+    /// `opened`, `first_seen`, `resolved`, `regressed`, `reopened`, `changed` or `retired`.
+    pub kind: String,
+    /// Status before.
+    pub old_status: Option<String>,
+    /// Status after; null once the subject is no longer observed.
+    pub new_status: Option<String>,
+    /// The finding's detail then.
+    pub detail: Option<String>,
+}
+
+impl From<TransitionRow> for Transition {
+    fn from(t: TransitionRow) -> Self {
+        Self {
+            at: t.at,
+            sweep_id: t.sweep_id.0,
+            kind: t.kind,
+            old_status: t.old_status,
+            new_status: t.new_status,
+            detail: t.detail,
+        }
+    }
+}
+
+/// A finding with its evidence and history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindingDetail {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// False once its subject is no longer observed (it is then absent from listings).
+    pub active: bool,
+    /// When it entered its current status.
+    #[serde(serialize_with = "rfc3339")]
+    pub status_since: DateTime<Utc>,
+    /// The last sweep that wrote it.
+    pub last_sweep_id: uuid::Uuid,
+    /// The account snapshot the verdict was made on (or why the account could not be assessed).
+    #[schema(value_type = Option<Object>)]
+    pub evidence: Option<serde_json::Value>,
+    /// Transitions, oldest first.
+    pub history: Vec<Transition>,
+}
+
+/// One finding, active or not.
+#[utoipa::path(get, path = "/findings/{id}", tag = "findings",
+    params(("id" = String, Path, description = "Finding id (32 lowercase hex digits)")),
+    responses((status = 200, body = FindingDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<FindingDetail>, ApiError> {
+    if !is_finding_id(&id) {
+        return Err(ApiError::bad("finding id", format!("`{id}` is not a finding id (32 lowercase hex digits)")));
+    }
+    let (row, history) =
+        findings::detail(&state.pool, &id).await?.ok_or_else(|| ApiError::NotFound(format!("no finding `{id}`")))?;
+    Ok(Json(FindingDetail {
+        active: row.active,
+        status_since: row.status_since,
+        last_sweep_id: row.last_sweep_id.0,
+        evidence: row.evidence,
+        history: history.into_iter().map(Transition::from).collect(),
+        finding: FindingListRow { finding: row.finding, suppressed_by: row.suppressed_by }.into(),
+    }))
+}

@@ -1,0 +1,66 @@
+//! `GET /posture`: the organization's posture now.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::controls::ControlResults;
+use super::error::ApiError;
+use super::sweeps::Sweep;
+use crate::store::posture::{self, Posture as PostureRow};
+
+/// Account coverage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountCoverage {
+    /// Accounts in the organization at the last sweep that read it.
+    pub total: i64,
+    /// Accounts the last sweep assessed.
+    pub assessed: i64,
+    /// Accounts whose role could not be assumed.
+    pub not_assessed: i64,
+}
+
+/// The posture summary.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Posture {
+    /// Account coverage.
+    pub accounts: AccountCoverage,
+    /// Active findings by status (`pass`, `fail`, `error`, `not_applicable`).
+    pub findings_by_status: BTreeMap<String, i64>,
+    /// Active failing findings by severity.
+    pub failing_by_severity: BTreeMap<String, i64>,
+    /// Of the failing findings, those a live exception suppresses.
+    pub failing_suppressed: i64,
+    /// Results and pass rate per control id (controls with findings).
+    pub controls: BTreeMap<String, ControlResults>,
+    /// The most recent sweep.
+    pub last_sweep: Option<Sweep>,
+}
+
+impl From<PostureRow> for Posture {
+    fn from(p: PostureRow) -> Self {
+        Self {
+            accounts: AccountCoverage {
+                total: p.accounts_in_organization,
+                assessed: p.accounts_assessed,
+                not_assessed: p.accounts_not_assessed,
+            },
+            findings_by_status: p.findings_by_status.into_iter().collect(),
+            failing_by_severity: p.failing_by_severity.into_iter().collect(),
+            failing_suppressed: p.failing_suppressed,
+            controls: p.controls.iter().map(|c| (c.control_id.clone(), ControlResults::from(c))).collect(),
+            last_sweep: p.last_sweep.map(Sweep::from),
+        }
+    }
+}
+
+/// The organization's posture now.
+#[utoipa::path(get, path = "/posture", tag = "posture", responses((status = 200, body = Posture)),
+    security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>) -> Result<Json<Posture>, ApiError> {
+    Ok(Json(posture::current(&state.pool).await?.into()))
+}

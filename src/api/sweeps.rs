@@ -1,0 +1,136 @@
+//! `GET /sweeps`, `GET /sweeps/{id}` (with progress while running) and `POST /sweeps`
+//! (starts one in the background: 202 with its id, 409 with the running one's id).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody, Query};
+use super::pagination::{self, PageMeta};
+use super::{AppState, rfc3339, rfc3339_opt};
+use crate::domain::SweepId;
+use crate::store::sweeps::{self, SweepProgressRow};
+
+/// Accounts done out of the total.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Progress {
+    /// Accounts swept or skipped so far.
+    pub done: i64,
+    /// Accounts in the organization (0 until it has been read).
+    pub total: i64,
+    /// Accounts whose role could not be assumed (they count as done).
+    pub not_assessed: i64,
+}
+
+/// A sweep.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sweep {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// What started it: `cli`, `schedule`, `api`, `resume`.
+    pub trigger: String,
+    /// `running`, `completed` or `failed`. An interrupted sweep stays `running` until resumed.
+    pub status: String,
+    /// Start.
+    #[serde(serialize_with = "rfc3339")]
+    pub started_at: DateTime<Utc>,
+    /// End.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Accounts done / total.
+    pub progress: Progress,
+    /// AWS calls by service and operation (`{service: {operation: {calls, errors}}}`), once finished.
+    #[schema(value_type = Object)]
+    pub aws_calls: serde_json::Value,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl From<SweepProgressRow> for Sweep {
+    fn from(s: SweepProgressRow) -> Self {
+        Self {
+            id: s.id.0,
+            trigger: s.trigger,
+            status: s.status,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+            progress: Progress {
+                done: s.accounts_done,
+                total: i64::from(s.accounts_total),
+                not_assessed: s.accounts_not_assessed,
+            },
+            aws_calls: s.aws_calls,
+            error: s.error,
+        }
+    }
+}
+
+/// Parameters of `GET /sweeps`. Unknown parameters are rejected.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SweepQuery {
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<u32>,
+    /// `meta.next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of sweeps.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SweepPage {
+    /// The sweeps, newest first.
+    pub sweeps: Vec<Sweep>,
+    /// Paging.
+    pub meta: PageMeta,
+}
+
+fn parse_key(key: &str) -> Option<(DateTime<Utc>, SweepId)> {
+    let (at, id) = key.split_once('|')?;
+    Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), SweepId(id.parse().ok()?)))
+}
+
+/// Lists sweeps, newest first.
+#[utoipa::path(get, path = "/sweeps", tag = "sweeps", params(SweepQuery),
+    responses((status = 200, body = SweepPage), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, Query(q): Query<SweepQuery>) -> Result<Json<SweepPage>, ApiError> {
+    let limit = pagination::limit(q.limit)?;
+    let after = pagination::decode(q.cursor.as_deref(), parse_key)?;
+    let rows = sweeps::page(&state.pool, after, limit + 1).await?;
+    let (rows, meta) = pagination::finish(rows, limit, |s| {
+        format!("{}|{}", s.started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), s.id)
+    });
+    Ok(Json(SweepPage { sweeps: rows.into_iter().map(Sweep::from).collect(), meta }))
+}
+
+/// One sweep, with progress while it runs.
+#[utoipa::path(get, path = "/sweeps/{id}", tag = "sweeps",
+    params(("id" = String, Path, description = "Sweep id (UUID)")),
+    responses((status = 200, body = Sweep), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Sweep>, ApiError> {
+    let id = id.parse().map(SweepId).map_err(|_| ApiError::bad("sweep id", format!("`{id}` is not a UUID")))?;
+    let row =
+        sweeps::with_progress(&state.pool, id).await?.ok_or_else(|| ApiError::NotFound(format!("no sweep {id}")))?;
+    Ok(Json(row.into()))
+}
+
+/// The sweep a `POST /sweeps` started.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SweepStarted {
+    /// Follow it with `GET /sweeps/{id}`.
+    pub sweep_id: uuid::Uuid,
+}
+
+/// Starts a sweep now (operator role). It runs in the background.
+#[utoipa::path(post, path = "/sweeps", tag = "sweeps",
+    responses((status = 202, body = SweepStarted), (status = 409, description = "A sweep is running; `error.sweep_id` names it", body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn start(State(state): State<AppState>) -> Result<(StatusCode, Json<SweepStarted>), ApiError> {
+    let id = state.runner.trigger("api").await?;
+    Ok((StatusCode::ACCEPTED, Json(SweepStarted { sweep_id: id.0 })))
+}

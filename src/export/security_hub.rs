@@ -1,0 +1,312 @@
+//! Drains the Security Hub outbox with BatchImportFindings.
+//!
+//! - Per member account, through the assumed role (an administrator cannot import findings
+//!   for members), or into one central account when configured.
+//! - Batches of at most 100 findings and 6 MB, paced per account and region at 10 requests a
+//!   second with a burst of 30 (the BatchImportFindings quota).
+//! - Throttling and 5xx are retried by the SDK's standard retry; what still fails is deferred
+//!   with exponential backoff. `FailedFindings` entries are read one by one: InvalidInput is
+//!   a bug and is kept as `failed`, not retried; InvalidAccess (hub not enabled) is deferred
+//!   and the target recorded as `not_enabled`, so the next sweep tries again.
+//! - A row leaves the outbox only after Security Hub accepted it, so a crash loses nothing;
+//!   a re-send after a crash carries the same UpdatedAt, which Security Hub ignores.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use futures::StreamExt;
+use serde::Serialize;
+use sqlx::PgPool;
+use tracing::{instrument, warn};
+
+use super::asff::{self, ComplianceStatus, Delivery, RecordState};
+use crate::aws::errors::{FailureKind, classify};
+use crate::aws::{self, AccountClients, AwsContext};
+use crate::catalog::Catalog;
+use crate::config::ManagementAccess;
+use crate::domain::{AccountId, ControlId, Region};
+use crate::store::StoreError;
+use crate::store::outbox::{self, DueItem};
+
+/// BatchImportFindings accepts at most 100 findings...
+pub const MAX_BATCH: usize = 100;
+/// ...and 6 MB per request.
+pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
+/// Sustained requests per second per account and region.
+pub const RATE_PER_SECOND: f64 = 10.0;
+/// Burst.
+pub const BURST: f64 = 30.0;
+
+/// Counters since the process started (they become metrics with the API).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Findings Security Hub accepted.
+    pub imported: AtomicU64,
+    /// Findings rejected for good (InvalidInput or our own validation).
+    pub failed: AtomicU64,
+    /// Findings deferred to a later attempt.
+    pub retried: AtomicU64,
+}
+
+/// What a drain did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DrainReport {
+    /// Accepted by Security Hub.
+    pub imported: u64,
+    /// Rejected for good.
+    pub failed: u64,
+    /// Deferred to a later attempt.
+    pub deferred: u64,
+    /// BatchImportFindings requests made.
+    pub requests: u64,
+    /// Outbox rows still pending afterwards.
+    pub pending: i64,
+    /// Outbox rows kept as failed afterwards.
+    pub failed_total: i64,
+    /// Targets whose hub is not usable: `account/region: status`.
+    pub unusable_targets: Vec<String>,
+}
+
+/// What a drain needs.
+#[derive(Clone)]
+pub struct Sender {
+    /// The database.
+    pub pool: PgPool,
+    /// AWS access.
+    pub aws: AwsContext,
+    /// The catalog (titles, remediation, mappings).
+    pub catalog: Arc<Catalog>,
+    /// The management account (reached with own credentials when configured so).
+    pub management_account: Option<AccountId>,
+    /// Whether findings go to one central account (reached with own credentials).
+    pub central: bool,
+    /// Targets handled at once.
+    pub concurrency: usize,
+    /// Base delay of the backoff for deferred findings.
+    pub retry_base: chrono::Duration,
+    /// Stop after this many requests (tests use it to stop a drain in the middle).
+    pub max_requests: Option<u64>,
+    /// Process-wide counters.
+    pub counters: Arc<Counters>,
+}
+
+struct TokenBucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new() -> Self {
+        Self { tokens: BURST, last: Instant::now() }
+    }
+
+    async fn take(&mut self) {
+        loop {
+            let now = Instant::now();
+            self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * RATE_PER_SECOND).min(BURST);
+            self.last = now;
+            if self.tokens >= 1.0 {
+                self.tokens -= 1.0;
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs_f64((1.0 - self.tokens) / RATE_PER_SECOND)).await;
+        }
+    }
+}
+
+impl Sender {
+    /// Sends everything due, until the outbox has nothing due left (or `max_requests`).
+    #[instrument(skip_all)]
+    pub async fn drain(&self) -> Result<DrainReport, StoreError> {
+        let mut report = DrainReport::default();
+        let requests = AtomicU64::new(0);
+        let stop = AtomicBool::new(false);
+        loop {
+            let items = outbox::due(&self.pool, 5_000).await?;
+            if items.is_empty() || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let mut groups: BTreeMap<(String, String), Vec<DueItem>> = BTreeMap::new();
+            for item in items {
+                groups.entry((item.target_account.clone(), item.target_region.clone())).or_default().push(item);
+            }
+            let results: Vec<Result<DrainReport, StoreError>> = futures::stream::iter(groups)
+                .map(|((account, region), items)| Box::pin(self.send_group(account, region, items, &requests, &stop)))
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
+            let mut progressed = false;
+            for r in results {
+                let r = r?;
+                // Deferred rows wait for their backoff; only accepted or rejected ones make progress.
+                progressed |= r.imported + r.failed > 0;
+                report.imported += r.imported;
+                report.failed += r.failed;
+                report.deferred += r.deferred;
+            }
+            if !progressed {
+                break;
+            }
+        }
+        report.requests = requests.load(Ordering::Relaxed);
+        (report.pending, report.failed_total) = outbox::backlog(&self.pool).await?;
+        report.unusable_targets =
+            outbox::unusable_targets(&self.pool).await?.into_iter().map(|(a, r, s)| format!("{a}/{r}: {s}")).collect();
+        Ok(report)
+    }
+
+    async fn clients_for(&self, account: &str) -> Result<AccountClients, String> {
+        let own = self.central
+            || (self.management_account.as_ref().is_some_and(|m| m.as_str() == account)
+                && self.aws.settings().management_account_access == ManagementAccess::OwnCredentials);
+        if own {
+            return Ok(self.aws.own_clients());
+        }
+        let id = AccountId::parse(account).map_err(|e| e.to_string())?;
+        aws::assume_role(&self.aws, &id).await.map_err(|e| format!("{} ({})", e.failure.code, e.role_arn))
+    }
+
+    async fn send_group(
+        &self,
+        account: String,
+        region: String,
+        items: Vec<DueItem>,
+        requests: &AtomicU64,
+        stop: &AtomicBool,
+    ) -> Result<DrainReport, StoreError> {
+        let mut report = DrainReport::default();
+        let clients = match self.clients_for(&account).await {
+            Ok(c) => c,
+            Err(reason) => {
+                outbox::set_target_status(&self.pool, &account, &region, "access_denied", Some(&reason)).await?;
+                for item in &items {
+                    outbox::defer(&self.pool, item, &format!("cannot assume role: {reason}"), self.retry_base).await?;
+                }
+                report.deferred += items.len() as u64;
+                self.counters.retried.fetch_add(items.len() as u64, Ordering::Relaxed);
+                return Ok(report);
+            }
+        };
+        let hub_region = Region::parse(&region).ok();
+        let client = clients.securityhub(hub_region.as_ref());
+
+        // Build and validate; invalid findings are a bug on our side: kept as failed.
+        let mut ready: Vec<(DueItem, asff::Asff, usize)> = Vec::with_capacity(items.len());
+        for item in items {
+            let control = ControlId::parse(&item.finding.control_id).ok().and_then(|id| self.catalog.control(&id));
+            let Some(control) = control else {
+                outbox::mark_failed(&self.pool, &item, "control no longer in the catalog").await?;
+                report.failed += 1;
+                continue;
+            };
+            let delivery = Delivery {
+                target_account: item.target_account.clone(),
+                target_region: item.target_region.clone(),
+                record_state: if item.record_state == "ARCHIVED" { RecordState::Archived } else { RecordState::Active },
+                compliance: match item.compliance.as_str() {
+                    "PASSED" => ComplianceStatus::Passed,
+                    "FAILED" => ComplianceStatus::Failed,
+                    _ => ComplianceStatus::NotAvailable,
+                },
+                updated_at: item.updated_at,
+            };
+            let finding = asff::build(&item.finding, control, &delivery);
+            match asff::validate(&finding) {
+                Ok(size) => ready.push((item, finding, size)),
+                Err(e) => {
+                    warn!(finding.id = %item.finding.id, error = %e, "finding is not valid ASFF");
+                    outbox::mark_failed(&self.pool, &item, &e.to_string()).await?;
+                    report.failed += 1;
+                }
+            }
+        }
+
+        let mut bucket = TokenBucket::new();
+        let mut batches: Vec<Vec<(DueItem, asff::Asff, usize)>> = Vec::new();
+        for entry in ready {
+            let fits = batches.last().is_some_and(|b| {
+                b.len() < MAX_BATCH && b.iter().map(|(_, _, s)| s).sum::<usize>() + entry.2 + 1024 <= MAX_REQUEST_BYTES
+            });
+            if fits {
+                if let Some(b) = batches.last_mut() {
+                    b.push(entry);
+                }
+            } else {
+                batches.push(vec![entry]);
+            }
+        }
+        let mut batches = batches.into_iter();
+        while let Some(batch) = batches.next() {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let before = requests.fetch_add(1, Ordering::SeqCst);
+            if self.max_requests.is_some_and(|max| before >= max) {
+                requests.fetch_sub(1, Ordering::SeqCst);
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            bucket.take().await;
+            let findings = batch.iter().map(|(_, a, _)| a.to_sdk()).collect();
+            // Boxed: the SDK's request future is large, and a deep stack of them overflows a worker thread.
+            let sent = Box::pin(client.batch_import_findings().set_findings(Some(findings)).send()).await;
+            match sent {
+                Ok(out) => {
+                    let failed: BTreeMap<&str, (&str, &str)> = out
+                        .failed_findings()
+                        .iter()
+                        .map(|f| {
+                            (f.id().unwrap_or(""), (f.error_code().unwrap_or(""), f.error_message().unwrap_or("")))
+                        })
+                        .collect();
+                    let mut not_enabled = false;
+                    let mut accepted = Vec::with_capacity(batch.len());
+                    for (item, finding, _) in &batch {
+                        match failed.get(finding.id.as_str()) {
+                            None => accepted.push(item),
+                            Some((code, message)) if *code == "InvalidInput" => {
+                                warn!(finding.id = %item.finding.id, code, message, "Security Hub rejected a finding");
+                                outbox::mark_failed(&self.pool, item, &format!("{code}: {message}")).await?;
+                                report.failed += 1;
+                            }
+                            Some((code, message)) => {
+                                not_enabled |= *code == "InvalidAccess";
+                                outbox::defer(&self.pool, item, &format!("{code}: {message}"), self.retry_base).await?;
+                                report.deferred += 1;
+                            }
+                        }
+                    }
+                    outbox::mark_sent(&self.pool, &accepted).await?;
+                    report.imported += accepted.len() as u64;
+                    let status = if not_enabled { "not_enabled" } else { "ok" };
+                    outbox::set_target_status(&self.pool, &account, &region, status, None).await?;
+                }
+                Err(err) => {
+                    let failure = classify(&err);
+                    let status = match (failure.kind, failure.code.as_str()) {
+                        (_, "InvalidAccessException") | (FailureKind::NotEnabled, _) => "not_enabled",
+                        (FailureKind::AccessDenied, _) => "access_denied",
+                        _ => "error",
+                    };
+                    warn!(account.id = %account, aws.region = %region, code = %failure.code, "BatchImportFindings failed");
+                    outbox::set_target_status(&self.pool, &account, &region, status, Some(&failure.code)).await?;
+                    // This batch and the rest of this target wait for a later attempt.
+                    let rest: Vec<_> = batch.into_iter().chain(batches.by_ref().flatten()).collect();
+                    let reason = format!("{}: {}", failure.code, err.message().unwrap_or("no message"));
+                    for (item, _, _) in &rest {
+                        outbox::defer(&self.pool, item, &reason, self.retry_base).await?;
+                    }
+                    report.deferred += rest.len() as u64;
+                    break;
+                }
+            }
+        }
+        self.counters.imported.fetch_add(report.imported, Ordering::Relaxed);
+        self.counters.failed.fetch_add(report.failed, Ordering::Relaxed);
+        self.counters.retried.fetch_add(report.deferred, Ordering::Relaxed);
+        Ok(report)
+    }
+}

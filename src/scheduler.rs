@@ -1,0 +1,220 @@
+//! Runs sweeps for the `serve` process: on the cron schedule, on `POST /api/v1/sweeps`, and
+//! once at start-up to resume an interrupted sweep. Each run is `sweep::run` followed by the
+//! Security Hub delivery (the same steps as the `sweep` subcommand, through [`deliver`]).
+//!
+//! It never decides by itself whether a sweep may start: `sweep::run` refuses a second
+//! sweep through the database (`sweeps_one_running`), which holds across replicas. It must
+//! not call AWS or the database other than through `sweep`, `store` and `export`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
+use tracing::{error, info, warn};
+
+use crate::domain::SweepId;
+use crate::export::security_hub::{Counters, DrainReport, Sender};
+use crate::store::{StoreError, sweeps};
+use crate::sweep::{self, SweepDeps, SweepError, SweepReport};
+
+/// Sends the Security Hub outbox after a sweep, when delivery is on (`deps.security_hub`).
+///
+/// Shared by the `sweep` subcommand and the `serve` runner so both deliver the same way.
+pub async fn deliver(
+    deps: &SweepDeps,
+    concurrency: usize,
+    report: &SweepReport,
+    counters: Arc<Counters>,
+) -> Result<Option<DrainReport>, StoreError> {
+    let Some(policy) = &deps.security_hub else { return Ok(None) };
+    let sender = Sender {
+        pool: deps.pool.clone(),
+        aws: deps.aws.clone(),
+        catalog: Arc::clone(&deps.catalog),
+        management_account: report.management_account.clone(),
+        central: policy.central_account.is_some(),
+        concurrency,
+        retry_base: chrono::Duration::minutes(5),
+        max_requests: None,
+        counters,
+    };
+    sender.drain().await.map(Some)
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Runs `sweep::run` on a blocking-pool thread that drives it with `block_on`.
+///
+/// rustc cannot prove `sweep::run`'s future `Send` (higher-ranked lifetimes in its worker
+/// closures, rust-lang/rust#102211), so it cannot go to `tokio::spawn`; `block_on` needs no
+/// `Send`, and the sweep's own I/O still runs on the shared runtime.
+async fn sweep_off_thread(deps: SweepDeps, trigger: String) -> Result<SweepReport, SweepError> {
+    let runtime = tokio::runtime::Handle::current();
+    match tokio::task::spawn_blocking(move || runtime.block_on(sweep::run(&deps, &trigger))).await {
+        Ok(result) => result,
+        // A panic in the sweep is a bug: let it surface where it would have without the thread.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+// `Sender::drain` is Send, but rustc needs the concrete lifetimes of this site to see it.
+fn boxed_deliver<'a>(
+    deps: &'a SweepDeps,
+    concurrency: usize,
+    report: &'a SweepReport,
+    counters: Arc<Counters>,
+) -> BoxFuture<'a, Result<Option<DrainReport>, StoreError>> {
+    Box::pin(deliver(deps, concurrency, report, counters))
+}
+
+/// Why `POST /sweeps` could not start a sweep.
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    /// A sweep is running (here or in another replica).
+    #[error("sweep {0} is already running")]
+    AlreadyRunning(SweepId),
+    /// The process is shutting down.
+    #[error("the service is shutting down")]
+    ShuttingDown,
+    /// The sweep ended before it was recorded (for example, the organization could not be read).
+    #[error("the sweep could not start: {0}")]
+    Failed(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs sweeps in the background of the `serve` process.
+pub struct Runner {
+    deps: SweepDeps,
+    security_hub_concurrency: usize,
+    counters: Arc<Counters>,
+    // Held (shared) by every run; shutdown takes it exclusively to wait for the runs in flight.
+    active: tokio::sync::RwLock<()>,
+}
+
+impl Runner {
+    /// A runner over `deps`; Security Hub delivery follows `deps.security_hub`.
+    pub fn new(deps: SweepDeps, security_hub_concurrency: usize) -> Self {
+        Self { deps, security_hub_concurrency, counters: Arc::default(), active: tokio::sync::RwLock::new(()) }
+    }
+
+    /// What sweeps use (the API reads the pool and catalog from here).
+    pub fn deps(&self) -> &SweepDeps {
+        &self.deps
+    }
+
+    /// Security Hub delivery counters since start-up.
+    pub fn security_hub_counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Whether shutdown has begun.
+    pub fn stopping(&self) -> bool {
+        self.deps.stop.load(Ordering::Relaxed)
+    }
+
+    /// One sweep (or the resumption of the interrupted one), then delivery to Security Hub.
+    ///
+    /// A delivery failure is logged, not returned: the findings stay in the outbox for the next run.
+    pub async fn run_once(&self, trigger: &str) -> Result<SweepReport, SweepError> {
+        let _running = self.active.read().await;
+        let started = Instant::now();
+        let result = sweep_off_thread(self.deps.clone(), trigger.to_owned()).await;
+        crate::api::metrics::record_sweep(&result, started.elapsed());
+        let report = result?;
+        // After a shutdown signal the outbox is left for the next process.
+        if !self.stopping() {
+            match boxed_deliver(&self.deps, self.security_hub_concurrency, &report, Arc::clone(&self.counters)).await {
+                Ok(Some(d)) => info!(
+                    sweep.id = %report.sweep_id, imported = d.imported, failed = d.failed, deferred = d.deferred,
+                    "Security Hub delivery done"
+                ),
+                Ok(None) => {}
+                Err(e) => {
+                    error!(sweep.id = %report.sweep_id, error = %e, "Security Hub delivery failed; findings stay queued")
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// A scheduler tick or the start-up resumption: runs a sweep and logs how it ended.
+    pub async fn run_logged(&self, trigger: &str) {
+        if self.stopping() {
+            return;
+        }
+        match self.run_once(trigger).await {
+            Ok(r) => info!(sweep.id = %r.sweep_id, sweep.trigger = trigger, status = %r.status, "sweep ended"),
+            Err(SweepError::AlreadyRunning(id)) => {
+                info!(sweep.id = %id, sweep.trigger = trigger, "sweep not started: another sweep is running");
+            }
+            Err(e) => error!(sweep.trigger = trigger, error = %e, "sweep failed (a running sweep stays resumable)"),
+        }
+    }
+
+    /// Starts a sweep in the background and returns its id as soon as it is recorded.
+    pub async fn trigger(self: &Arc<Self>, trigger: &'static str) -> Result<SweepId, TriggerError> {
+        if self.stopping() {
+            return Err(TriggerError::ShuttingDown);
+        }
+        if let Some(running) = sweeps::running(&self.deps.pool).await? {
+            return Err(TriggerError::AlreadyRunning(running.id));
+        }
+        let runner = Arc::clone(self);
+        let task = tokio::spawn(async move { runner.run_once(trigger).await });
+        // The sweep row is written before anything slow (AWS) happens, so this wait is short.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if task.is_finished() {
+                return match task.await {
+                    Ok(Ok(report)) => Ok(report.sweep_id),
+                    Ok(Err(SweepError::AlreadyRunning(id))) => Err(TriggerError::AlreadyRunning(id)),
+                    Ok(Err(e)) => Err(TriggerError::Failed(e.to_string())),
+                    Err(e) => Err(TriggerError::Failed(e.to_string())),
+                };
+            }
+            if let Some(running) = sweeps::running(&self.deps.pool).await? {
+                return Ok(running.id);
+            }
+            if Instant::now() > deadline {
+                // The task goes on; it is visible in GET /sweeps once recorded.
+                return Err(TriggerError::Failed("the sweep was not recorded within 10 seconds".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops taking new work: workers finish the account in flight, the sweep stays resumable.
+    pub fn stop(&self) {
+        self.deps.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits until no run is in flight (call after [`Runner::stop`]).
+    pub async fn wait_idle(&self) {
+        drop(self.active.write().await);
+    }
+}
+
+/// Starts the cron schedule (six fields, seconds first, UTC). Each tick runs a sweep unless one
+/// is running, in which case the tick is refused and logged.
+pub async fn start(runner: Arc<Runner>, schedule: &str) -> Result<JobScheduler, JobSchedulerError> {
+    let scheduler = JobScheduler::new().await?;
+    let job = Job::new_async(schedule, move |_id, _lock| {
+        let runner = Arc::clone(&runner);
+        Box::pin(async move { runner.run_logged("schedule").await })
+    })?;
+    scheduler.add(job).await?;
+    scheduler.start().await?;
+    Ok(scheduler)
+}
+
+/// Resumes the interrupted sweep, if there is one, in the background.
+pub async fn resume_interrupted(runner: &Arc<Runner>) -> Result<Option<SweepId>, StoreError> {
+    let Some(running) = sweeps::running(&runner.deps.pool).await? else { return Ok(None) };
+    warn!(sweep.id = %running.id, "resuming an interrupted sweep");
+    let runner = Arc::clone(runner);
+    tokio::spawn(async move { runner.run_logged("resume").await });
+    Ok(Some(running.id))
+}

@@ -1,0 +1,139 @@
+//! BR.ORG.1–6 end to end: service control policies attached at root, OU and account level
+//! in the emulator, discovered through the Organizations API and judged account by account.
+
+use aws_sdk_organizations::types::PolicyType;
+use bedrock_sweeper::sweep::{self, SweepReport};
+
+use super::helpers::{Moto, test_db};
+use super::seed::Org;
+use super::sweep_e2e::deps;
+
+const REGION_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyBedrockOutsideApproved","Effect":"Deny",
+  "Action":["bedrock:*","bedrock-mantle:*"],"Resource":"*",
+  "Condition":{"StringNotEquals":{"aws:RequestedRegion":["us-east-1"]}}}]}"#;
+
+/// A region deny whose NotAction list exempts Bedrock: Bedrock stays open everywhere.
+const REGION_DENY_EXEMPTING_BEDROCK: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"RegionDeny","Effect":"Deny",
+  "NotAction":["iam:*","organizations:*","sts:*","support:*","bedrock:*","bedrock-mantle:*"],"Resource":"*",
+  "Condition":{"StringNotEquals":{"aws:RequestedRegion":["us-east-1"]}}}]}"#;
+
+const ENDPOINT_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyBedrockOutsideVpce","Effect":"Deny",
+  "Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream","bedrock:InvokeAgent","bedrock:Retrieve",
+            "bedrock:RetrieveAndGenerate","bedrock:ApplyGuardrail","bedrock-mantle:CreateInference"],
+  "Resource":"*",
+  "Condition":{"Null":{"aws:SourceVpce":"true"},"BoolIfExists":{"aws:ViaAWSService":"false"}}}]}"#;
+
+const REQUIRE_GUARDRAIL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"RequireGuardrail","Effect":"Deny",
+  "Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"],"Resource":"*",
+  "Condition":{"Null":{"bedrock:GuardrailIdentifier":"true"}}}]}"#;
+
+const PROTECT_AUDIT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ProtectAudit","Effect":"Deny",
+  "Action":["cloudtrail:StopLogging","cloudtrail:DeleteTrail","cloudtrail:UpdateTrail","cloudtrail:PutEventSelectors",
+            "bedrock:DeleteModelInvocationLoggingConfiguration","bedrock:PutModelInvocationLoggingConfiguration"],
+  "Resource":"*",
+  "Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/SecurityAdmin"}}}]}"#;
+
+const NO_API_KEYS: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Sid":"NoBedrockKeys","Effect":"Deny","Action":"iam:CreateServiceSpecificCredential","Resource":"*",
+   "Condition":{"StringEquals":{"iam:ServiceSpecificCredentialServiceName":"bedrock.amazonaws.com"}}},
+  {"Sid":"NoBearerTokens","Effect":"Deny","Action":["bedrock:CallWithBearerToken","bedrock-mantle:CallWithBearerToken"],"Resource":"*"}]}"#;
+
+/// A deny-list SCP attached where FullAWSAccess was detached: nothing is allowed below it.
+const DENY_LIST_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoLeaving","Effect":"Deny",
+  "Action":"organizations:LeaveOrganization","Resource":"*"}]}"#;
+
+async fn policy(org: &Org, name: &str, content: &str, targets: &[&str]) -> String {
+    let id = org
+        .orgs()
+        .create_policy()
+        .name(name)
+        .description(name)
+        .r#type(PolicyType::ServiceControlPolicy)
+        .content(content)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+        .policy_summary
+        .unwrap()
+        .id
+        .unwrap();
+    for t in targets {
+        org.orgs().attach_policy().policy_id(&id).target_id(*t).send().await.unwrap();
+    }
+    id
+}
+
+#[track_caller]
+fn verdict<'a>(r: &'a SweepReport, control: &str, account: &str) -> (&'a str, &'a str) {
+    let f = r.findings.iter().find(|f| f.control_id == control && f.account_id == account).unwrap();
+    (f.status.as_str(), f.detail.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scps_on_every_level_are_judged_per_account() {
+    let moto = Moto::start().await;
+    let org = Org::create(&moto.endpoint()).await;
+    let governed_ou = org.ou(&org.root, "Governed").await;
+    let sandbox_ou = org.ou(&org.root, "Sandbox").await;
+    let locked_ou = org.ou(&org.root, "Locked").await;
+    let governed = org.account("governed", &governed_ou).await;
+    let sandbox = org.account("sandbox", &sandbox_ou).await;
+    let locked = org.account("locked", &locked_ou).await;
+    let broken = org.account("broken", &org.root).await;
+
+    // Governed: every control in place, spread over OU and account level.
+    policy(&org, "region-deny", REGION_DENY, &[&governed_ou]).await;
+    policy(&org, "endpoint-only", ENDPOINT_ONLY, &[&governed_ou]).await;
+    policy(&org, "require-guardrail", REQUIRE_GUARDRAIL, &[&governed]).await;
+    policy(&org, "protect-audit", PROTECT_AUDIT, &[&governed_ou]).await;
+    policy(&org, "no-api-keys", NO_API_KEYS, &[&governed]).await;
+    // Sandbox: a region deny that exempts Bedrock.
+    let exempting = policy(&org, "sandbox-region-deny", REGION_DENY_EXEMPTING_BEDROCK, &[&sandbox_ou]).await;
+    // Locked: FullAWSAccess detached, only a deny-list SCP left.
+    policy(&org, "deny-list-only", DENY_LIST_ONLY, &[&locked_ou]).await;
+    org.orgs().detach_policy().policy_id("p-FullAWSAccess").target_id(&locked_ou).send().await.unwrap();
+    // Broken: a policy that is not JSON (the emulator does not validate content).
+    let malformed = policy(&org, "malformed", "{ this is not json", &[&broken]).await;
+
+    let (pool, _) = test_db().await;
+    let r = sweep::run(&deps(&moto.endpoint(), pool), "test").await.unwrap();
+
+    if std::env::var("SCP_E2E_DEBUG").is_ok() {
+        for f in r.findings.iter().filter(|f| f.control_id.starts_with("BR.ORG")) {
+            eprintln!("{} {} {} {}", f.control_id, f.account_id, f.status, f.detail);
+        }
+    }
+    for control in ["BR.ORG.1", "BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
+        let (status, detail) = verdict(&r, control, &governed);
+        assert_eq!(status, "pass", "{control} governed: {detail}");
+    }
+    assert_eq!(verdict(&r, "BR.ORG.5", &governed).0, "not_applicable", "no approved model list configured");
+
+    let (status, detail) = verdict(&r, "BR.ORG.1", &sandbox);
+    assert_eq!(status, "fail", "{detail}");
+    assert!(
+        detail.contains(&exempting) || detail.contains("sandbox-region-deny"),
+        "names the exempting policy: {detail}"
+    );
+    assert!(detail.contains("Sandbox"), "names the OU: {detail}");
+    for control in ["BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
+        assert_eq!(verdict(&r, control, &sandbox).0, "fail", "{control} sandbox");
+    }
+
+    // Everything implicitly denied: no region is open, but neither is the approved path.
+    assert_eq!(verdict(&r, "BR.ORG.1", &locked).0, "pass", "{}", verdict(&r, "BR.ORG.1", &locked).1);
+    let (status, detail) = verdict(&r, "BR.ORG.2", &locked);
+    assert_eq!(status, "fail", "{detail}");
+
+    for control in ["BR.ORG.1", "BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
+        let (status, detail) = verdict(&r, control, &broken);
+        assert_eq!(status, "error", "{control} broken: {detail}");
+        assert!(detail.contains(&malformed), "{control} names the policy: {detail}");
+    }
+
+    for control in ["BR.ORG.1", "BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.5", "BR.ORG.6"] {
+        assert_eq!(verdict(&r, control, &org.management_account).0, "not_applicable", "{control} management");
+    }
+}
