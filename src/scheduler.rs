@@ -162,6 +162,7 @@ impl Runner {
         if let Some(running) = sweeps::running(&self.deps.pool).await? {
             return Err(TriggerError::AlreadyRunning(running.id));
         }
+        let newest_before = sweeps::page(&self.deps.pool, None, 1).await?.first().map(|s| s.id);
         let runner = Arc::clone(self);
         let task = tokio::spawn(async move { runner.run_once(trigger).await });
         // The sweep row is written before anything slow (AWS) happens, so this wait is short.
@@ -171,7 +172,17 @@ impl Runner {
                 return match task.await {
                     Ok(Ok(report)) => Ok(report.sweep_id),
                     Ok(Err(SweepError::AlreadyRunning(id))) => Err(TriggerError::AlreadyRunning(id)),
-                    Ok(Err(e)) => Err(TriggerError::Failed(e.to_string())),
+                    Ok(Err(e)) => {
+                        // It failed fast (say, the organization could not be read) but it was
+                        // recorded: the caller gets its id and reads the reason from it.
+                        match sweeps::page(&self.deps.pool, None, 1).await?.first() {
+                            Some(s) if Some(s.id) != newest_before && s.trigger == trigger => {
+                                error!(sweep.id = %s.id, sweep.trigger = trigger, error = %e, "sweep failed");
+                                Ok(s.id)
+                            }
+                            _ => Err(TriggerError::Failed(e.to_string())),
+                        }
+                    }
                     Err(e) => Err(TriggerError::Failed(e.to_string())),
                 };
             }

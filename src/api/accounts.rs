@@ -63,12 +63,15 @@ impl From<AccountRow> for Account {
 #[serde(deny_unknown_fields)]
 pub struct AccountQuery {
     /// OU path prefix by name, e.g. `Root/Workloads` (matches `Root/Workloads/Prod`).
+    #[param(pattern = "^[^/\\x00-\\x1f]+(/[^/\\x00-\\x1f]+)*$", max_length = 1024)]
     pub ou: Option<String>,
     /// `true`: only accounts with failing findings; `false`: only accounts without.
     pub failing: Option<bool>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -84,7 +87,8 @@ pub struct AccountPage {
 /// Checks an `ou` filter: a path of names such as `Root/Workloads`.
 pub(super) fn ou_filter(ou: Option<String>) -> Result<Option<String>, ApiError> {
     match ou {
-        Some(p) if p.is_empty() || p.len() > 1024 || p.ends_with('/') => {
+        // Control characters (NUL above all) would only fail in the database.
+        Some(p) if p.is_empty() || p.len() > 1024 || p.ends_with('/') || p.chars().any(char::is_control) => {
             Err(ApiError::bad("ou", "expected an OU path by name such as `Root/Workloads`"))
         }
         other => Ok(other),
@@ -116,7 +120,7 @@ pub struct AccountDetail {
 
 /// One account.
 #[utoipa::path(get, path = "/accounts/{id}", tag = "accounts",
-    params(("id" = String, Path, description = "12-digit account id")),
+    params(("id" = String, Path, description = "12-digit account id", pattern = "^[0-9]{12}$")),
     responses((status = 200, body = AccountDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AccountDetail>, ApiError> {

@@ -109,7 +109,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<ControlList>, Ap
 
 /// One control with current results.
 #[utoipa::path(get, path = "/controls/{id}", tag = "controls",
-    params(("id" = String, Path, description = "Control id, e.g. BR.NET.1")),
+    params(("id" = String, Path, description = "Control id, e.g. BR.NET.1", pattern = "^BR\\.[A-Z]+\\.[0-9]+$")),
     responses((status = 200, body = Control), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Control>, ApiError> {

@@ -27,7 +27,7 @@ pub const MAX_DAYS: i64 = 400;
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     /// This account only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{12}$")]
     pub account_id: Option<AccountId>,
     /// Accounts under this OU path by name, e.g. `Root/Sandbox`.
     pub ou: Option<String>,
@@ -43,11 +43,12 @@ pub struct Scope {
 #[serde(deny_unknown_fields)]
 pub struct NewExceptionBody {
     /// The control, e.g. `BR.NET.1`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^BR\\.[A-Z]+\\.[0-9]+$")]
     pub control_id: ControlId,
     /// Where it applies.
     pub scope: Scope,
     /// Why the risk is accepted.
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
     /// When it stops applying (RFC 3339, in the future, at most 400 days ahead).
     pub expires_at: DateTime<Utc>,
@@ -62,12 +63,13 @@ impl NewExceptionBody {
         if s.account_id.is_none() && s.ou.is_none() && s.region.is_none() && s.resource_pattern.is_none() {
             return Err(ApiError::bad("scope", "give at least one of account_id, ou, region, resource_pattern"));
         }
-        if s.resource_pattern.as_ref().is_some_and(|p| p.trim().is_empty() || p.len() > 2048) {
-            return Err(ApiError::bad("scope.resource_pattern", "must be 1 to 2048 characters"));
+        let bad_text = |t: &str, max: usize| t.trim().is_empty() || t.len() > max || t.contains('\0');
+        if s.resource_pattern.as_deref().is_some_and(|p| bad_text(p, 2048)) {
+            return Err(ApiError::bad("scope.resource_pattern", "must be 1 to 2048 characters, without NUL"));
         }
         let reason = self.reason.trim().to_owned();
-        if reason.is_empty() || reason.len() > 2000 {
-            return Err(ApiError::bad("reason", "must be 1 to 2000 characters"));
+        if bad_text(&reason, 2000) {
+            return Err(ApiError::bad("reason", "must be 1 to 2000 characters, without NUL"));
         }
         if self.expires_at <= now || self.expires_at > now + Duration::days(MAX_DAYS) {
             return Err(ApiError::bad("expires_at", format!("must be in the future and within {MAX_DAYS} days")));
@@ -161,8 +163,10 @@ pub struct ExceptionQuery {
     /// Include withdrawn exceptions (default false). Expired ones are always listed.
     pub include_withdrawn: Option<bool>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -223,7 +227,7 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
 
 /// One exception, with its audit trail.
 #[utoipa::path(get, path = "/exceptions/{id}", tag = "exceptions",
-    params(("id" = String, Path, description = "Exception id (UUID)")),
+    params(("id" = String, Path, description = "Exception id (UUID)", format = Uuid)),
     responses((status = 200, body = ExceptionDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(
@@ -238,7 +242,7 @@ pub async fn get(
 
 /// Withdraws an exception (operator role); matching findings show unsuppressed at once.
 #[utoipa::path(delete, path = "/exceptions/{id}", tag = "exceptions",
-    params(("id" = String, Path, description = "Exception id (UUID)")),
+    params(("id" = String, Path, description = "Exception id (UUID)", format = Uuid)),
     responses((status = 200, body = Exception), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, description = "No such exception, or already withdrawn", body = ErrorBody)),
     security(("bearer" = [])))]

@@ -70,25 +70,28 @@ impl From<FindingListRow> for Finding {
 #[serde(deny_unknown_fields)]
 pub struct FindingQuery {
     /// `pass`, `fail`, `error` or `not_applicable`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(pass|fail|error|not_applicable)$")]
     pub status: Option<Status>,
     /// A control id, e.g. `BR.NET.1`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^BR\\.[A-Z]+\\.[0-9]+$")]
     pub control_id: Option<ControlId>,
     /// A 12-digit account id.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^[0-9]{12}$")]
     pub account_id: Option<AccountId>,
     /// A region, e.g. `eu-west-1`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^[a-z]{2}(-[a-z]+)+-[0-9]$", max_length = 25)]
     pub region: Option<Region>,
     /// `critical`, `high`, `medium`, `low` or `informational`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(critical|high|medium|low|informational)$")]
     pub severity: Option<Severity>,
     /// OU path prefix by name, e.g. `Root/Workloads`.
+    #[param(pattern = "^[^/\\x00-\\x1f]+(/[^/\\x00-\\x1f]+)*$", max_length = 1024)]
     pub ou: Option<String>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -178,7 +181,7 @@ pub struct FindingDetail {
 
 /// One finding, active or not.
 #[utoipa::path(get, path = "/findings/{id}", tag = "findings",
-    params(("id" = String, Path, description = "Finding id (32 lowercase hex digits)")),
+    params(("id" = String, Path, description = "Finding id (32 lowercase hex digits)", pattern = "^[0-9a-f]{32}$")),
     responses((status = 200, body = FindingDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<FindingDetail>, ApiError> {

@@ -47,7 +47,7 @@ pub struct HistoryQuery {
     /// End (RFC 3339); default now.
     pub to: Option<DateTime<Utc>>,
     /// `hour`, `day` (default) or `week`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(hour|day|week)$")]
     pub interval: Option<Interval>,
 }
 

@@ -146,7 +146,26 @@ async fn openapi_json() -> Json<serde_json::Value> {
 
 /// The OpenAPI 3.1 document of every route [`router`] serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", protected()).merge(public()).into_openapi()
+    let mut doc =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", protected()).merge(public()).into_openapi();
+    // The auth middleware answers for every protected operation; say so once, here.
+    for item in doc.paths.paths.values_mut() {
+        let ops = [(&mut item.get, false), (&mut item.post, true), (&mut item.delete, true)];
+        for (op, writes) in ops {
+            let Some(op) = op.as_mut().filter(|op| op.security.is_some()) else { continue };
+            op.responses.responses.entry("401".into()).or_insert_with(|| error_response("No or unknown bearer token"));
+            if writes {
+                op.responses.responses.entry("403".into()).or_insert_with(|| error_response("The token is a viewer's"));
+            }
+        }
+    }
+    doc
+}
+
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    ResponseBuilder::new().description(description).content("application/json", content).build().into()
 }
 
 /// The whole HTTP surface over `state`.

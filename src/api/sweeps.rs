@@ -74,8 +74,10 @@ impl From<SweepProgressRow> for Sweep {
 #[serde(deny_unknown_fields)]
 pub struct SweepQuery {
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -108,7 +110,7 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<SweepQuery>) ->
 
 /// One sweep, with progress while it runs.
 #[utoipa::path(get, path = "/sweeps/{id}", tag = "sweeps",
-    params(("id" = String, Path, description = "Sweep id (UUID)")),
+    params(("id" = String, Path, description = "Sweep id (UUID)", format = Uuid)),
     responses((status = 200, body = Sweep), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Sweep>, ApiError> {

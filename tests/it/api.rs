@@ -183,6 +183,7 @@ async fn bad_input_is_a_400_naming_the_problem() {
         ("/api/v1/findings?limit=lots", "limit"),
         ("/api/v1/findings?cursor=%21%21", "cursor"),
         ("/api/v1/findings?ou=", "ou"),
+        ("/api/v1/findings?ou=Root%00x", "ou"),
         ("/api/v1/findings/XYZ", "finding id"),
         ("/api/v1/accounts?failing=perhaps", "failing"),
         ("/api/v1/accounts/12345", "account id"),
@@ -384,6 +385,9 @@ fn the_openapi_document_covers_every_route() {
         assert!(params.contains(&name), "{name} missing from {params:?}");
     }
     assert!(doc["paths"]["/api/v1/posture"]["get"]["security"].is_array());
+    assert!(doc["paths"]["/api/v1/posture"]["get"]["responses"]["401"].is_object());
+    assert!(doc["paths"]["/api/v1/sweeps"]["post"]["responses"]["403"].is_object());
+    assert!(doc["paths"]["/healthz"]["get"]["responses"]["401"].is_null(), "open routes need no token");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
