@@ -55,29 +55,6 @@ pub(crate) fn grants_all_bedrock(document: &str) -> Result<bool, String> {
     }))
 }
 
-fn glob_match(pattern: &str, text: &str) -> bool {
-    // Iterative `*`/`?` matcher (no regex, no recursion blow-up).
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 /// The reasons `principal` fails, empty when it does not.
 fn violations(
     principal: &IamPrincipal,
@@ -123,7 +100,7 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
     };
     let judged = iam.principals.iter().filter(|p| {
         !p.path.starts_with("/aws-service-role/")
-            && !input.params.exempt_principals.iter().any(|pat| glob_match(pat, &p.arn))
+            && !input.params.exempt_principals.iter().any(|pat| iam_policy::wildcard_match(pat, &p.arn))
     });
     let mut out = Vec::new();
     let mut count = 0;

@@ -26,6 +26,12 @@ pub(crate) struct Glob {
     fold: bool,
 }
 
+/// Whether `text` matches `pattern`, where `*` matches any run of characters and `?` exactly
+/// one, over the whole text (case-sensitive, as for ARNs and `StringLike`).
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    Glob::new(pattern, false).matches(text)
+}
+
 /// Lowercases with plain `str::to_lowercase`, not Unicode case folding (§3.8).
 fn fold_text(s: &str, fold: bool) -> String {
     if fold { s.to_lowercase() } else { s.to_owned() }

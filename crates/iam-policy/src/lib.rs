@@ -31,6 +31,7 @@ mod tri;
 pub use bedrock::bedrock_runtime_iam_action;
 pub use context::{ContextValue, KeyState, RequestContext, TAG_KEY_PATTERNS};
 pub use error::PolicyError;
+pub use glob::wildcard_match;
 pub use hierarchy::{Level, NearMiss, ScpOutcome, evaluate_scps};
 pub use lint::{Lint, LintKind, Severity, lint_policy};
 pub use matching::{Match, Miss, MissPart, statement_matches};

@@ -106,26 +106,7 @@ pub(crate) fn region_classes<'r>(policies: &[&Policy], regions: &[&'r str]) -> H
 
 /// Case-sensitive glob with `*` and `?` over the whole text.
 fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let a: Vec<char> = text.chars().collect();
-    let (mut pi, mut ai, mut star, mut mark) = (0, 0, None, 0);
-    while ai < a.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == a[ai]) {
-            pi += 1;
-            ai += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ai;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ai = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    iam_policy::wildcard_match(pattern, text)
 }
 
 /// `out` as it reads for `to` when it was computed for `from`, a region of the same class.
