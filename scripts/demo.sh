@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo on a fresh machine: PostgreSQL, the local AWS emulator with a seeded demo
-# organization, the build, then one sweep with its summary.
+# organization, the build, one sweep with its summary, then the service (API on
+# 127.0.0.1:8080, Ctrl-C stops it). DEMO_SERVE=0 stops after the sweep.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -39,3 +40,13 @@ export SWEEPER_DATABASE__URL="${PG_ADMIN_URL%/*}/$DB" \
 
 echo "== sweeping" >&2
 "$BIN" sweep "$@"
+
+if [ "${DEMO_SERVE:-1}" != "0" ]; then
+  TOKEN="demo-$("$PYTHON" -c 'import secrets; print(secrets.token_hex(12))')"
+  export SWEEPER_API__TOKENS="operator:$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)"
+  export SWEEPER_API__LISTEN="${DEMO_LISTEN:-127.0.0.1:8080}"
+  echo "== serving on http://$SWEEPER_API__LISTEN (Ctrl-C to stop)" >&2
+  echo "   operator token for this demo: $TOKEN" >&2
+  echo "   try: curl -s -H \"Authorization: Bearer $TOKEN\" http://$SWEEPER_API__LISTEN/api/v1/posture" >&2
+  "$BIN" serve
+fi
