@@ -48,5 +48,10 @@ if [ "${DEMO_SERVE:-1}" != "0" ]; then
   echo "== serving on http://$SWEEPER_API__LISTEN (Ctrl-C to stop)" >&2
   echo "   operator token for this demo: $TOKEN" >&2
   echo "   try: curl -s -H \"Authorization: Bearer $TOKEN\" http://$SWEEPER_API__LISTEN/api/v1/posture" >&2
-  "$BIN" serve
+  "$BIN" serve &
+  SERVE_PID=$!
+  # Stop the service and the emulator together, whichever way the script ends.
+  trap 'kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; kill "$MOTO_PID" 2>/dev/null || true' EXIT
+  trap 'exit 130' INT TERM
+  wait "$SERVE_PID"
 fi
