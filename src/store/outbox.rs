@@ -61,6 +61,14 @@ fn desired(r: &Row) -> Option<(RecordState, ComplianceStatus)> {
     }
 }
 
+/// Removes the unsent outbox row of `r`, if it has one.
+async fn drop_pending(conn: &mut PgConnection, r: &Row) -> Result<(), StoreError> {
+    if r.o_updated_at.is_some() {
+        sqlx::query("delete from security_hub_outbox where finding_id = $1").bind(&r.id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Enqueues what must change in Security Hub for `account`'s findings. Returns how many
 /// findings were enqueued.
 pub async fn reconcile_account(
@@ -84,13 +92,8 @@ pub async fn reconcile_account(
     for r in rows {
         let hash = content_hash(&r);
         let Some((state, compliance)) = desired(&r) else {
-            if r.o_updated_at.is_some() {
-                // It failed and was fixed before we sent anything: nothing to tell Security Hub.
-                sqlx::query("delete from security_hub_outbox where finding_id = $1")
-                    .bind(&r.id)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            // It failed and was fixed before we sent anything: nothing to tell Security Hub.
+            drop_pending(conn, &r).await?;
             continue;
         };
         let same_as_pending = r.o_record_state.as_deref() == Some(state.as_str())
@@ -104,13 +107,8 @@ pub async fn reconcile_account(
             && (state == RecordState::Archived || r.sh_content_hash.as_deref() == Some(hash.as_str()));
         let heartbeat_due = state == RecordState::Active && r.sh_sent_at.is_none_or(|t| now - t >= policy.heartbeat);
         if same_as_sent && !heartbeat_due {
-            if r.o_updated_at.is_some() {
-                // A pending change was undone before it was sent.
-                sqlx::query("delete from security_hub_outbox where finding_id = $1")
-                    .bind(&r.id)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            // A pending change was undone before it was sent.
+            drop_pending(conn, &r).await?;
             continue;
         }
         let reason = match (&r.sh_record_state, state) {
