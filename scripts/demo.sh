@@ -19,7 +19,18 @@ PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
 TZ=UTC MOTO_EC2_LOAD_DEFAULT_AMIS=false "$MOTO_SERVER" -H 127.0.0.1 -p "$PORT" >/tmp/bedrock-sweeper-demo-moto.log 2>&1 &
 MOTO_PID=$!
 trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/moto-api/data.json" >/dev/null 2>&1 && break; sleep 0.1; done
+# Wait until the emulator answers (python from its venv: no curl needed).
+"$PYTHON" - "$PORT" <<'PY'
+import sys, time, urllib.request
+for _ in range(200):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/data.json", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("the AWS emulator did not start")
+PY
 
 echo "== seeding a demo organization in the emulator on 127.0.0.1:$PORT" >&2
 "$PYTHON" scripts/demo_seed.py "http://127.0.0.1:$PORT"

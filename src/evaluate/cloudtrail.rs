@@ -219,7 +219,16 @@ pub fn bedrock_data_events(input: &AccountInput<'_>, snap: &AccountSnapshot) -> 
     let (trails, hidden) = applicable(input, snap);
     let mut covered: Vec<&str> = Vec::new();
     let mut unknown = false;
-    for t in trails.iter().filter(|t| matches!(&t.status, Ok(s) if s.is_logging)) {
+    for t in &trails {
+        match &t.status {
+            Ok(s) if s.is_logging => {}
+            Ok(_) => continue,
+            // A trail whose status we could not read might be the one that records them.
+            Err(_) => {
+                unknown = true;
+                continue;
+            }
+        }
         let Ok(sel) = &t.event_selectors else {
             unknown = true;
             continue;
@@ -247,7 +256,7 @@ pub fn bedrock_data_events(input: &AccountInput<'_>, snap: &AccountSnapshot) -> 
         (
             Status::Error,
             format!(
-                "Bedrock data events for {} not found; some trails' selectors could not be read.",
+                "Bedrock data events for {} not found; the status or selectors of some trails could not be read.",
                 missing.join(", ")
             ),
         )

@@ -55,35 +55,43 @@ pub(crate) fn grants_all_bedrock(document: &str) -> Result<bool, String> {
     }))
 }
 
-/// The reasons `principal` fails, empty when it does not.
-fn violations(
+/// What was found for one principal: grants that fail the control, and policies that could
+/// not be judged (unreadable, or an attached managed policy whose document was not returned).
+#[derive(Default)]
+struct Findings {
+    broad: Vec<String>,
+    unreadable: Vec<String>,
+}
+
+fn judge_principal(
     principal: &IamPrincipal,
     snap_managed: &std::collections::BTreeMap<String, crate::snapshot::PolicyDocument>,
-) -> Vec<String> {
-    let mut why = Vec::new();
+) -> Findings {
+    let mut f = Findings::default();
     for p in &principal.inline_policies {
         match grants_all_bedrock(&p.document) {
-            Ok(true) => why.push(format!("inline policy {} grants bedrock:* on *", p.name)),
+            Ok(true) => f.broad.push(format!("inline policy {} grants bedrock:* on *", p.name)),
             Ok(false) => {}
-            Err(e) => why.push(format!("inline policy {} could not be read ({e})", p.name)),
+            Err(e) => f.unreadable.push(format!("inline policy {} could not be read ({e})", p.name)),
         }
     }
     for a in &principal.attached {
         if a.arn == BEDROCK_FULL_ACCESS {
-            why.push("AmazonBedrockFullAccess is attached".into());
+            f.broad.push("AmazonBedrockFullAccess is attached".into());
             continue;
         }
         match snap_managed.get(&a.arn).map(|d| grants_all_bedrock(&d.document)) {
-            Some(Ok(true)) => why.push(format!("managed policy {} grants bedrock:* on *", a.name)),
+            Some(Ok(true)) => f.broad.push(format!("managed policy {} grants bedrock:* on *", a.name)),
             Some(Ok(false)) => {}
-            Some(Err(e)) => why.push(format!("managed policy {} could not be read ({e})", a.name)),
+            Some(Err(e)) => f.unreadable.push(format!("managed policy {} could not be read ({e})", a.name)),
             None if KNOWN_BROAD_MANAGED.contains(&a.arn.as_str()) => {
-                why.push(format!("managed policy {} grants bedrock:* on *", a.name));
+                f.broad.push(format!("managed policy {} grants bedrock:* on *", a.name));
             }
-            None => {}
+            // Attached, but its document was not in the answer: we did not look at it.
+            None => f.unreadable.push(format!("the document of managed policy {} was not returned", a.name)),
         }
     }
-    why
+    f
 }
 
 /// BR.IAM.1.
@@ -106,16 +114,22 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
     let mut count = 0;
     for p in judged {
         count += 1;
-        let why = violations(p, &iam.managed_policies);
-        if !why.is_empty() {
-            out.push(input.verdict(
-                "BR.IAM.1",
-                None,
-                &p.arn,
-                Status::Fail,
-                format!("IAM {} {}: {}.", p.kind, p.name, why.join("; ")),
-            ));
-        }
+        let found = judge_principal(p, &iam.managed_policies);
+        // A broad grant is a failure whatever else is unknown; unknowns alone are an error.
+        let (status, why) = if !found.broad.is_empty() {
+            (Status::Fail, found.broad.iter().chain(&found.unreadable).cloned().collect::<Vec<_>>())
+        } else if !found.unreadable.is_empty() {
+            (Status::Error, found.unreadable)
+        } else {
+            continue;
+        };
+        out.push(input.verdict(
+            "BR.IAM.1",
+            None,
+            &p.arn,
+            status,
+            format!("IAM {} {}: {}.", p.kind, p.name, why.join("; ")),
+        ));
     }
     if out.is_empty() {
         out.push(input.account_verdict(
@@ -206,6 +220,19 @@ mod tests {
             out.iter().filter(|e| e.status == Status::Fail).map(|e| e.resource_id.as_str()).collect();
         assert_eq!(failed, [format!("arn:aws:iam::{MEMBER}:role/wide"), format!("arn:aws:iam::{MEMBER}:role/full")]);
         assert!(out[1].detail.contains("AmazonBedrockFullAccess"));
+
+        // Could not look: an unreadable inline policy, or an attached policy whose document
+        // was not returned, is an error for that principal and no account-wide pass.
+        snap.iam = Ok(IamSnapshot {
+            principals: vec![
+                principal("garbled", "/", Some("{not json"), &[]),
+                principal("unknown", "/", None, &["arn:aws:iam::aws:policy/SomeManagedPolicy"]),
+            ],
+            ..Default::default()
+        });
+        let out = with_input(&snap, |i| no_broad_bedrock_grants(i, &snap));
+        assert_eq!(statuses(&out), [Status::Error, Status::Error], "{out:#?}");
+        assert!(out[1].detail.contains("SomeManagedPolicy was not returned"), "{}", out[1].detail);
 
         snap.iam = Ok(IamSnapshot { principals: vec![principal("narrow", "/", None, &[])], ..Default::default() });
         assert_eq!(statuses(&with_input(&snap, |i| no_broad_bedrock_grants(i, &snap))), [Status::Pass]);
