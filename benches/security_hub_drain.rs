@@ -16,6 +16,7 @@ use bedrock_sweeper::aws::AwsContext;
 use bedrock_sweeper::catalog::Catalog;
 use bedrock_sweeper::config::AwsSettings;
 use bedrock_sweeper::export::security_hub::Sender;
+use bedrock_sweeper::store::workflow::DefaultTarget;
 use bedrock_sweeper::store::{self, outbox};
 use sqlx::postgres::PgPoolOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -167,7 +168,7 @@ async fn main() {
         aws: AwsContext::from_config(base, &AwsSettings::default()),
         catalog,
         management_account: None,
-        central: false,
+        hub: DefaultTarget { region: "us-east-1".into(), central_account: None },
         concurrency: env_usize("CONCURRENCY", 16),
         retry_base: chrono::Duration::minutes(5),
         max_requests: None,

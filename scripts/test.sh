@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: PostgreSQL (installed and started if
-# needed), the pinned moto emulator in its venv, formatting, lints, unit and integration tests.
+# needed), the pinned moto emulator and schemathesis in their venvs, formatting, lints, unit
+# and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -10,6 +11,8 @@ ensure_postgres
 export TEST_DATABASE_URL="$PG_ADMIN_URL"
 MOTO_SERVER="$(scripts/moto-venv.sh)"
 export MOTO_SERVER
+SCHEMATHESIS="$(scripts/schemathesis-venv.sh)"
+export SCHEMATHESIS
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check

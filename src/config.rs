@@ -189,11 +189,21 @@ pub struct SecurityHubSettings {
     pub heartbeat_days: i64,
     /// Target accounts sent to at once.
     pub concurrency: usize,
+    /// `serve` also delivers between sweeps this often: exception expiries reach Security Hub
+    /// (as workflow NEW) and deferred findings are retried without waiting for the next sweep.
+    pub sync_interval_minutes: u64,
 }
 
 impl Default for SecurityHubSettings {
     fn default() -> Self {
-        Self { enabled: true, mode: SecurityHubMode::Member, region: None, heartbeat_days: 7, concurrency: 4 }
+        Self {
+            enabled: true,
+            mode: SecurityHubMode::Member,
+            region: None,
+            heartbeat_days: 7,
+            concurrency: 4,
+            sync_interval_minutes: 15,
+        }
     }
 }
 
@@ -506,6 +516,9 @@ impl Settings {
         if self.security_hub.concurrency == 0 {
             return invalid("security_hub.concurrency", "must be at least 1");
         }
+        if !(1..=1440).contains(&self.security_hub.sync_interval_minutes) {
+            return invalid("security_hub.sync_interval_minutes", "must be between 1 and 1440");
+        }
         if let Some(bad) = self.controls.approved_vpce_ids.iter().find(|v| !v.starts_with("vpce-")) {
             return invalid("controls.approved_vpce_ids", &format!("`{bad}` is not a VPC endpoint id"));
         }
@@ -583,6 +596,30 @@ mod tests {
         assert_eq!(s.controls.approved_regions.len(), 2);
         assert_eq!(s.aws.external_id.as_ref().map(|x| x.expose_secret().to_owned()), Some("s3cr3t".into()));
         assert_eq!(s.database.url.expose_secret(), "postgres://u:pw@h/db");
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid_and_shows_the_defaults() {
+        let example = include_str!("../deploy/bedrock-sweeper.example.toml");
+        let s = Settings::from_sources(example, env(&[])).unwrap();
+        let defaults = Settings::from_sources("", env(&[])).unwrap();
+        // Only the values marked "example" differ from the defaults.
+        assert_eq!(s.controls.approved_regions.len(), 2);
+        assert_eq!(s.security_hub.sync_interval_minutes, defaults.security_hub.sync_interval_minutes);
+        assert_eq!(s.security_hub.heartbeat_days, defaults.security_hub.heartbeat_days);
+        assert_eq!((s.api.listen, &s.api.schedule), (defaults.api.listen, &defaults.api.schedule));
+        assert_eq!(s.sweep.account_concurrency, defaults.sweep.account_concurrency);
+        for section in ["[database]", "[aws]", "[sweep]", "[controls]", "[security_hub]", "[api]"] {
+            assert!(example.contains(section), "{section} missing from the example");
+        }
+    }
+
+    #[test]
+    fn security_hub_sync_interval_is_bounded() {
+        let err = Settings::from_sources("[security_hub]\nsync_interval_minutes = 0\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("security_hub.sync_interval_minutes"), "{err}");
+        let s = Settings::from_sources("", env(&[("SWEEPER_SECURITY_HUB__SYNC_INTERVAL_MINUTES", "5")])).unwrap();
+        assert_eq!(s.security_hub.sync_interval_minutes, 5);
     }
 
     #[test]

@@ -103,7 +103,9 @@ async fn main() -> ExitCode {
                 Ok(d) => d,
                 Err(e) => return fail(1, &e),
             };
-            let runner = Arc::new(scheduler::Runner::new(deps, settings.security_hub.concurrency));
+            let sync = std::time::Duration::from_secs(settings.security_hub.sync_interval_minutes * 60);
+            let runner =
+                Arc::new(scheduler::Runner::new(deps, settings.security_hub.concurrency).with_sync_interval(sync));
             let state = api::AppState::new(runner, &settings.api.tokens, api::metrics::install());
             match api::serve(&settings.api, state).await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -127,7 +129,14 @@ async fn main() -> ExitCode {
                     let delivery = if no_security_hub {
                         None
                     } else {
-                        match scheduler::deliver(&deps, settings.security_hub.concurrency, &r, Arc::default()).await {
+                        match scheduler::deliver(
+                            &deps,
+                            settings.security_hub.concurrency,
+                            r.management_account.clone(),
+                            Arc::default(),
+                        )
+                        .await
+                        {
                             Ok(d) => d,
                             Err(e) => return fail(1, &format!("Security Hub delivery: {e}")),
                         }

@@ -95,6 +95,16 @@ pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
                     d.imported, d.failed, d.deferred, d.requests, d.pending, d.failed_total
                 ),
             );
+            let w = &d.workflow;
+            if w.updated + w.deferred + w.failed > 0 || d.workflow_pending + d.workflow_failed_total > 0 {
+                line(
+                    &mut s,
+                    format!(
+                        "  exceptions: {} workflow updates (SUPPRESSED/NEW), {} deferred, {} given up in {} requests; {} pending, {} failed",
+                        w.updated, w.deferred, w.failed, w.requests, d.workflow_pending, d.workflow_failed_total
+                    ),
+                );
+            }
             for t in &d.unusable_targets {
                 line(&mut s, format!("  hub not usable: {t}"));
             }

@@ -1,20 +1,23 @@
 //! Runs sweeps for the `serve` process: on the cron schedule, on `POST /api/v1/sweeps`, and
 //! once at start-up to resume an interrupted sweep. Each run is `sweep::run` followed by the
 //! Security Hub delivery (the same steps as the `sweep` subcommand, through [`deliver`]).
+//! Between sweeps it also delivers on its own interval and when an exception changes, so
+//! suppressions, their expiry and deferred findings reach Security Hub without a sweep.
 //!
 //! It never decides by itself whether a sweep may start: `sweep::run` refuses a second
 //! sweep through the database (`sweeps_one_running`), which holds across replicas. It must
 //! not call AWS or the database other than through `sweep`, `store` and `export`.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tracing::{error, info, warn};
 
-use crate::domain::SweepId;
+use crate::domain::{AccountId, SweepId};
 use crate::export::security_hub::{Counters, DrainReport, Sender};
+use crate::store::workflow::DefaultTarget;
 use crate::store::{StoreError, sweeps};
 use crate::sweep::{self, SweepDeps, SweepError, SweepReport};
 
@@ -24,7 +27,7 @@ use crate::sweep::{self, SweepDeps, SweepError, SweepReport};
 pub async fn deliver(
     deps: &SweepDeps,
     concurrency: usize,
-    report: &SweepReport,
+    management_account: Option<AccountId>,
     counters: Arc<Counters>,
 ) -> Result<Option<DrainReport>, StoreError> {
     let Some(policy) = &deps.security_hub else { return Ok(None) };
@@ -32,8 +35,8 @@ pub async fn deliver(
         pool: deps.pool.clone(),
         aws: deps.aws.clone(),
         catalog: Arc::clone(&deps.catalog),
-        management_account: report.management_account.clone(),
-        central: policy.central_account.is_some(),
+        management_account,
+        hub: DefaultTarget { region: policy.region.clone(), central_account: policy.central_account.clone() },
         concurrency,
         retry_base: chrono::Duration::minutes(5),
         max_requests: None,
@@ -59,13 +62,13 @@ async fn sweep_off_thread(deps: SweepDeps, trigger: String) -> Result<SweepRepor
 }
 
 // `Sender::drain` is Send, but rustc needs the concrete lifetimes of this site to see it.
-fn boxed_deliver<'a>(
-    deps: &'a SweepDeps,
+fn boxed_deliver(
+    deps: &SweepDeps,
     concurrency: usize,
-    report: &'a SweepReport,
+    management_account: Option<AccountId>,
     counters: Arc<Counters>,
-) -> BoxFuture<'a, Result<Option<DrainReport>, StoreError>> {
-    Box::pin(deliver(deps, concurrency, report, counters))
+) -> BoxFuture<'_, Result<Option<DrainReport>, StoreError>> {
+    Box::pin(deliver(deps, concurrency, management_account, counters))
 }
 
 /// Why `POST /sweeps` could not start a sweep.
@@ -92,12 +95,83 @@ pub struct Runner {
     counters: Arc<Counters>,
     // Held (shared) by every run; shutdown takes it exclusively to wait for the runs in flight.
     active: tokio::sync::RwLock<()>,
+    // A delivery between sweeps was asked for; the one running (if any) picks it up.
+    sync_requested: AtomicBool,
+    syncing: tokio::sync::Mutex<()>,
+    sync_interval: Duration,
 }
 
 impl Runner {
     /// A runner over `deps`; Security Hub delivery follows `deps.security_hub`.
     pub fn new(deps: SweepDeps, security_hub_concurrency: usize) -> Self {
-        Self { deps, security_hub_concurrency, counters: Arc::default(), active: tokio::sync::RwLock::new(()) }
+        Self {
+            deps,
+            security_hub_concurrency,
+            counters: Arc::default(),
+            active: tokio::sync::RwLock::new(()),
+            sync_requested: AtomicBool::new(false),
+            syncing: tokio::sync::Mutex::new(()),
+            sync_interval: Duration::from_secs(15 * 60),
+        }
+    }
+
+    /// How often `serve` delivers to Security Hub between sweeps (`security_hub.sync_interval_minutes`).
+    #[must_use]
+    pub fn with_sync_interval(mut self, interval: Duration) -> Self {
+        self.sync_interval = interval;
+        self
+    }
+
+    /// Delivers to Security Hub now, between sweeps: what is due in the outbox, and the
+    /// workflow changes the live exceptions call for (an expiry included). Logs the outcome.
+    pub async fn sync_security_hub(&self, trigger: &str) {
+        if self.stopping() || self.deps.security_hub.is_none() {
+            return;
+        }
+        let _running = self.active.read().await;
+        let management = match sweeps::latest_management_account(&self.deps.pool).await {
+            Ok(m) => m,
+            Err(e) => {
+                error!(trigger, error = %e, "Security Hub delivery not started");
+                return;
+            }
+        };
+        match boxed_deliver(&self.deps, self.security_hub_concurrency, management, Arc::clone(&self.counters)).await {
+            Ok(Some(d)) => info!(
+                trigger,
+                imported = d.imported,
+                deferred = d.deferred,
+                suppressions = d.workflow.updated,
+                suppressions_deferred = d.workflow.deferred,
+                "Security Hub delivery done"
+            ),
+            Ok(None) => {}
+            Err(e) => error!(trigger, error = %e, "Security Hub delivery failed; everything stays queued"),
+        }
+    }
+
+    /// Asks for a delivery soon (an exception was created or withdrawn). Requests made while
+    /// one runs are folded into one more run after it.
+    pub fn request_security_hub_sync(self: &Arc<Self>) {
+        if self.deps.security_hub.is_none() {
+            return;
+        }
+        self.sync_requested.store(true, Ordering::SeqCst);
+        let runner = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                {
+                    let Ok(_one) = runner.syncing.try_lock() else { return };
+                    while runner.sync_requested.swap(false, Ordering::SeqCst) {
+                        runner.sync_security_hub("exception").await;
+                    }
+                }
+                // A request that arrived while the lock was being released.
+                if !runner.sync_requested.load(Ordering::SeqCst) {
+                    return;
+                }
+            }
+        });
     }
 
     /// What sweeps use (the API reads the pool and catalog from here).
@@ -126,10 +200,12 @@ impl Runner {
         let report = result?;
         // After a shutdown signal the outbox is left for the next process.
         if !self.stopping() {
-            match boxed_deliver(&self.deps, self.security_hub_concurrency, &report, Arc::clone(&self.counters)).await {
+            let management = report.management_account.clone();
+            match boxed_deliver(&self.deps, self.security_hub_concurrency, management, Arc::clone(&self.counters)).await
+            {
                 Ok(Some(d)) => info!(
                     sweep.id = %report.sweep_id, imported = d.imported, failed = d.failed, deferred = d.deferred,
-                    "Security Hub delivery done"
+                    suppressions = d.workflow.updated, "Security Hub delivery done"
                 ),
                 Ok(None) => {}
                 Err(e) => {
@@ -209,14 +285,23 @@ impl Runner {
 }
 
 /// Starts the cron schedule (six fields, seconds first, UTC). Each tick runs a sweep unless one
-/// is running, in which case the tick is refused and logged.
+/// is running, in which case the tick is refused and logged. With Security Hub delivery on,
+/// it also delivers on the runner's sync interval between sweeps.
 pub async fn start(runner: Arc<Runner>, schedule: &str) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
+    let sweeps = Arc::clone(&runner);
     let job = Job::new_async(schedule, move |_id, _lock| {
-        let runner = Arc::clone(&runner);
+        let runner = Arc::clone(&sweeps);
         Box::pin(async move { runner.run_logged("schedule").await })
     })?;
     scheduler.add(job).await?;
+    if runner.deps.security_hub.is_some() {
+        let sync = Job::new_repeated_async(runner.sync_interval, move |_id, _lock| {
+            let runner = Arc::clone(&runner);
+            Box::pin(async move { runner.sync_security_hub("interval").await })
+        })?;
+        scheduler.add(sync).await?;
+    }
     scheduler.start().await?;
     Ok(scheduler)
 }

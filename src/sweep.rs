@@ -145,7 +145,7 @@ pub async fn run(deps: &SweepDeps, trigger: &str) -> Result<SweepReport, SweepEr
     let calls = aws::calls_since(&calls_before, &deps.aws.counter().snapshot());
     let (done_count, total) = sweeps::progress(&deps.pool, sweep_id).await?;
     let status = if done_count == total {
-        sweeps::finish(&deps.pool, sweep_id, "completed", &calls, None).await?;
+        sweeps::complete(&deps.pool, sweep_id, &calls).await?;
         "completed"
     } else {
         "interrupted"

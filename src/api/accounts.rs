@@ -3,10 +3,13 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::cache::shared_json;
 use super::error::{ApiError, ErrorBody, Query};
 use super::findings::Finding;
 use super::pagination::{self, PageMeta};
@@ -88,7 +91,7 @@ pub struct AccountPage {
 pub(super) fn ou_filter(ou: Option<String>) -> Result<Option<String>, ApiError> {
     match ou {
         // Control characters (NUL above all) would only fail in the database.
-        Some(p) if p.is_empty() || p.len() > 1024 || p.ends_with('/') || p.chars().any(char::is_control) => {
+        Some(p) if p.len() > 1024 || p.split('/').any(str::is_empty) || p.chars().any(char::is_control) => {
             Err(ApiError::bad("ou", "expected an OU path by name such as `Root/Workloads`"))
         }
         other => Ok(other),
@@ -96,16 +99,24 @@ pub(super) fn ou_filter(ou: Option<String>) -> Result<Option<String>, ApiError> 
 }
 
 /// Lists accounts.
-#[utoipa::path(get, path = "/accounts", tag = "accounts", params(AccountQuery),
+#[utoipa::path(get, operation_id = "listAccounts", path = "/accounts", tag = "accounts", params(AccountQuery),
     responses((status = 200, body = AccountPage), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, Query(q): Query<AccountQuery>) -> Result<Json<AccountPage>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(q): Query<AccountQuery>,
+) -> Result<Response, ApiError> {
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode(q.cursor.as_deref(), |k| AccountId::parse(k).ok())?;
     let filter = AccountFilter { ou: ou_filter(q.ou)?, failing: q.failing };
-    let rows = accounts::page(&state.pool, &filter, after.as_ref(), limit + 1).await?;
-    let (rows, meta) = pagination::finish(rows, limit, |a| a.id.to_string());
-    Ok(Json(AccountPage { accounts: rows.into_iter().map(Account::from).collect(), meta }))
+    let pool = state.pool.clone();
+    shared_json(&state.caches.listings, &format!("accounts?{}", uri.query().unwrap_or("")), move || async move {
+        let rows = accounts::page(&pool, &filter, after.as_ref(), limit + 1).await?;
+        let (rows, meta) = pagination::finish(rows, limit, |a| a.id.to_string());
+        Ok(AccountPage { accounts: rows.into_iter().map(Account::from).collect(), meta })
+    })
+    .await
 }
 
 /// An account with its active findings.
@@ -119,7 +130,7 @@ pub struct AccountDetail {
 }
 
 /// One account.
-#[utoipa::path(get, path = "/accounts/{id}", tag = "accounts",
+#[utoipa::path(get, operation_id = "getAccount", path = "/accounts/{id}", tag = "accounts",
     params(("id" = String, Path, description = "12-digit account id", pattern = "^[0-9]{12}$")),
     responses((status = 200, body = AccountDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]

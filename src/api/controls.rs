@@ -1,11 +1,15 @@
 //! `GET /controls` and `GET /controls/{id}`: the catalog with each control's current results.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::cache::shared_json;
 use super::error::{ApiError, ErrorBody};
 use crate::catalog::Control as CatalogControl;
 use crate::domain::ControlId;
@@ -100,15 +104,19 @@ pub struct ControlList {
 }
 
 /// Lists the catalog with current results.
-#[utoipa::path(get, path = "/controls", tag = "controls",
+#[utoipa::path(get, operation_id = "listControls", path = "/controls", tag = "controls",
     responses((status = 200, body = ControlList)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<ControlList>, ApiError> {
-    let results = controls::results(&state.pool).await?;
-    Ok(Json(ControlList { controls: state.catalog.controls().iter().map(|c| Control::new(c, &results)).collect() }))
+pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let (pool, catalog) = (state.pool.clone(), Arc::clone(&state.catalog));
+    shared_json(&state.caches.listings, "controls", move || async move {
+        let results = controls::results(&pool).await?;
+        Ok(ControlList { controls: catalog.controls().iter().map(|c| Control::new(c, &results)).collect() })
+    })
+    .await
 }
 
 /// One control with current results.
-#[utoipa::path(get, path = "/controls/{id}", tag = "controls",
+#[utoipa::path(get, operation_id = "getControl", path = "/controls/{id}", tag = "controls",
     params(("id" = String, Path, description = "Control id, e.g. BR.NET.1", pattern = "^BR\\.[A-Z]+\\.[0-9]+$")),
     responses((status = 200, body = Control), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]

@@ -2,7 +2,9 @@
 //! accepted risks for one control within a scope, with a required expiry and an audit trail.
 //!
 //! Matching findings keep their status and carry `suppressed_by` while the exception lives;
-//! when it expires or is withdrawn they show as before, with no job to run.
+//! when it expires or is withdrawn they show as before, with no job to run. Security Hub
+//! learns of a change through the runner (a delivery is requested at once, and expiries are
+//! picked up by the delivery interval): the API itself never calls AWS.
 
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -25,16 +27,19 @@ pub const MAX_DAYS: i64 = 400;
 /// Where an exception applies: every given part must match (give at least one).
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct Scope {
     /// This account only.
     #[schema(value_type = Option<String>, pattern = "^[0-9]{12}$")]
     pub account_id: Option<AccountId>,
     /// Accounts under this OU path by name, e.g. `Root/Sandbox`.
+    #[schema(pattern = "^[^/\\x00-\\x1f]+(/[^/\\x00-\\x1f]+)*$", max_length = 1024)]
     pub ou: Option<String>,
     /// This region only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[a-z]{2}(-[a-z]+)+-[0-9]+$", max_length = 25)]
     pub region: Option<Region>,
     /// Resource ids matching this pattern; `*` matches any characters.
+    #[schema(pattern = "^[^\\x00]*[^\\s\\x00][^\\x00]*$", max_length = 2048)]
     pub resource_pattern: Option<String>,
 }
 
@@ -48,7 +53,7 @@ pub struct NewExceptionBody {
     /// Where it applies.
     pub scope: Scope,
     /// Why the risk is accepted.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\x00]*[^\\s\\x00][^\\x00]*$")]
     pub reason: String,
     /// When it stops applying (RFC 3339, in the future, at most 400 days ahead).
     pub expires_at: DateTime<Utc>,
@@ -67,8 +72,9 @@ impl NewExceptionBody {
         if s.resource_pattern.as_deref().is_some_and(|p| bad_text(p, 2048)) {
             return Err(ApiError::bad("scope.resource_pattern", "must be 1 to 2048 characters, without NUL"));
         }
+        // As sent, like the schema's maxLength (in characters); stored trimmed.
         let reason = self.reason.trim().to_owned();
-        if bad_text(&reason, 2000) {
+        if bad_text(&reason, 2000) || self.reason.chars().count() > 2000 {
             return Err(ApiError::bad("reason", "must be 1 to 2000 characters, without NUL"));
         }
         if self.expires_at <= now || self.expires_at > now + Duration::days(MAX_DAYS) {
@@ -142,8 +148,13 @@ impl From<ExceptionRow> for Exception {
 }
 
 /// Creates an exception (operator role).
-#[utoipa::path(post, path = "/exceptions", tag = "exceptions", request_body = NewExceptionBody,
-    responses((status = 201, body = Exception), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+#[utoipa::path(post, operation_id = "createException", path = "/exceptions", tag = "exceptions", request_body = NewExceptionBody,
+    responses(
+        (status = 201, body = Exception, links(
+            ("GetException" = (operation_id = "getException", parameters(("id" = "$response.body#/id")))),
+            ("WithdrawException" = (operation_id = "withdrawException", parameters(("id" = "$response.body#/id"))))
+        )),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -152,6 +163,8 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<Exception>), ApiError> {
     let new = body.validate(&state.catalog, Utc::now())?;
     let row = exceptions::create(&state.pool, &new, &caller.actor()).await?;
+    state.caches.invalidate();
+    state.runner.request_security_hub_sync();
     Ok((StatusCode::CREATED, axum::Json(row.into())))
 }
 
@@ -180,7 +193,7 @@ pub struct ExceptionPage {
 }
 
 /// Lists exceptions.
-#[utoipa::path(get, path = "/exceptions", tag = "exceptions", params(ExceptionQuery),
+#[utoipa::path(get, operation_id = "listExceptions", path = "/exceptions", tag = "exceptions", params(ExceptionQuery),
     responses((status = 200, body = ExceptionPage), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -226,7 +239,7 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
 }
 
 /// One exception, with its audit trail.
-#[utoipa::path(get, path = "/exceptions/{id}", tag = "exceptions",
+#[utoipa::path(get, operation_id = "getException", path = "/exceptions/{id}", tag = "exceptions",
     params(("id" = String, Path, description = "Exception id (UUID)", format = Uuid)),
     responses((status = 200, body = ExceptionDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -241,7 +254,7 @@ pub async fn get(
 }
 
 /// Withdraws an exception (operator role); matching findings show unsuppressed at once.
-#[utoipa::path(delete, path = "/exceptions/{id}", tag = "exceptions",
+#[utoipa::path(delete, operation_id = "withdrawException", path = "/exceptions/{id}", tag = "exceptions",
     params(("id" = String, Path, description = "Exception id (UUID)", format = Uuid)),
     responses((status = 200, body = Exception), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, description = "No such exception, or already withdrawn", body = ErrorBody)),
@@ -255,5 +268,7 @@ pub async fn withdraw(
     let row = exceptions::withdraw(&state.pool, id, &caller.actor())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no live exception {id}")))?;
+    state.caches.invalidate();
+    state.runner.request_security_hub_sync();
     Ok(axum::Json(row.into()))
 }

@@ -3,15 +3,18 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::cache::shared_json;
 use super::error::{ApiError, ErrorBody, Query};
 use super::pagination::{self, PageMeta};
 use super::{AppState, rfc3339};
 use crate::domain::{AccountId, ControlId, Region, Severity, Status};
-use crate::store::findings::{self, FindingFilter, FindingListRow, TransitionRow};
+use crate::store::findings::{self, FindingCursor, FindingFilter, FindingListRow, FindingSort, TransitionRow};
 
 /// A finding: the same fields as `sweep --output json`, plus `last_seen_at` and `suppressed_by`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,7 +82,7 @@ pub struct FindingQuery {
     #[param(value_type = Option<String>, pattern = "^[0-9]{12}$")]
     pub account_id: Option<AccountId>,
     /// A region, e.g. `eu-west-1`.
-    #[param(value_type = Option<String>, pattern = "^[a-z]{2}(-[a-z]+)+-[0-9]$", max_length = 25)]
+    #[param(value_type = Option<String>, pattern = "^[a-z]{2}(-[a-z]+)+-[0-9]+$", max_length = 25)]
     pub region: Option<Region>,
     /// `critical`, `high`, `medium`, `low` or `informational`.
     #[param(value_type = Option<String>, pattern = "^(critical|high|medium|low|informational)$")]
@@ -87,18 +90,74 @@ pub struct FindingQuery {
     /// OU path prefix by name, e.g. `Root/Workloads`.
     #[param(pattern = "^[^/\\x00-\\x1f]+(/[^/\\x00-\\x1f]+)*$", max_length = 1024)]
     pub ou: Option<String>,
+    /// Order: `id` (default), `severity` (most severe first), `first_seen_at` (oldest first) or
+    /// `-first_seen_at` (newest first). Ties are broken by id.
+    #[param(value_type = Option<String>, pattern = "^(id|severity|first_seen_at|-first_seen_at)$")]
+    pub sort: Option<Sort>,
     /// Page size, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// `meta.next_cursor` of the previous page.
+    /// `meta.next_cursor` of the previous page, with the same `sort`. Opaque; any other value is a 400.
     #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
+}
+
+/// The `sort` parameter.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub enum Sort {
+    /// By id.
+    #[serde(rename = "id")]
+    Id,
+    /// Most severe first.
+    #[serde(rename = "severity")]
+    Severity,
+    /// Oldest first-seen first.
+    #[serde(rename = "first_seen_at")]
+    FirstSeen,
+    /// Newest first-seen first.
+    #[serde(rename = "-first_seen_at")]
+    FirstSeenDesc,
+}
+
+impl From<Sort> for FindingSort {
+    fn from(s: Sort) -> Self {
+        match s {
+            Sort::Id => FindingSort::Id,
+            Sort::Severity => FindingSort::Severity,
+            Sort::FirstSeen => FindingSort::FirstSeen,
+            Sort::FirstSeenDesc => FindingSort::FirstSeenDesc,
+        }
+    }
+}
+
+/// The cursor's sort key as text: `<id>`, `s:<rank>:<id>` or `t:<microseconds>:<id>`.
+fn cursor_key(c: &FindingCursor) -> String {
+    match c {
+        FindingCursor::Id(id) => id.clone(),
+        FindingCursor::Severity(rank, id) => format!("s:{rank}:{id}"),
+        FindingCursor::FirstSeen(at, id) => format!("t:{}:{id}", at.timestamp_micros()),
+    }
+}
+
+fn parse_cursor_key(key: &str) -> Option<FindingCursor> {
+    let cursor = match key.split(':').collect::<Vec<_>>()[..] {
+        [id] => FindingCursor::Id(id.to_owned()),
+        ["s", rank, id] => FindingCursor::Severity(rank.parse().ok().filter(|r| (0..=4).contains(r))?, id.to_owned()),
+        ["t", micros, id] => {
+            FindingCursor::FirstSeen(DateTime::from_timestamp_micros(micros.parse().ok()?)?, id.to_owned())
+        }
+        _ => return None,
+    };
+    let id = match &cursor {
+        FindingCursor::Id(id) | FindingCursor::Severity(_, id) | FindingCursor::FirstSeen(_, id) => id,
+    };
+    is_finding_id(id).then_some(cursor)
 }
 
 /// A page of findings.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FindingPage {
-    /// The findings, by id.
+    /// The findings, in the requested order.
     pub findings: Vec<Finding>,
     /// Paging.
     pub meta: PageMeta,
@@ -108,13 +167,18 @@ fn is_finding_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// Lists active findings.
-#[utoipa::path(get, path = "/findings", tag = "findings", params(FindingQuery),
+/// Lists active findings, filtered, in pages (shared by all clients for up to 2 seconds).
+#[utoipa::path(get, operation_id = "listFindings", path = "/findings", tag = "findings", params(FindingQuery),
     responses((status = 200, body = FindingPage), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, Query(q): Query<FindingQuery>) -> Result<Json<FindingPage>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(q): Query<FindingQuery>,
+) -> Result<Response, ApiError> {
     let limit = pagination::limit(q.limit)?;
-    let after = pagination::decode(q.cursor.as_deref(), |k| is_finding_id(k).then(|| k.to_owned()))?;
+    let sort = q.sort.map_or(FindingSort::Id, FindingSort::from);
+    let after = pagination::decode(q.cursor.as_deref(), |k| parse_cursor_key(k).filter(|c| c.fits(sort)))?;
     let filter = FindingFilter {
         status: q.status,
         control_id: q.control_id,
@@ -123,9 +187,13 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<FindingQuery>) 
         severity: q.severity,
         ou: super::accounts::ou_filter(q.ou)?,
     };
-    let rows = findings::page(&state.pool, &filter, after.as_deref(), limit + 1).await?;
-    let (rows, meta) = pagination::finish(rows, limit, |f| f.finding.id.clone());
-    Ok(Json(FindingPage { findings: rows.into_iter().map(Finding::from).collect(), meta }))
+    let pool = state.pool.clone();
+    shared_json(&state.caches.listings, &format!("findings?{}", uri.query().unwrap_or("")), move || async move {
+        let rows = findings::page(&pool, &filter, sort, after.as_ref(), limit + 1).await?;
+        let (rows, meta) = pagination::finish(rows, limit, |f| cursor_key(&FindingCursor::after(sort, &f.finding)));
+        Ok(FindingPage { findings: rows.into_iter().map(Finding::from).collect(), meta })
+    })
+    .await
 }
 
 /// One transition of a finding.
@@ -180,7 +248,7 @@ pub struct FindingDetail {
 }
 
 /// One finding, active or not.
-#[utoipa::path(get, path = "/findings/{id}", tag = "findings",
+#[utoipa::path(get, operation_id = "getFinding", path = "/findings/{id}", tag = "findings",
     params(("id" = String, Path, description = "Finding id (32 lowercase hex digits)", pattern = "^[0-9a-f]{32}$")),
     responses((status = 200, body = FindingDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]

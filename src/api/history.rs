@@ -1,16 +1,19 @@
-//! `GET /history/posture`: the posture trend, rebuilt from the stored transitions.
+//! `GET /history/posture`: the posture trend, from the posture point each completed sweep
+//! recorded (failing findings by severity, accounts compliant per control).
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::State;
+use axum::http::Uri;
+use axum::response::Response;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::cache::shared_json;
 use super::error::{ApiError, ErrorBody, Query};
 use super::{AppState, rfc3339};
-use crate::store::posture::{self, TrendControl, TrendFailing};
+use crate::store::posture::{self, ControlPoint};
 
 /// The most points one request may ask for.
 pub const MAX_POINTS: i64 = 1000;
@@ -51,13 +54,15 @@ pub struct HistoryQuery {
     pub interval: Option<Interval>,
 }
 
-/// The state at one instant.
+/// The state at one instant: as the last sweep completed at or before it left it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrendPoint {
     /// The instant.
     #[serde(serialize_with = "rfc3339")]
     pub at: DateTime<Utc>,
-    /// Failing findings by severity.
+    /// The sweep whose completion this point shows; null before the first completed sweep.
+    pub sweep_id: Option<uuid::Uuid>,
+    /// Failing findings by severity (severities without failing findings are absent).
     pub failing_by_severity: BTreeMap<String, i64>,
     /// Per control: accounts compliant (findings, none failing) and accounts evaluated.
     pub controls: BTreeMap<String, ControlTrend>,
@@ -72,6 +77,23 @@ pub struct ControlTrend {
     pub accounts_evaluated: i64,
 }
 
+impl From<ControlPoint> for ControlTrend {
+    fn from(c: ControlPoint) -> Self {
+        Self { accounts_compliant: c.accounts_compliant, accounts_evaluated: c.accounts_evaluated }
+    }
+}
+
+impl From<posture::TrendPoint> for TrendPoint {
+    fn from(p: posture::TrendPoint) -> Self {
+        Self {
+            at: p.at,
+            sweep_id: p.sweep_id.map(|s| s.0),
+            failing_by_severity: p.failing_by_severity,
+            controls: p.controls.into_iter().map(|(k, v)| (k, v.into())).collect(),
+        }
+    }
+}
+
 /// The trend.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct History {
@@ -79,36 +101,14 @@ pub struct History {
     pub points: Vec<TrendPoint>,
 }
 
-fn points(from: DateTime<Utc>, to: DateTime<Utc>, step: Duration) -> Vec<TrendPoint> {
-    let mut out = Vec::new();
-    let mut at = from;
-    while at <= to {
-        out.push(TrendPoint { at, failing_by_severity: BTreeMap::new(), controls: BTreeMap::new() });
-        at += step;
-    }
-    out
-}
-
-fn assemble(mut pts: Vec<TrendPoint>, failing: Vec<TrendFailing>, controls: Vec<TrendControl>) -> History {
-    for f in failing {
-        if let Some(p) = pts.iter_mut().find(|p| p.at == f.at) {
-            p.failing_by_severity.insert(f.severity, f.failing);
-        }
-    }
-    for c in controls {
-        if let Some(p) = pts.iter_mut().find(|p| p.at == c.at) {
-            let trend =
-                ControlTrend { accounts_compliant: c.accounts_compliant, accounts_evaluated: c.accounts_evaluated };
-            p.controls.insert(c.control_id, trend);
-        }
-    }
-    History { points: pts }
-}
-
 /// Failing findings by severity and accounts compliant per control, over time.
-#[utoipa::path(get, path = "/history/posture", tag = "history", params(HistoryQuery),
+#[utoipa::path(get, operation_id = "getPostureHistory", path = "/history/posture", tag = "history", params(HistoryQuery),
     responses((status = 200, body = History), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn posture(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -> Result<Json<History>, ApiError> {
+pub async fn posture(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, ApiError> {
     // Microseconds, the database's precision, so the points computed here match its own.
     let to = q.to.unwrap_or_else(Utc::now).trunc_subsecs(6);
     let from = q.from.unwrap_or(to - Duration::days(30)).trunc_subsecs(6);
@@ -122,6 +122,11 @@ pub async fn posture(State(state): State<AppState>, Query(q): Query<HistoryQuery
             format!("from..to holds more than {MAX_POINTS} points; widen the interval"),
         ));
     }
-    let (failing, controls) = posture::trend(&state.pool, from, to, step).await?;
-    Ok(Json(assemble(points(from, to, step), failing, controls)))
+    let pool = state.pool.clone();
+    // Keyed by the query as sent: without `to`, "now" is at most the TTL old.
+    shared_json(&state.caches.listings, &format!("history?{}", uri.query().unwrap_or("")), move || async move {
+        let points = posture::trend(&pool, from, to, step).await?;
+        Ok(History { points: points.into_iter().map(TrendPoint::from).collect() })
+    })
+    .await
 }

@@ -21,22 +21,24 @@ use crate::sweep::{SweepError, SweepReport};
 
 const SWEEP_DURATION: &str = "sweeper_sweep_duration_seconds";
 
-static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process-wide recorder on first use and returns its handle.
 ///
-/// Returns `None` only if another recorder was installed first (not done by this crate).
+/// Concurrent first calls install it once (the others wait). Returns `None` only if another
+/// recorder was installed first (not done by this crate).
 pub fn install() -> Option<PrometheusHandle> {
-    if let Some(h) = HANDLE.get() {
-        return Some(h.clone());
-    }
-    let buckets = [10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0];
-    let builder =
-        PrometheusBuilder::new().set_buckets_for_metric(Matcher::Full(SWEEP_DURATION.into()), &buckets).ok()?;
-    let recorder = builder.build_recorder();
-    let handle = recorder.handle();
-    metrics::set_global_recorder(recorder).ok()?;
-    Some(HANDLE.get_or_init(|| handle).clone())
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0];
+            let builder =
+                PrometheusBuilder::new().set_buckets_for_metric(Matcher::Full(SWEEP_DURATION.into()), &buckets).ok()?;
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .clone()
 }
 
 /// Records how a sweep ended.

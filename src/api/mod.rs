@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod cache;
 pub mod controls;
 pub mod error;
 pub mod exceptions;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Serve `/metrics` on the API address (false when it has its own address).
     pub metrics_on_api: bool,
+    /// Responses shared by every client for a short while.
+    pub caches: cache::Caches,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             runner,
             metrics,
             metrics_on_api: true,
+            caches: cache::Caches::default(),
         }
     }
 }
@@ -132,20 +136,34 @@ fn public() -> OpenApiRouter<AppState> {
 }
 
 /// Prometheus metrics (text format). Not under a token; may be served on its own address.
-#[utoipa::path(get, path = "/metrics", tag = "health",
+#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 async fn metrics_doc() {}
 
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "health",
+#[utoipa::path(get, operation_id = "openapi", path = "/api/v1/openapi.json", tag = "health",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 async fn openapi_json() -> Json<serde_json::Value> {
     static DOC: OnceLock<serde_json::Value> = OnceLock::new();
-    Json(DOC.get_or_init(|| serde_json::to_value(openapi()).unwrap_or_default()).clone())
+    Json(DOC.get_or_init(openapi).clone())
 }
 
-/// The OpenAPI 3.1 document of every route [`router`] serves.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI 3.1 document of every route [`router`] serves, as JSON.
+///
+/// What the handlers' annotations cannot say is added here: the control ids an exception
+/// may name (the embedded catalog's).
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(openapi_typed()).unwrap_or_default();
+    if let Ok(catalog) = Catalog::embedded() {
+        let ids: Vec<String> = catalog.controls().iter().map(|c| c.id.to_string()).collect();
+        if let Some(control) = doc.pointer_mut("/components/schemas/NewExceptionBody/properties/control_id") {
+            control["enum"] = serde_json::json!(ids);
+        }
+    }
+    doc
+}
+
+fn openapi_typed() -> utoipa::openapi::OpenApi {
     let mut doc =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", protected()).merge(public()).into_openapi();
     // The auth middleware answers for every protected operation; say so once, here.

@@ -1,9 +1,12 @@
-//! `GET /posture`: the organization's posture now.
+//! `GET /posture`: the organization's posture now, from the aggregates, computed at most once
+//! per [`TTL`](super::cache::TTL) for all clients.
 
 use std::collections::BTreeMap;
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -11,6 +14,7 @@ use super::AppState;
 use super::controls::ControlResults;
 use super::error::ApiError;
 use super::sweeps::Sweep;
+use crate::store::StoreError;
 use crate::store::posture::{self, Posture as PostureRow};
 
 /// Account coverage.
@@ -58,9 +62,19 @@ impl From<PostureRow> for Posture {
     }
 }
 
-/// The organization's posture now.
-#[utoipa::path(get, path = "/posture", tag = "posture", responses((status = 200, body = Posture)),
+/// The organization's posture now: computed at most every 2 seconds for all clients, and
+/// never served more than 30 seconds old.
+#[utoipa::path(get, operation_id = "getPosture", path = "/posture", tag = "posture", responses((status = 200, body = Posture)),
     security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>) -> Result<Json<Posture>, ApiError> {
-    Ok(Json(posture::current(&state.pool).await?.into()))
+pub async fn get(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let pool = state.pool.clone();
+    let body = state
+        .caches
+        .posture
+        .get_or_compute(move || async move {
+            let posture = Posture::from(posture::current(&pool).await?);
+            Ok::<_, ApiError>(Bytes::from(serde_json::to_vec(&posture).map_err(StoreError::from)?))
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

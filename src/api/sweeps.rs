@@ -96,7 +96,7 @@ fn parse_key(key: &str) -> Option<(DateTime<Utc>, SweepId)> {
 }
 
 /// Lists sweeps, newest first.
-#[utoipa::path(get, path = "/sweeps", tag = "sweeps", params(SweepQuery),
+#[utoipa::path(get, operation_id = "listSweeps", path = "/sweeps", tag = "sweeps", params(SweepQuery),
     responses((status = 200, body = SweepPage), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, Query(q): Query<SweepQuery>) -> Result<Json<SweepPage>, ApiError> {
     let limit = pagination::limit(q.limit)?;
@@ -109,7 +109,7 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<SweepQuery>) ->
 }
 
 /// One sweep, with progress while it runs.
-#[utoipa::path(get, path = "/sweeps/{id}", tag = "sweeps",
+#[utoipa::path(get, operation_id = "getSweep", path = "/sweeps/{id}", tag = "sweeps",
     params(("id" = String, Path, description = "Sweep id (UUID)", format = Uuid)),
     responses((status = 200, body = Sweep), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -128,7 +128,7 @@ pub struct SweepStarted {
 }
 
 /// Starts a sweep now (operator role). It runs in the background.
-#[utoipa::path(post, path = "/sweeps", tag = "sweeps",
+#[utoipa::path(post, operation_id = "startSweep", path = "/sweeps", tag = "sweeps",
     responses((status = 202, body = SweepStarted), (status = 409, description = "A sweep is running; `error.sweep_id` names it", body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]

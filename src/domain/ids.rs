@@ -67,15 +67,22 @@ impl fmt::Display for AccountId {
 pub struct Region(String);
 
 impl Region {
-    /// Parses a region name: lowercase letters, digits and dashes, ending in a digit.
+    /// Parses a region name as AWS forms them: a two-letter area, one or more dash-separated
+    /// words, a number (`eu-central-1`, `us-gov-west-1`): [`Region::PATTERN`], at most 25
+    /// characters.
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        let well_formed = s.len() >= 6
-            && s.len() <= 25
-            && s.contains('-')
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && s.bytes().last().is_some_and(|b| b.is_ascii_digit());
+        let parts: Vec<&str> = s.split('-').collect();
+        let lower = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+        let well_formed = s.len() <= 25
+            && parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[..parts.len() - 1].iter().all(lower)
+            && parts.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         if well_formed { Ok(Self(s.to_owned())) } else { Err(IdError::Region(s.to_owned())) }
     }
+
+    /// The grammar of [`Region::parse`] as a regular expression (for the API's documents).
+    pub const PATTERN: &str = "^[a-z]{2}(-[a-z]+)+-[0-9]+$";
 
     /// The region name.
     pub fn as_str(&self) -> &str {
@@ -185,7 +192,10 @@ mod tests {
     fn regions_and_control_ids_are_checked() {
         assert!(Region::parse("eu-central-1").is_ok());
         assert!(Region::parse("us-gov-west-1").is_ok());
-        for bad in ["", "EU-CENTRAL-1", "eu-central", "eu central 1", "../etc"] {
+        assert!(Region::parse("ap-southeast-12").is_ok());
+        for bad in
+            ["", "EU-CENTRAL-1", "eu-central", "eu central 1", "../etc", "aaaaaa-1", "e-central-1", "eu--1", "eu-1"]
+        {
             assert!(Region::parse(bad).is_err(), "{bad}");
         }
         assert!(ControlId::parse("BR.NET.1").is_ok());

@@ -205,6 +205,12 @@ pub struct AsffError {
     pub problem: String,
 }
 
+/// The ARN of an account's own default product in a region: where a custom integration
+/// imports findings, and how BatchUpdateFindings names them.
+pub fn default_product_arn(region: &str, account: &str) -> String {
+    format!("arn:aws:securityhub:{region}:{account}:product/{account}/default")
+}
+
 /// The versioned, deterministic ASFF Id of a finding.
 pub fn asff_id(finding_id: &str) -> String {
     format!("{PRODUCT}/v1/{finding_id}")
@@ -284,10 +290,7 @@ pub fn build(f: &ExportFinding, control: &Control, d: &Delivery) -> Asff {
     Asff {
         schema_version: SCHEMA_VERSION.into(),
         id,
-        product_arn: format!(
-            "arn:aws:securityhub:{}:{}:product/{}/default",
-            d.target_region, d.target_account, d.target_account
-        ),
+        product_arn: default_product_arn(&d.target_region, &d.target_account),
         generator_id: control.id.to_string(),
         aws_account_id: d.target_account.clone(),
         company_name: PRODUCT.into(),

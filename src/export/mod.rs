@@ -1,5 +1,7 @@
 //! Export of findings to AWS Security Hub (CSPM): `asff` is the pure mapping,
-//! `security_hub` drains the outbox that `store::outbox` fills.
+//! `security_hub` drains the outbox that `store::outbox` fills (BatchImportFindings), and
+//! `workflow` sends exceptions as suppressions (BatchUpdateFindings, `store::workflow`).
 
 pub mod asff;
 pub mod security_hub;
+pub mod workflow;

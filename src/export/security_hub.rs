@@ -30,6 +30,7 @@ use crate::config::ManagementAccess;
 use crate::domain::{AccountId, ControlId, Region};
 use crate::store::StoreError;
 use crate::store::outbox::{self, DueItem};
+use crate::store::workflow::{self, DefaultTarget};
 
 /// BatchImportFindings accepts at most 100 findings...
 pub const MAX_BATCH: usize = 100;
@@ -68,7 +69,27 @@ pub struct DrainReport {
     pub failed_total: i64,
     /// Targets whose hub is not usable: `account/region: status`.
     pub unusable_targets: Vec<String>,
+    /// Workflow updates (exceptions as SUPPRESSED, and back to NEW) sent with BatchUpdateFindings.
+    pub workflow: super::workflow::WorkflowReport,
+    /// Workflow updates still pending afterwards.
+    pub workflow_pending: i64,
+    /// Workflow updates kept as failed afterwards.
+    pub workflow_failed_total: i64,
 }
+
+/// What a failed Security Hub call says about the target's hub, as `security_hub_targets`
+/// records it: `not_enabled`, `access_denied` or `error`.
+pub(super) fn hub_status(failure: &crate::aws::errors::Failure) -> &'static str {
+    match (failure.kind, failure.code.as_str()) {
+        (_, "InvalidAccessException") | (FailureKind::NotEnabled, _) => "not_enabled",
+        (FailureKind::AccessDenied, _) => "access_denied",
+        _ => "error",
+    }
+}
+
+/// Serialises drains across processes and replicas (a transaction-scoped advisory lock, so
+/// a drain that dies or is cancelled releases it with its transaction).
+const DRAIN_LOCK: i64 = 0x6272_7377_7368_6472;
 
 /// What a drain needs.
 #[derive(Clone)]
@@ -81,8 +102,9 @@ pub struct Sender {
     pub catalog: Arc<Catalog>,
     /// The management account (reached with own credentials when configured so).
     pub management_account: Option<AccountId>,
-    /// Whether findings go to one central account (reached with own credentials).
-    pub central: bool,
+    /// The hub region, and the central account when findings go to one (reached with own
+    /// credentials).
+    pub hub: DefaultTarget,
     /// Targets handled at once.
     pub concurrency: usize,
     /// Base delay of the backoff for deferred findings.
@@ -93,17 +115,18 @@ pub struct Sender {
     pub counters: Arc<Counters>,
 }
 
-struct TokenBucket {
+/// Paces requests to one account and region at [`RATE_PER_SECOND`] with [`BURST`].
+pub(super) struct TokenBucket {
     tokens: f64,
     last: Instant,
 }
 
 impl TokenBucket {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self { tokens: BURST, last: Instant::now() }
     }
 
-    async fn take(&mut self) {
+    pub(super) async fn take(&mut self) {
         loop {
             let now = Instant::now();
             self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * RATE_PER_SECOND).min(BURST);
@@ -118,9 +141,23 @@ impl TokenBucket {
 }
 
 impl Sender {
-    /// Sends everything due, until the outbox has nothing due left (or `max_requests`).
+    /// Sends everything due: imports until the outbox has nothing due left (or
+    /// `max_requests`), then the workflow changes the live exceptions call for. One drain at a
+    /// time: a second one waits for the first, then sends what is left.
     #[instrument(skip_all)]
     pub async fn drain(&self) -> Result<DrainReport, StoreError> {
+        let mut lock = self.pool.begin().await?;
+        sqlx::query("select pg_advisory_xact_lock($1)").bind(DRAIN_LOCK).execute(&mut *lock).await?;
+        let mut report = self.drain_imports().await?;
+        // After the imports: a finding must exist in Security Hub before its workflow changes.
+        workflow::reconcile(&self.pool, &self.hub).await?;
+        report.workflow = self.drain_workflow().await?;
+        (report.workflow_pending, report.workflow_failed_total) = workflow::backlog(&self.pool).await?;
+        lock.commit().await?;
+        Ok(report)
+    }
+
+    async fn drain_imports(&self) -> Result<DrainReport, StoreError> {
         let mut report = DrainReport::default();
         let requests = AtomicU64::new(0);
         let stop = AtomicBool::new(false);
@@ -129,18 +166,15 @@ impl Sender {
             if items.is_empty() || stop.load(Ordering::Relaxed) {
                 break;
             }
-            let mut groups: BTreeMap<(String, String), Vec<DueItem>> = BTreeMap::new();
-            for item in items {
-                groups.entry((item.target_account.clone(), item.target_region.clone())).or_default().push(item);
-            }
-            let results: Vec<Result<DrainReport, StoreError>> = futures::stream::iter(groups)
-                .map(|((account, region), items)| Box::pin(self.send_group(account, region, items, &requests, &stop)))
-                .buffer_unordered(self.concurrency.max(1))
-                .collect()
-                .await;
+            let results = self
+                .per_target(
+                    items,
+                    |i| (i.target_account.clone(), i.target_region.clone()),
+                    |account, region, items| self.send_group(account, region, items, &requests, &stop),
+                )
+                .await?;
             let mut progressed = false;
             for r in results {
-                let r = r?;
                 // Deferred rows wait for their backoff; only accepted or rejected ones make progress.
                 progressed |= r.imported + r.failed > 0;
                 report.imported += r.imported;
@@ -158,8 +192,34 @@ impl Sender {
         Ok(report)
     }
 
-    async fn clients_for(&self, account: &str) -> Result<AccountClients, String> {
-        let own = self.central
+    /// Groups due rows by their target (account, region) and handles the groups, at most
+    /// `concurrency` at a time; the first database error is returned once all are done.
+    pub(super) async fn per_target<T, R, Fut>(
+        &self,
+        rows: Vec<T>,
+        target: impl Fn(&T) -> (String, String),
+        handle: impl Fn(String, String, Vec<T>) -> Fut,
+    ) -> Result<Vec<R>, StoreError>
+    where
+        Fut: std::future::Future<Output = Result<R, StoreError>>,
+    {
+        let mut groups: BTreeMap<(String, String), Vec<T>> = BTreeMap::new();
+        for row in rows {
+            groups.entry(target(&row)).or_default().push(row);
+        }
+        // Boxed: the SDK's request futures are large, and many of them side by side overflow a worker's stack.
+        let results: Vec<Result<R, StoreError>> = futures::stream::iter(groups)
+            .map(|((account, region), rows)| Box::pin(handle(account, region, rows)))
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    /// Clients for the account whose hub receives findings: its member role, or the service's
+    /// own credentials (central mode, or the management account when so configured).
+    pub(super) async fn clients_for(&self, account: &str) -> Result<AccountClients, String> {
+        let own = self.hub.central_account.is_some()
             || (self.management_account.as_ref().is_some_and(|m| m.as_str() == account)
                 && self.aws.settings().management_account_access == ManagementAccess::OwnCredentials);
         if own {
@@ -286,11 +346,7 @@ impl Sender {
                 }
                 Err(err) => {
                     let failure = classify(&err);
-                    let status = match (failure.kind, failure.code.as_str()) {
-                        (_, "InvalidAccessException") | (FailureKind::NotEnabled, _) => "not_enabled",
-                        (FailureKind::AccessDenied, _) => "access_denied",
-                        _ => "error",
-                    };
+                    let status = hub_status(&failure);
                     warn!(account.id = %account, aws.region = %region, code = %failure.code, "BatchImportFindings failed");
                     outbox::set_target_status(&self.pool, &account, &region, status, Some(&failure.code)).await?;
                     // This batch and the rest of this target wait for a later attempt.

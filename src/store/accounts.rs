@@ -1,6 +1,7 @@
 //! Read side of the `accounts` table for the API: accounts with their failing counts.
 //!
-//! The table is written only by `findings::record_account`; nothing here writes.
+//! The table is written only by `findings::record_account` (the failing and error counts by
+//! `totals::apply` in the same transaction); nothing here writes.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -57,11 +58,8 @@ pub(crate) fn under_ou_pattern(ou: &str) -> String {
 
 const SELECT: &str =
     "select a.id, a.name, a.status, a.parent_id, a.ou_path, a.last_sweep_id, a.last_assessed_at, a.assessed,
-        coalesce(c.failing, 0) as failing, coalesce(c.errors, 0) as errors
- from accounts a
- left join lateral (
-     select count(*) filter (where f.status = 'fail') as failing, count(*) filter (where f.status = 'error') as errors
-     from findings f where f.account_id = a.id and f.active) c on true";
+            a.failing_count::bigint as failing, a.error_count::bigint as errors
+     from accounts a";
 
 /// Up to `limit` accounts after `after` (by id), filtered.
 pub async fn page(
@@ -73,7 +71,7 @@ pub async fn page(
     let sql = format!(
         "{SELECT}
          where ($1::text is null or a.ou_path = $1 or a.ou_path like $2 escape '\\')
-           and ($3::boolean is null or (coalesce(c.failing, 0) > 0) = $3)
+           and ($3::boolean is null or (a.failing_count > 0) = $3)
            and ($4::text is null or a.id > $4)
          order by a.id
          limit $5"
@@ -102,7 +100,7 @@ pub async fn get(pool: &PgPool, id: &AccountId) -> Result<Option<(AccountRow, Ve
                 f.first_seen_at, f.last_seen_at, {} as suppressed_by
          from findings f where f.account_id = $1 and f.active
          order by f.control_id, f.region nulls first, f.resource_id",
-        super::exceptions::SUPPRESSED_BY
+        super::exceptions::SUPPRESSED_BY.as_str()
     )))
     .bind(id)
     .fetch_all(pool)

@@ -51,16 +51,18 @@ pub struct ControlResultRow {
     pub accounts_failing: i64,
 }
 
-/// Results per control (controls without findings are absent).
+/// Results per control (controls without active findings are absent), from the totals
+/// `findings::record_account` keeps, not from a scan of the findings.
 pub async fn results(pool: &PgPool) -> Result<Vec<ControlResultRow>, StoreError> {
     Ok(sqlx::query_as::<_, ControlResultRow>(
-        "select control_id,
-                count(*) filter (where status = 'pass') as pass,
-                count(*) filter (where status = 'fail') as fail,
-                count(*) filter (where status = 'error') as error,
-                count(*) filter (where status = 'not_applicable') as not_applicable,
-                count(distinct account_id) filter (where status = 'fail') as accounts_failing
-         from findings where active group by control_id order by control_id",
+        "select t.control_id,
+                coalesce(sum(t.findings) filter (where t.status = 'pass'), 0)::bigint as pass,
+                coalesce(sum(t.findings) filter (where t.status = 'fail'), 0)::bigint as fail,
+                coalesce(sum(t.findings) filter (where t.status = 'error'), 0)::bigint as error,
+                coalesce(sum(t.findings) filter (where t.status = 'not_applicable'), 0)::bigint as not_applicable,
+                coalesce(max(c.accounts_failing), 0)::bigint as accounts_failing
+         from finding_totals t left join control_account_totals c on c.control_id = t.control_id
+         group by t.control_id having sum(t.findings) > 0 order by t.control_id",
     )
     .fetch_all(pool)
     .await?)

@@ -4,22 +4,46 @@
 //! transaction. Nothing is ever deleted: withdrawal sets `deleted_at`. Which findings an
 //! exception suppresses is decided at read time (`SUPPRESSED_BY`), so expiry needs no job.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::StoreError;
 use crate::domain::{AccountId, ControlId, Region};
 
-/// SQL expression: the id of the oldest live exception matching the finding aliased `f`, or null.
-pub(crate) const SUPPRESSED_BY: &str = "(select x.id from exceptions x
-      where x.control_id = f.control_id and x.deleted_at is null and x.expires_at > now()
-        and (x.account_id is null or x.account_id = f.account_id)
-        and (x.region is null or x.region = f.region)
-        and (x.resource_like is null or f.resource_id like x.resource_like escape '\\')
-        and (x.ou_path is null or exists (
-              select 1 from accounts xa where xa.id = f.account_id
-                and (xa.ou_path = x.ou_path or left(xa.ou_path, length(x.ou_path) + 1) = x.ou_path || '/')))
-      order by x.created_at, x.id limit 1)";
+/// SQL predicate: the live exception aliased `x` covers the finding aliased `f`, whose
+/// account's OU path is the SQL expression `ou`. The one definition of what an exception
+/// covers: the per-finding lookup and the count below are both made from it.
+fn covers(ou: &str) -> String {
+    format!(
+        "x.control_id = f.control_id and x.deleted_at is null and x.expires_at > now()
+         and (x.account_id is null or x.account_id = f.account_id)
+         and (x.region is null or x.region = f.region)
+         and (x.resource_like is null or f.resource_id like x.resource_like escape '\\')
+         and (x.ou_path is null or {ou} = x.ou_path or left({ou}, length(x.ou_path) + 1) = x.ou_path || '/')"
+    )
+}
+
+/// SQL expression: the id of the oldest live exception covering the finding aliased `f`, or null.
+pub(crate) static SUPPRESSED_BY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(select x.id from exceptions x where {} order by x.created_at, x.id limit 1)",
+        covers("(select xa.ou_path from accounts xa where xa.id = f.account_id)")
+    )
+});
+
+/// SQL query: how many active failing findings a live exception covers. A semi-join, so
+/// the exceptions are matched against each finding once, not looked up per finding.
+pub(crate) static FAILING_SUPPRESSED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "select count(*) from findings f left join accounts a on a.id = f.account_id
+         where f.active and f.status = 'fail'
+           and f.control_id in (select control_id from exceptions where deleted_at is null and expires_at > now())
+           and exists (select 1 from exceptions x where {})",
+        covers("a.ou_path")
+    )
+});
 
 /// An exception as stored.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]

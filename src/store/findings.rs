@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use super::{StoreError, snapshots};
+use super::{StoreError, snapshots, totals};
 use crate::catalog::Catalog;
 use crate::domain::{AccountId, Region, Status, SweepId};
 use crate::evaluate::Evaluation;
@@ -115,11 +115,18 @@ pub async fn record_account<E: Serialize>(
     .fetch_all(&mut *tx)
     .await?;
     let current: HashMap<String, Current> = current.into_iter().map(|c| (c.id.clone(), c)).collect();
+    // The account's active findings after this record, as (control, severity, status) by id:
+    // the totals move by the difference from `current`.
+    let mut after: HashMap<&str, (&str, &str, &str)> = current
+        .values()
+        .filter(|c| c.active)
+        .map(|c| (c.id.as_str(), (c.control_id.as_str(), c.severity.as_str(), c.status.as_str())))
+        .collect();
+    let ids: Vec<String> = rec.evaluations.iter().map(finding_id).collect();
 
     let mut outcome = RecordOutcome::default();
     let mut seen = HashSet::new();
-    for e in rec.evaluations {
-        let id = finding_id(e);
+    for (e, id) in rec.evaluations.iter().zip(&ids) {
         if !seen.insert(id.clone()) {
             continue;
         }
@@ -127,7 +134,7 @@ pub async fn record_account<E: Serialize>(
         let severity = control.map_or("medium", |c| c.severity.as_str());
         let title = control.map_or(e.control_id.as_str(), |c| c.title.as_str());
         let status = e.status.as_str();
-        let event = match current.get(&id) {
+        let event = match current.get(id) {
             None => Some((if e.status == Status::Fail { "opened" } else { "first_seen" }, None)),
             Some(c) => transition(c, e.status, severity, &e.detail).map(|k| (k, Some(c.status.clone()))),
         };
@@ -141,7 +148,7 @@ pub async fn record_account<E: Serialize>(
                                    then findings.status_since else now() end,
                last_sweep_id = excluded.last_sweep_id, snapshot_hash = excluded.snapshot_hash",
         )
-        .bind(&id)
+        .bind(id)
         .bind(&e.control_id)
         .bind(&e.account_id)
         .bind(&e.region)
@@ -155,9 +162,10 @@ pub async fn record_account<E: Serialize>(
         .execute(&mut *tx)
         .await?;
         if let Some((kind, old)) = event {
-            insert_event(&mut tx, &id, rec.sweep, kind, old.as_deref(), Some(status), &e.detail).await?;
+            insert_event(&mut tx, id, rec.sweep, kind, old.as_deref(), Some(status), &e.detail).await?;
             outcome.events += 1;
         }
+        after.insert(id.as_str(), (e.control_id.as_str(), severity, status));
     }
 
     // Findings not produced this time: their subject is gone. Only in an assessed account,
@@ -178,6 +186,7 @@ pub async fn record_account<E: Serialize>(
             let kind = if c.status == "fail" { "resolved" } else { "retired" };
             insert_event(&mut tx, &c.id, rec.sweep, kind, Some(&c.status), None, "no longer observed").await?;
             outcome.events += 1;
+            after.remove(c.id.as_str());
         }
     }
 
@@ -213,6 +222,17 @@ pub async fn record_account<E: Serialize>(
     .bind(&hash)
     .execute(&mut *tx)
     .await?;
+
+    let mut before_tally = totals::Tally::default();
+    for c in current.values().filter(|c| c.active) {
+        before_tally.add(&c.control_id, &c.severity, &c.status);
+    }
+    let mut after_tally = totals::Tally::default();
+    for (control, severity, status) in after.values() {
+        after_tally.add(control, severity, status);
+    }
+    // Last: it holds the shared total rows until the commit.
+    totals::apply(&mut tx, rec.account.id.as_str(), &before_tally, &after_tally).await?;
     tx.commit().await?;
     Ok(Ok(outcome))
 }
@@ -347,42 +367,128 @@ pub struct FindingListRow {
     pub suppressed_by: Option<uuid::Uuid>,
 }
 
-/// Up to `limit` active findings after the finding id `after`, in id order (stable for paging).
+/// The order of a findings listing. Every order ends with the id, so it is total and pages
+/// are stable; each has an index that serves it (migration 0004).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FindingSort {
+    /// By id (the default).
+    #[default]
+    Id,
+    /// Most severe first.
+    Severity,
+    /// Oldest first-seen first.
+    FirstSeen,
+    /// Newest first-seen first.
+    FirstSeenDesc,
+}
+
+/// Where a page starts: the sort key of the last finding of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FindingCursor {
+    /// After this id.
+    Id(String),
+    /// After this (severity rank, id); rank 0 is critical.
+    Severity(i16, String),
+    /// After (or, newest first, before) this (first seen, id).
+    FirstSeen(DateTime<Utc>, String),
+}
+
+/// The rank `findings.severity_rank` stores: 0 for critical up to 4 for informational.
+pub fn severity_rank(severity: &str) -> i16 {
+    match severity {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        _ => 4,
+    }
+}
+
+impl FindingCursor {
+    /// The cursor that continues after `row` in `sort` order.
+    pub fn after(sort: FindingSort, row: &FindingRow) -> Self {
+        match sort {
+            FindingSort::Id => FindingCursor::Id(row.id.clone()),
+            FindingSort::Severity => FindingCursor::Severity(severity_rank(&row.severity), row.id.clone()),
+            FindingSort::FirstSeen | FindingSort::FirstSeenDesc => {
+                FindingCursor::FirstSeen(row.first_seen_at, row.id.clone())
+            }
+        }
+    }
+
+    /// Whether this cursor belongs to a listing in `sort` order.
+    pub fn fits(&self, sort: FindingSort) -> bool {
+        matches!(
+            (self, sort),
+            (FindingCursor::Id(_), FindingSort::Id)
+                | (FindingCursor::Severity(..), FindingSort::Severity)
+                | (FindingCursor::FirstSeen(..), FindingSort::FirstSeen | FindingSort::FirstSeenDesc)
+        )
+    }
+}
+
+/// Up to `limit` active findings after `after`, filtered, in `sort` order.
+///
+/// The SQL holds only the conditions that are set, so each combination gets its own plan
+/// (a generic `$n is null or ...` plan cannot use the indexes).
 pub async fn page(
     pool: &PgPool,
     filter: &FindingFilter,
-    after: Option<&str>,
+    sort: FindingSort,
+    after: Option<&FindingCursor>,
     limit: i64,
 ) -> Result<Vec<FindingListRow>, StoreError> {
-    let sql = format!(
+    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
         "select f.id, f.control_id, f.account_id, f.region, f.resource_id, f.status, f.severity, f.title, f.detail,
                 f.first_seen_at, f.last_seen_at, {} as suppressed_by
          from findings f
-         where f.active
-           and ($1::text is null or f.status = $1)
-           and ($2::text is null or f.control_id = $2)
-           and ($3::text is null or f.account_id = $3)
-           and ($4::text is null or f.region = $4)
-           and ($5::text is null or f.severity = $5)
-           and ($6::text is null or exists (select 1 from accounts a where a.id = f.account_id
-                                             and (a.ou_path = $6 or a.ou_path like $7 escape '\\')))
-           and ($8::text is null or f.id > $8)
-         order by f.id
-         limit $9",
-        super::exceptions::SUPPRESSED_BY
-    );
-    Ok(sqlx::query_as::<_, FindingListRow>(sqlx::AssertSqlSafe(sql))
-        .bind(filter.status.map(Status::as_str))
-        .bind(filter.control_id.as_ref().map(crate::domain::ControlId::as_str))
-        .bind(filter.account_id.as_ref().map(AccountId::as_str))
-        .bind(filter.region.as_ref().map(Region::as_str))
-        .bind(filter.severity.map(crate::domain::Severity::as_str))
-        .bind(filter.ou.as_deref())
-        .bind(filter.ou.as_deref().map(super::accounts::under_ou_pattern))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?)
+         where f.active",
+        super::exceptions::SUPPRESSED_BY.as_str()
+    ));
+    if let Some(status) = filter.status {
+        q.push(" and f.status = ").push_bind(status.as_str());
+    }
+    if let Some(control) = &filter.control_id {
+        q.push(" and f.control_id = ").push_bind(control.as_str().to_owned());
+    }
+    if let Some(account) = &filter.account_id {
+        q.push(" and f.account_id = ").push_bind(account.as_str().to_owned());
+    }
+    if let Some(region) = &filter.region {
+        q.push(" and f.region = ").push_bind(region.as_str().to_owned());
+    }
+    if let Some(severity) = filter.severity {
+        q.push(" and f.severity = ").push_bind(severity.as_str());
+    }
+    if let Some(ou) = &filter.ou {
+        q.push(" and exists (select 1 from accounts a where a.id = f.account_id and (a.ou_path = ")
+            .push_bind(ou.clone())
+            .push(" or a.ou_path like ")
+            .push_bind(super::accounts::under_ou_pattern(ou))
+            .push(" escape '\\'))");
+    }
+    match after {
+        None => {}
+        Some(FindingCursor::Id(id)) => {
+            q.push(" and f.id > ").push_bind(id.clone());
+        }
+        Some(FindingCursor::Severity(rank, id)) => {
+            q.push(" and (f.severity_rank, f.id) > (").push_bind(*rank).push(", ").push_bind(id.clone()).push(")");
+        }
+        Some(FindingCursor::FirstSeen(at, id)) => {
+            let op = if sort == FindingSort::FirstSeenDesc { " < " } else { " > " };
+            q.push(" and (f.first_seen_at, f.id)").push(op).push("(").push_bind(*at).push(", ").push_bind(id.clone());
+            q.push(")");
+        }
+    }
+    q.push(match sort {
+        FindingSort::Id => " order by f.id",
+        FindingSort::Severity => " order by f.severity_rank, f.id",
+        FindingSort::FirstSeen => " order by f.first_seen_at, f.id",
+        FindingSort::FirstSeenDesc => " order by f.first_seen_at desc, f.id desc",
+    });
+    q.push(" limit ").push_bind(limit);
+    Ok(q.build_query_as::<FindingListRow>().fetch_all(pool).await?)
 }
 
 /// A finding with what the API's detail view adds to the listing.
@@ -428,7 +534,7 @@ pub async fn detail(pool: &PgPool, id: &str) -> Result<Option<(FindingDetailRow,
                 {} as suppressed_by
          from findings f left join snapshots s on s.hash = f.snapshot_hash
          where f.id = $1",
-        super::exceptions::SUPPRESSED_BY
+        super::exceptions::SUPPRESSED_BY.as_str()
     )))
     .bind(id)
     .fetch_optional(pool)

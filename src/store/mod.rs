@@ -11,6 +11,8 @@ pub mod outbox;
 pub mod posture;
 pub mod snapshots;
 pub mod sweeps;
+pub mod totals;
+pub mod workflow;
 
 use std::time::Duration;
 
@@ -52,6 +54,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, StoreError> {
     let options: PgConnectOptions =
         settings.url.expose_secret().parse().map_err(|e: sqlx::Error| StoreError::BadUrl(redact(&e.to_string())))?;
+    // Our queries are short and indexed; PostgreSQL's JIT, which starts on large cost
+    // estimates, only adds its compile time (measured: 0.5 s on a 3.6 s posture query).
+    let options = options.options([("jit", "off")]);
     let target =
         format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("(default)"));
     PgPoolOptions::new()

@@ -200,12 +200,15 @@ pub async fn mark_sent(pool: &PgPool, items: &[&DueItem]) -> Result<(), StoreErr
     let compliance: Vec<&str> = items.iter().map(|i| i.compliance.as_str()).collect();
     let hashes: Vec<&str> = items.iter().map(|i| i.content_hash.as_str()).collect();
     let updated: Vec<DateTime<Utc>> = items.iter().map(|i| i.updated_at).collect();
+    let accounts: Vec<&str> = items.iter().map(|i| i.target_account.as_str()).collect();
+    let regions: Vec<&str> = items.iter().map(|i| i.target_region.as_str()).collect();
     let mut tx = pool.begin().await?;
     sqlx::query(
         "update findings f set sh_record_state = s.state, sh_compliance = s.compliance, sh_content_hash = s.hash,
-                sh_updated_at = s.updated_at, sh_sent_at = now()
-         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-              as s(id, state, compliance, hash, updated_at)
+                sh_updated_at = s.updated_at, sh_sent_at = now(), sh_target_account = s.account,
+                sh_target_region = s.region
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
+              as s(id, state, compliance, hash, updated_at, account, region)
          where f.id = s.id and (f.sh_updated_at is null or f.sh_updated_at < s.updated_at)",
     )
     .bind(&ids)
@@ -213,6 +216,8 @@ pub async fn mark_sent(pool: &PgPool, items: &[&DueItem]) -> Result<(), StoreErr
     .bind(&compliance)
     .bind(&hashes)
     .bind(&updated)
+    .bind(&accounts)
+    .bind(&regions)
     .execute(&mut *tx)
     .await?;
     sqlx::query(

@@ -1,14 +1,17 @@
-//! Read-only aggregates for the API: the current posture and its trend over time.
-//!
-//! The trend is rebuilt from `finding_events` (every finding has an event at creation and at
-//! every change of status, so the last event at or before an instant gives its status then).
+//! The posture now and over time, read from aggregates rather than from the findings:
+//! current counts from the totals that `findings::record_account` keeps (see `totals`), and
+//! the trend from one posture point per completed sweep, written by [`record_point`] in the
+//! transaction that completes it.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
 use super::controls::ControlResultRow;
 use super::sweeps::SweepProgressRow;
+use crate::domain::SweepId;
 
 /// The organization's posture now.
 #[derive(Debug, Clone)]
@@ -42,16 +45,13 @@ pub async fn current(pool: &PgPool) -> Result<Posture, StoreError> {
     .await?;
     let findings_by_status = findings_by_status(pool).await?;
     let failing_by_severity: Vec<(String, i64)> = sqlx::query_as(
-        "select severity, count(*) from findings where active and status = 'fail' group by severity order by severity",
+        "select severity, sum(findings)::bigint from finding_totals where status = 'fail'
+         group by severity having sum(findings) > 0 order by severity",
     )
     .fetch_all(pool)
     .await?;
-    let (failing_suppressed,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select count(*) from findings f where f.active and f.status = 'fail' and {} is not null",
-        super::exceptions::SUPPRESSED_BY
-    )))
-    .fetch_one(pool)
-    .await?;
+    let (failing_suppressed,): (i64,) =
+        sqlx::query_as(sqlx::AssertSqlSafe(super::exceptions::FAILING_SUPPRESSED.as_str())).fetch_one(pool).await?;
     let in_org: Option<(i32,)> = sqlx::query_as(
         "select accounts_total from sweeps where org_snapshot_hash is not null order by started_at desc limit 1",
     )
@@ -71,81 +71,95 @@ pub async fn current(pool: &PgPool) -> Result<Posture, StoreError> {
     })
 }
 
-/// Active findings by status: (status, count).
+/// Active findings by status: (status, count), from the totals.
 pub async fn findings_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as("select status, count(*) from findings where active group by status order by status")
-        .fetch_all(pool)
-        .await?)
-}
-
-/// One point of the trend: the state at `at`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TrendFailing {
-    /// The instant (end of the bucket).
-    pub at: DateTime<Utc>,
-    /// Severity.
-    pub severity: String,
-    /// Failing findings of that severity at `at`.
-    pub failing: i64,
+    Ok(sqlx::query_as(
+        "select status, sum(findings)::bigint from finding_totals group by status having sum(findings) > 0 order by status",
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Accounts compliant with one control at one instant.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TrendControl {
-    /// The instant (end of the bucket).
-    pub at: DateTime<Utc>,
-    /// The control.
-    pub control_id: String,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ControlPoint {
     /// Accounts with findings of the control and none failing.
     pub accounts_compliant: i64,
     /// Accounts with findings of the control.
     pub accounts_evaluated: i64,
 }
 
-/// The trend between `from` and `to` (inclusive), one point every `step`.
+/// The posture at one instant: as the last sweep completed at or before it left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrendPoint {
+    /// The instant.
+    pub at: DateTime<Utc>,
+    /// The sweep whose completion it shows; `None` before the first completed sweep.
+    pub sweep_id: Option<SweepId>,
+    /// Failing findings by severity (severities with none are absent).
+    pub failing_by_severity: BTreeMap<String, i64>,
+    /// Per control.
+    pub controls: BTreeMap<String, ControlPoint>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TrendRow {
+    at: DateTime<Utc>,
+    sweep_id: Option<SweepId>,
+    failing_by_severity: Option<serde_json::Value>,
+    controls: Option<serde_json::Value>,
+}
+
+/// The trend from `from` to `to` (inclusive), one point every `step`: one index lookup per
+/// point in `posture_points`.
 pub async fn trend(
     pool: &PgPool,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     step: chrono::Duration,
-) -> Result<(Vec<TrendFailing>, Vec<TrendControl>), StoreError> {
-    let step_secs = step.num_seconds() as f64;
-    // Status of every finding at each instant: its last transition at or before it. A null
-    // new_status means the finding was no longer observed.
-    const STATES: &str = "with points as (
-             select generate_series($1::timestamptz, $2::timestamptz, make_interval(secs => $3)) as at),
-         states as (
-             select p.at, last.finding_id, last.new_status
-             from points p
-             cross join lateral (
-                 select distinct on (e.finding_id) e.finding_id, e.new_status
-                 from finding_events e where e.at <= p.at
-                 order by e.finding_id, e.id desc) last
-             where last.new_status is not null)";
-    let failing = sqlx::query_as::<_, TrendFailing>(sqlx::AssertSqlSafe(format!(
-        "{STATES}
-         select s.at, f.severity, count(*) as failing
-         from states s join findings f on f.id = s.finding_id
-         where s.new_status = 'fail'
-         group by s.at, f.severity order by s.at, f.severity"
-    )))
+) -> Result<Vec<TrendPoint>, StoreError> {
+    let rows: Vec<TrendRow> = sqlx::query_as(
+        "select p.at, pp.sweep_id, pp.failing_by_severity, pp.controls
+         from generate_series($1::timestamptz, $2::timestamptz, make_interval(secs => $3)) as p(at)
+         left join lateral (
+             select sweep_id, failing_by_severity, controls from posture_points
+             where at <= p.at order by at desc limit 1) pp on true
+         order by p.at",
+    )
     .bind(from)
     .bind(to)
-    .bind(step_secs)
+    .bind(step.num_seconds() as f64)
     .fetch_all(pool)
     .await?;
-    let controls = sqlx::query_as::<_, TrendControl>(sqlx::AssertSqlSafe(format!(
-        "{STATES}
-         select at, control_id, count(*) filter (where not any_fail) as accounts_compliant, count(*) as accounts_evaluated
-         from (select s.at, f.control_id, f.account_id, bool_or(s.new_status = 'fail') as any_fail
-               from states s join findings f on f.id = s.finding_id
-               group by s.at, f.control_id, f.account_id) x
-         group by at, control_id order by at, control_id"
-    )))
-    .bind(from)
-    .bind(to)
-    .bind(step_secs)
-    .fetch_all(pool)
+    rows.into_iter()
+        .map(|r| {
+            Ok(TrendPoint {
+                at: r.at,
+                sweep_id: r.sweep_id,
+                failing_by_severity: r.failing_by_severity.map(serde_json::from_value).transpose()?.unwrap_or_default(),
+                controls: r.controls.map(serde_json::from_value).transpose()?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Records the posture as `sweep` leaves it, from the totals. Called in the transaction that
+/// marks the sweep completed, so the point's time is the sweep's `finished_at`.
+pub async fn record_point(conn: &mut PgConnection, sweep: SweepId) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into posture_points (sweep_id, at, failing_by_severity, controls)
+         select $1, now(),
+           coalesce((select jsonb_object_agg(severity, n)
+                     from (select severity, sum(findings)::bigint as n from finding_totals where status = 'fail'
+                           group by severity having sum(findings) > 0) x), '{}'),
+           coalesce((select jsonb_object_agg(control_id,
+                              jsonb_build_object('accounts_compliant', accounts_evaluated - accounts_failing,
+                                                 'accounts_evaluated', accounts_evaluated))
+                     from control_account_totals where accounts_evaluated > 0), '{}')
+         on conflict (sweep_id) do nothing",
+    )
+    .bind(sweep)
+    .execute(conn)
     .await?;
-    Ok((failing, controls))
+    Ok(())
 }

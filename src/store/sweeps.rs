@@ -176,6 +176,34 @@ pub async fn finish(
     Ok(())
 }
 
+/// Marks the sweep completed and records the posture it leaves (the trend's point), in one
+/// transaction.
+pub async fn complete(pool: &PgPool, sweep: SweepId, calls: &CallCounts) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "update sweeps set status = 'completed', finished_at = now(), aws_calls = $2, error = null where id = $1",
+    )
+    .bind(sweep)
+    .bind(serde_json::to_value(calls)?)
+    .execute(&mut *tx)
+    .await?;
+    super::posture::record_point(&mut tx, sweep).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The management account of the organization as the newest sweep read it.
+pub async fn latest_management_account(pool: &PgPool) -> Result<Option<AccountId>, StoreError> {
+    let id: Option<(Option<String>,)> = sqlx::query_as(
+        "select n.content ->> 'management_account_id'
+         from sweeps s join snapshots n on n.hash = s.org_snapshot_hash
+         order by s.started_at desc limit 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(id.and_then(|(m,)| m).and_then(|m| AccountId::parse(&m).ok()))
+}
+
 /// Accounts of a sweep by outcome: (assessed, not assessed, skipped).
 pub async fn account_outcomes(pool: &PgPool, sweep: SweepId) -> Result<(i64, i64, i64), StoreError> {
     Ok(sqlx::query_as(

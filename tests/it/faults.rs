@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bedrock_sweeper::sweep::{self, SweepError};
 use serde_json::json;
 
-use super::helpers::{Moto, test_db};
+use super::helpers::{Moto, assert_totals_match_findings, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
@@ -167,6 +167,13 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
     assert_eq!(resumed.sweep_id, first.sweep_id);
     assert_eq!(resumed.status, "completed");
     assert_eq!(resumed.accounts.assessed, 4);
+    assert_totals_match_findings(&pool).await;
+    let points: i64 = sqlx::query_scalar("select count(*) from posture_points where sweep_id = $1")
+        .bind(first.sweep_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(points, 1, "the resumed sweep recorded its posture point once, when it completed");
     let sweeps: i64 = sqlx::query_scalar("select count(*) from sweeps").fetch_one(&pool).await.unwrap();
     assert_eq!(sweeps, 1);
 

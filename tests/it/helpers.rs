@@ -101,6 +101,13 @@ pub fn admin_url() -> String {
 
 /// A fresh, migrated database; returns its pool and URL.
 pub async fn test_db() -> (PgPool, String) {
+    let (pool, url) = empty_db().await;
+    bedrock_sweeper::store::migrate(&pool).await.unwrap();
+    (pool, url)
+}
+
+/// A fresh database without any migration applied.
+pub async fn empty_db() -> (PgPool, String) {
     let admin = PgPoolOptions::new()
         .max_connections(1)
         .connect(&admin_url())
@@ -114,6 +121,52 @@ pub async fn test_db() -> (PgPool, String) {
         _ => format!("{base}/{name}"),
     };
     let pool = PgPoolOptions::new().max_connections(5).connect(&url).await.unwrap();
-    bedrock_sweeper::store::migrate(&pool).await.unwrap();
     (pool, url)
+}
+
+/// The aggregates `record_account` keeps by deltas equal a recomputation from the findings.
+#[track_caller]
+pub fn assert_totals_match_findings(pool: &PgPool) -> impl std::future::Future<Output = ()> + '_ {
+    let caller = std::panic::Location::caller();
+    async move {
+        use bedrock_sweeper::store::totals;
+        let kept: Vec<(String, String, String, i64)> = totals::finding_totals(pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.control_id, t.severity, t.status, t.findings))
+            .collect();
+        let counted: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "select control_id, severity, status, count(*) from findings where active group by 1, 2, 3 order by 1, 2, 3",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert_eq!(kept, counted, "finding_totals drifted from the findings (checked at {caller})");
+        let kept: Vec<(String, i64, i64)> = totals::control_accounts(pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.control_id, c.accounts_evaluated, c.accounts_failing))
+            .collect();
+        let counted: Vec<(String, i64, i64)> = sqlx::query_as(
+            "select control_id, count(distinct account_id), count(distinct account_id) filter (where status = 'fail')
+             from findings where active group by 1 order by 1",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert_eq!(kept, counted, "control_account_totals drifted (checked at {caller})");
+        let drifted: Vec<(String, i32, i64)> = sqlx::query_as(
+            "select a.id, a.failing_count, count(f.id) filter (where f.status = 'fail')
+             from accounts a left join findings f on f.account_id = a.id and f.active
+             group by a.id, a.failing_count, a.error_count
+             having a.failing_count <> count(f.id) filter (where f.status = 'fail')
+                 or a.error_count <> count(f.id) filter (where f.status = 'error')",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert!(drifted.is_empty(), "account counts drifted: {drifted:?} (checked at {caller})");
+    }
 }

@@ -5,8 +5,10 @@
 
 mod api;
 mod cli;
+mod exceptions_hub;
 mod faults;
 mod helpers;
+mod migrations;
 mod proxy;
 mod scp_e2e;
 mod security_hub;

@@ -10,7 +10,7 @@ use bedrock_sweeper::sweep::{self, SweepReport};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use super::helpers::{Moto, test_db};
+use super::helpers::{Moto, assert_totals_match_findings, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org};
 use super::sweep_e2e::deps;
@@ -25,7 +25,7 @@ fn sender(d: &bedrock_sweeper::sweep::SweepDeps, r: &SweepReport) -> Sender {
         aws: d.aws.clone(),
         catalog: Arc::clone(&d.catalog),
         management_account: r.management_account.clone(),
-        central: false,
+        hub: bedrock_sweeper::store::workflow::DefaultTarget { region: "us-east-1".into(), central_account: None },
         concurrency: 2,
         retry_base: chrono::Duration::zero(),
         max_requests: None,
@@ -127,6 +127,7 @@ async fn findings_are_imported_resolved_and_not_resent() {
     let r4 = sweep::run(&d, "test").await.unwrap();
     let sent4 = sender(&d, &r4).drain().await.unwrap();
     assert_eq!(sent4.imported, 1, "{sent4:?}");
+    assert_totals_match_findings(&pool).await;
     let reopened = &hub_findings(&org, &member).await[&asff_id];
     assert_eq!(reopened.compliance.as_ref().and_then(|c| c.status.as_ref()).map(|s| s.as_str()), Some("FAILED"));
     assert_eq!(reopened.record_state.as_ref().map(|s| s.as_str()), Some("ACTIVE"));

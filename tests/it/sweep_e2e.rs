@@ -14,7 +14,7 @@ use bedrock_sweeper::sweep::{self, SweepDeps, SweepReport};
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::helpers::{Moto, sdk_config, test_db};
+use super::helpers::{Moto, assert_totals_match_findings, sdk_config, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
 
@@ -224,6 +224,7 @@ async fn sweep_end_to_end_with_transitions() {
     let deps = deps(&proxy.endpoint(), pool.clone());
     let r1 = sweep::run(&deps, "test").await.unwrap();
     assert_eq!(r1.status, "completed");
+    assert_totals_match_findings(&pool).await;
     assert_eq!((r1.accounts.total, r1.accounts.assessed, r1.accounts.not_assessed, r1.accounts.skipped), (6, 4, 1, 1));
     assert!(r1.findings.iter().all(|f| f.account_id != closed), "suspended accounts are listed, not swept");
     // Organizations calls grow with OUs and policies, not accounts: DescribeOrganization,
@@ -398,4 +399,22 @@ async fn sweep_end_to_end_with_transitions() {
     let state_changes =
         events.iter().filter(|e| matches!(e.kind.as_str(), "resolved" | "regressed" | "opened" | "reopened")).count();
     assert_eq!(state_changes, 4, "{events:#?}");
+
+    // The aggregates followed every transition, and each sweep left its posture point: what
+    // was failing by severity when it completed.
+    assert_totals_match_findings(&pool).await;
+    for r in [&r1, &r2] {
+        let (failing,): (serde_json::Value,) =
+            sqlx::query_as("select failing_by_severity from posture_points where sweep_id = $1")
+                .bind(r.sweep_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        let mut expected = serde_json::Map::new();
+        for f in r.findings.iter().filter(|f| f.status == "fail") {
+            let n = expected.entry(f.severity.clone()).or_insert(serde_json::json!(0));
+            *n = serde_json::json!(n.as_i64().unwrap() + 1);
+        }
+        assert_eq!(failing, serde_json::Value::Object(expected), "posture point of sweep {}", r.sweep_id);
+    }
 }
