@@ -68,8 +68,10 @@ async fn schemathesis_finds_no_server_error_and_no_answer_against_the_document()
         "--report-junit-path".into(),
         report_dir.path().join("junit.xml").display().to_string(),
     ];
+    // In the temporary directory: schemathesis keeps a cache in its working directory.
+    let workdir = report_dir.path().to_owned();
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(bin).args(&args).env("NO_COLOR", "1").output().expect("run schemathesis")
+        Command::new(bin).args(&args).current_dir(workdir).env("NO_COLOR", "1").output().expect("run schemathesis")
     })
     .await
     .unwrap();
