@@ -87,6 +87,13 @@ pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
     }
     match delivery {
         None => line(&mut s, "Security Hub: not sent (disabled or --no-security-hub; findings stay queued)".to_owned()),
+        Some(d) if d.busy => line(
+            &mut s,
+            format!(
+                "Security Hub: another delivery is running and sends what is due; {} pending, {} failed in the outbox",
+                d.pending, d.failed_total
+            ),
+        ),
         Some(d) => {
             line(
                 &mut s,
@@ -96,12 +103,12 @@ pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
                 ),
             );
             let w = &d.workflow;
-            if w.updated + w.deferred + w.failed > 0 || d.workflow_pending + d.workflow_failed_total > 0 {
+            if w.updated + w.deferred > 0 || d.workflow_pending > 0 {
                 line(
                     &mut s,
                     format!(
-                        "  exceptions: {} workflow updates (SUPPRESSED/NEW), {} deferred, {} given up in {} requests; {} pending, {} failed",
-                        w.updated, w.deferred, w.failed, w.requests, d.workflow_pending, d.workflow_failed_total
+                        "  exceptions: {} workflow updates (SUPPRESSED/NEW), {} deferred in {} requests; {} pending",
+                        w.updated, w.deferred, w.requests, d.workflow_pending
                     ),
                 );
             }

@@ -123,8 +123,17 @@ impl Runner {
     }
 
     /// Delivers to Security Hub now, between sweeps: what is due in the outbox, and the
-    /// workflow changes the live exceptions call for (an expiry included). Logs the outcome.
+    /// workflow changes the live exceptions call for (an expiry included). Skipped while
+    /// another delivery of this process runs. Logs the outcome.
     pub async fn sync_security_hub(&self, trigger: &str) {
+        let Ok(_one) = self.syncing.try_lock() else {
+            info!(trigger, "Security Hub delivery skipped: one is running");
+            return;
+        };
+        self.sync_once(trigger).await;
+    }
+
+    async fn sync_once(&self, trigger: &str) {
         if self.stopping() || self.deps.security_hub.is_none() {
             return;
         }
@@ -137,6 +146,7 @@ impl Runner {
             }
         };
         match boxed_deliver(&self.deps, self.security_hub_concurrency, management, Arc::clone(&self.counters)).await {
+            Ok(Some(d)) if d.busy => info!(trigger, "Security Hub delivery skipped: another process delivers"),
             Ok(Some(d)) => info!(
                 trigger,
                 imported = d.imported,
@@ -163,7 +173,7 @@ impl Runner {
                 {
                     let Ok(_one) = runner.syncing.try_lock() else { return };
                     while runner.sync_requested.swap(false, Ordering::SeqCst) {
-                        runner.sync_security_hub("exception").await;
+                        runner.sync_once("requested").await;
                     }
                 }
                 // A request that arrived while the lock was being released.
@@ -192,7 +202,7 @@ impl Runner {
     /// One sweep (or the resumption of the interrupted one), then delivery to Security Hub.
     ///
     /// A delivery failure is logged, not returned: the findings stay in the outbox for the next run.
-    pub async fn run_once(&self, trigger: &str) -> Result<SweepReport, SweepError> {
+    pub async fn run_once(self: &Arc<Self>, trigger: &str) -> Result<SweepReport, SweepError> {
         let _running = self.active.read().await;
         let started = Instant::now();
         let result = sweep_off_thread(self.deps.clone(), trigger.to_owned()).await;
@@ -203,6 +213,8 @@ impl Runner {
             let management = report.management_account.clone();
             match boxed_deliver(&self.deps, self.security_hub_concurrency, management, Arc::clone(&self.counters)).await
             {
+                // Another delivery runs: this sweep's findings go with one more run after it.
+                Ok(Some(d)) if d.busy => self.request_security_hub_sync(),
                 Ok(Some(d)) => info!(
                     sweep.id = %report.sweep_id, imported = d.imported, failed = d.failed, deferred = d.deferred,
                     suppressions = d.workflow.updated, "Security Hub delivery done"
@@ -217,7 +229,7 @@ impl Runner {
     }
 
     /// A scheduler tick or the start-up resumption: runs a sweep and logs how it ended.
-    pub async fn run_logged(&self, trigger: &str) {
+    pub async fn run_logged(self: &Arc<Self>, trigger: &str) {
         if self.stopping() {
             return;
         }

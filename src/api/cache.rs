@@ -9,7 +9,8 @@
 //! within the TTL plus one computation. Single items (`/findings/{id}`, ...) and sweeps are
 //! not shared: they are always read fresh.
 
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -20,6 +21,8 @@ pub struct Cached {
     ttl: Duration,
     max_age: Duration,
     value: RwLock<Option<(Instant, Bytes)>>,
+    // Bumped by `invalidate`: a computation that started before cannot store its result.
+    epoch: AtomicU64,
     // Held while computing, so concurrent misses and refreshes run one computation.
     computing: Arc<Mutex<()>>,
 }
@@ -27,16 +30,22 @@ pub struct Cached {
 impl Cached {
     /// An empty cache: bodies are fresh for `ttl` and served (while refreshing) up to `max_age`.
     pub fn new(ttl: Duration, max_age: Duration) -> Self {
-        Self { ttl, max_age, value: RwLock::new(None), computing: Arc::new(Mutex::new(())) }
+        Self { ttl, max_age, value: RwLock::new(None), epoch: AtomicU64::new(0), computing: Arc::new(Mutex::new(())) }
     }
 
+    /// (age, size in bytes) of the body, if there is one.
     fn current(&self) -> Option<(Duration, Bytes)> {
-        let guard = self.value.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = self.value.read().unwrap_or_else(PoisonError::into_inner);
         guard.as_ref().map(|(at, body)| (at.elapsed(), body.clone()))
     }
 
-    fn store(&self, computed_at: Instant, body: Bytes) {
-        *self.value.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((computed_at, body));
+    /// Stores a body computed from `computed_at` on, unless the cache was invalidated since
+    /// the computation began (`epoch`): it may predate the change.
+    fn store(&self, epoch: u64, computed_at: Instant, body: Bytes) {
+        let mut guard = self.value.write().unwrap_or_else(PoisonError::into_inner);
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            *guard = Some((computed_at, body));
+        }
     }
 
     /// The cached body, refreshed in the background when it is older than the TTL, or the
@@ -53,11 +62,12 @@ impl Cached {
             Some((age, body)) if age < self.max_age => {
                 if let Ok(guard) = Arc::clone(&self.computing).try_lock_owned() {
                     let cache = Arc::clone(self);
+                    let epoch = self.epoch.load(Ordering::SeqCst);
                     tokio::spawn(async move {
                         let started = Instant::now();
                         match compute().await {
-                            Ok(fresh) => cache.store(started, fresh),
-                            Err(e) => tracing::warn!(error = %e, "refreshing a cached response failed"),
+                            Ok(fresh) => cache.store(epoch, started, fresh),
+                            Err(e) => tracing::warn!(error = %e, "refreshing a shared response failed"),
                         }
                         drop(guard);
                     });
@@ -72,29 +82,34 @@ impl Cached {
         {
             return Ok(body);
         }
-        let started = Instant::now();
+        let (epoch, started) = (self.epoch.load(Ordering::SeqCst), Instant::now());
         let body = compute().await?;
-        self.store(started, body.clone());
+        self.store(epoch, started, body.clone());
         Ok(body)
     }
 
-    /// Drops the body: the next request computes it.
+    /// Drops the body: the next request computes it, and a computation already running
+    /// does not put its (possibly older) result back.
     pub fn invalidate(&self) {
-        *self.value.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        let mut guard = self.value.write().unwrap_or_else(PoisonError::into_inner);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        *guard = None;
     }
 }
 
 /// How long a shared response is served without recomputing.
 pub const TTL: Duration = Duration::from_secs(2);
-/// How old a shared response may get while it is being recomputed.
-pub const MAX_AGE: Duration = Duration::from_secs(30);
-/// Responses kept per listing before the oldest are dropped (bodies are at most a page).
-const MAX_ENTRIES: usize = 512;
+/// How old a shared response may get while it is being recomputed; older ones are computed
+/// by the request itself.
+pub const MAX_AGE: Duration = Duration::from_secs(10);
+/// What the listings' shared responses may hold in all, in bytes (one trend body can be a
+/// couple of MB, a findings page a few hundred KB).
+const MAX_BYTES: usize = 64 << 20;
 
 /// Shared responses keyed by request (path and query), for the listings dashboards poll.
 /// Only successful answers are stored; a request with bad input never reaches it.
 pub struct Keyed {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (Instant, Arc<Cached>)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, Arc<Cached>>>,
 }
 
 impl Keyed {
@@ -102,27 +117,40 @@ impl Keyed {
         Self { entries: std::sync::Mutex::new(std::collections::HashMap::new()) }
     }
 
-    /// The entry for `key`, created when missing; the least recently created entries go
-    /// when there are too many.
+    /// The entry for `key`, created when missing. Creating one first drops the entries past
+    /// the maximum age (they would be recomputed anyway), then the oldest bodies while
+    /// the total is over the byte budget.
     pub fn entry(&self, key: &str) -> Arc<Cached> {
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, e)) = entries.get(key) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = entries.get(key) {
             return Arc::clone(e);
         }
-        if entries.len() >= MAX_ENTRIES {
-            let mut by_age: Vec<(Instant, String)> = entries.iter().map(|(k, (at, _))| (*at, k.clone())).collect();
-            by_age.sort();
-            for (_, k) in by_age.into_iter().take(MAX_ENTRIES / 4) {
-                entries.remove(&k);
+        entries.retain(|_, e| e.current().is_none_or(|(age, _)| age < MAX_AGE));
+        let mut sized: Vec<(Duration, usize, String)> =
+            entries.iter().filter_map(|(k, e)| e.current().map(|(age, body)| (age, body.len(), k.clone()))).collect();
+        let mut total: usize = sized.iter().map(|(_, n, _)| n).sum();
+        sized.sort_by_key(|(age, _, _)| std::cmp::Reverse(*age)); // oldest first
+        for (_, n, k) in sized {
+            if total <= MAX_BYTES {
+                break;
             }
+            entries.remove(&k);
+            total -= n;
         }
         let e = Arc::new(Cached::new(TTL, MAX_AGE));
-        entries.insert(key.to_owned(), (Instant::now(), Arc::clone(&e)));
+        entries.insert(key.to_owned(), Arc::clone(&e));
         e
     }
 
     fn clear(&self) {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    /// Bytes held.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.values().filter_map(|e| e.current()).map(|(_, b)| b.len()).sum()
     }
 }
 
@@ -224,6 +252,39 @@ mod tests {
         let c = Arc::clone(&computed);
         assert_eq!(cache.get_or_compute(move || counting(&c, Duration::ZERO)).await, Ok(Bytes::from("2")));
         assert_eq!(computed.load(Ordering::SeqCst), 2, "one background refresh, not five");
+    }
+
+    #[tokio::test]
+    async fn a_computation_that_began_before_an_invalidation_is_not_kept() {
+        let cache = Arc::new(Cached::new(Duration::from_secs(60), Duration::from_secs(60)));
+        let slow = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move {
+                cache
+                    .get_or_compute(|| async {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, String>(Bytes::from("before the change"))
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        cache.invalidate(); // the change, while the computation runs
+        assert_eq!(slow.await.unwrap(), Ok(Bytes::from("before the change")), "its own caller still gets it");
+        let after = cache.get_or_compute(|| async { Ok::<_, String>(Bytes::from("after the change")) }).await;
+        assert_eq!(after, Ok(Bytes::from("after the change")), "a request after the change reads it");
+    }
+
+    #[tokio::test]
+    async fn listings_stay_within_their_byte_budget() {
+        let keyed = Keyed::new();
+        let page = Bytes::from(vec![b'x'; 4 << 20]);
+        for i in 0..40 {
+            let body = page.clone();
+            keyed.entry(&format!("q{i}")).get_or_compute(move || async move { Ok::<_, String>(body) }).await.unwrap();
+        }
+        assert!(keyed.bytes() <= MAX_BYTES + (4 << 20), "{} bytes held", keyed.bytes());
+        assert!(keyed.bytes() >= 4 << 20);
     }
 
     #[tokio::test]

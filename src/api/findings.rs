@@ -130,12 +130,14 @@ impl From<Sort> for FindingSort {
     }
 }
 
-/// The cursor's sort key as text: `<id>`, `s:<rank>:<id>` or `t:<microseconds>:<id>`.
+/// The cursor's sort key as text: `<id>`, `s:<rank>:<id>`, `t:<microseconds>:<id>` (oldest
+/// first) or `d:<microseconds>:<id>` (newest first).
 fn cursor_key(c: &FindingCursor) -> String {
     match c {
         FindingCursor::Id(id) => id.clone(),
         FindingCursor::Severity(rank, id) => format!("s:{rank}:{id}"),
         FindingCursor::FirstSeen(at, id) => format!("t:{}:{id}", at.timestamp_micros()),
+        FindingCursor::FirstSeenDesc(at, id) => format!("d:{}:{id}", at.timestamp_micros()),
     }
 }
 
@@ -146,10 +148,16 @@ fn parse_cursor_key(key: &str) -> Option<FindingCursor> {
         ["t", micros, id] => {
             FindingCursor::FirstSeen(DateTime::from_timestamp_micros(micros.parse().ok()?)?, id.to_owned())
         }
+        ["d", micros, id] => {
+            FindingCursor::FirstSeenDesc(DateTime::from_timestamp_micros(micros.parse().ok()?)?, id.to_owned())
+        }
         _ => return None,
     };
     let id = match &cursor {
-        FindingCursor::Id(id) | FindingCursor::Severity(_, id) | FindingCursor::FirstSeen(_, id) => id,
+        FindingCursor::Id(id)
+        | FindingCursor::Severity(_, id)
+        | FindingCursor::FirstSeen(_, id)
+        | FindingCursor::FirstSeenDesc(_, id) => id,
     };
     is_finding_id(id).then_some(cursor)
 }

@@ -79,6 +79,8 @@ async fn refresh(state: &AppState) -> Result<(), ApiError> {
     let (pending, failed) = outbox::backlog(&state.pool).await?;
     metrics::gauge!("sweeper_security_hub_outbox", "state" => "pending").set(pending as f64);
     metrics::gauge!("sweeper_security_hub_outbox", "state" => "failed").set(failed as f64);
+    let waiting = crate::store::workflow::pending(&state.pool).await?;
+    metrics::gauge!("sweeper_security_hub_workflow_pending").set(waiting as f64);
     let by_status = posture::findings_by_status(&state.pool).await?;
     for status in crate::domain::Status::ALL {
         let n = by_status.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, n)| *n);

@@ -69,12 +69,13 @@ pub struct DrainReport {
     pub failed_total: i64,
     /// Targets whose hub is not usable: `account/region: status`.
     pub unusable_targets: Vec<String>,
+    /// Another delivery was running (in this or another process): nothing was sent by this
+    /// one; what is due goes with that one or the next.
+    pub busy: bool,
     /// Workflow updates (exceptions as SUPPRESSED, and back to NEW) sent with BatchUpdateFindings.
     pub workflow: super::workflow::WorkflowReport,
-    /// Workflow updates still pending afterwards.
+    /// Workflow updates still waiting afterwards (retried with backoff).
     pub workflow_pending: i64,
-    /// Workflow updates kept as failed afterwards.
-    pub workflow_failed_total: i64,
 }
 
 /// What a failed Security Hub call says about the target's hub, as `security_hub_targets`
@@ -143,16 +144,23 @@ impl TokenBucket {
 impl Sender {
     /// Sends everything due: imports until the outbox has nothing due left (or
     /// `max_requests`), then the workflow changes the live exceptions call for. One drain at a
-    /// time: a second one waits for the first, then sends what is left.
+    /// time across processes: when another one runs, this one sends nothing and says so
+    /// (`busy`), rather than hold a database connection while it waits.
     #[instrument(skip_all)]
     pub async fn drain(&self) -> Result<DrainReport, StoreError> {
         let mut lock = self.pool.begin().await?;
-        sqlx::query("select pg_advisory_xact_lock($1)").bind(DRAIN_LOCK).execute(&mut *lock).await?;
+        let ours: bool =
+            sqlx::query_scalar("select pg_try_advisory_xact_lock($1)").bind(DRAIN_LOCK).fetch_one(&mut *lock).await?;
+        if !ours {
+            let (pending, failed_total) = outbox::backlog(&self.pool).await?;
+            let workflow_pending = workflow::pending(&self.pool).await?;
+            return Ok(DrainReport { busy: true, pending, failed_total, workflow_pending, ..DrainReport::default() });
+        }
         let mut report = self.drain_imports().await?;
         // After the imports: a finding must exist in Security Hub before its workflow changes.
         workflow::reconcile(&self.pool, &self.hub).await?;
         report.workflow = self.drain_workflow().await?;
-        (report.workflow_pending, report.workflow_failed_total) = workflow::backlog(&self.pool).await?;
+        report.workflow_pending = workflow::pending(&self.pool).await?;
         lock.commit().await?;
         Ok(report)
     }

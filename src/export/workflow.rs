@@ -7,8 +7,9 @@
 //!   workflow, exception, note), at most 100 findings a request, paced like imports
 //!   (10 requests a second, burst 30, per account and region).
 //! - `UnprocessedFindings` are read one by one and deferred with backoff (Security Hub may
-//!   not have finished processing a just-imported finding); after `MAX_ATTEMPTS` they are
-//!   kept as failed. A row leaves the outbox only when Security Hub processed it.
+//!   not have finished processing a just-imported finding), as is a request that fails as a
+//!   whole; nothing is given up, since an unsent lift would keep a finding hidden. A row
+//!   leaves the outbox only when Security Hub processed it.
 //!
 //! See <https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindings.html>.
 
@@ -37,8 +38,6 @@ pub struct WorkflowReport {
     pub updated: u64,
     /// Findings deferred to a later attempt.
     pub deferred: u64,
-    /// Findings given up after repeated failures.
-    pub failed: u64,
     /// BatchUpdateFindings requests made.
     pub requests: u64,
 }
@@ -63,10 +62,10 @@ impl Sender {
                 .await?;
             let mut progressed = false;
             for r in results {
-                progressed |= r.updated + r.failed > 0;
+                // Deferred updates wait for their backoff; only processed ones make progress.
+                progressed |= r.updated > 0;
                 report.updated += r.updated;
                 report.deferred += r.deferred;
-                report.failed += r.failed;
             }
             if !progressed {
                 break;
@@ -176,12 +175,8 @@ impl Sender {
     }
 
     async fn defer_update(&self, u: &DueUpdate, reason: &str, report: &mut WorkflowReport) -> Result<(), StoreError> {
-        if workflow::defer(&self.pool, u, reason, self.retry_base).await? {
-            warn!(finding.id = %u.finding_id, reason, "workflow update given up after repeated failures");
-            report.failed += 1;
-        } else {
-            report.deferred += 1;
-        }
+        workflow::defer(&self.pool, u, reason, self.retry_base).await?;
+        report.deferred += 1;
         Ok(())
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::{AccountId, ControlId, Region};
 /// SQL predicate: the live exception aliased `x` covers the finding aliased `f`, whose
 /// account's OU path is the SQL expression `ou`. The one definition of what an exception
 /// covers: the per-finding lookup and the count below are both made from it.
-fn covers(ou: &str) -> String {
+pub(crate) fn covers(ou: &str) -> String {
     format!(
         "x.control_id = f.control_id and x.deleted_at is null and x.expires_at > now()
          and (x.account_id is null or x.account_id = f.account_id)

@@ -109,7 +109,11 @@ pub async fn record_account<E: Serialize>(
     .await?;
 
     let current: Vec<Current> = sqlx::query_as(
-        "select id, control_id, status, severity, detail, active from findings where account_id = $1 for update",
+        // In id order, as every writer of findings rows locks them (`outbox::mark_sent`,
+        // `workflow::mark_sent`): deliveries run beside sweeps, and a common order rules out
+        // deadlocks between them.
+        "select id, control_id, status, severity, detail, active from findings where account_id = $1
+         order by id for update",
     )
     .bind(&rec.account.id)
     .fetch_all(&mut *tx)
@@ -389,8 +393,10 @@ pub enum FindingCursor {
     Id(String),
     /// After this (severity rank, id); rank 0 is critical.
     Severity(i16, String),
-    /// After (or, newest first, before) this (first seen, id).
+    /// After this (first seen, id), oldest first.
     FirstSeen(DateTime<Utc>, String),
+    /// Before this (first seen, id), newest first.
+    FirstSeenDesc(DateTime<Utc>, String),
 }
 
 /// The rank `findings.severity_rank` stores: 0 for critical up to 4 for informational.
@@ -410,9 +416,8 @@ impl FindingCursor {
         match sort {
             FindingSort::Id => FindingCursor::Id(row.id.clone()),
             FindingSort::Severity => FindingCursor::Severity(severity_rank(&row.severity), row.id.clone()),
-            FindingSort::FirstSeen | FindingSort::FirstSeenDesc => {
-                FindingCursor::FirstSeen(row.first_seen_at, row.id.clone())
-            }
+            FindingSort::FirstSeen => FindingCursor::FirstSeen(row.first_seen_at, row.id.clone()),
+            FindingSort::FirstSeenDesc => FindingCursor::FirstSeenDesc(row.first_seen_at, row.id.clone()),
         }
     }
 
@@ -422,7 +427,8 @@ impl FindingCursor {
             (self, sort),
             (FindingCursor::Id(_), FindingSort::Id)
                 | (FindingCursor::Severity(..), FindingSort::Severity)
-                | (FindingCursor::FirstSeen(..), FindingSort::FirstSeen | FindingSort::FirstSeenDesc)
+                | (FindingCursor::FirstSeen(..), FindingSort::FirstSeen)
+                | (FindingCursor::FirstSeenDesc(..), FindingSort::FirstSeenDesc)
         )
     }
 }
@@ -476,9 +482,10 @@ pub async fn page(
             q.push(" and (f.severity_rank, f.id) > (").push_bind(*rank).push(", ").push_bind(id.clone()).push(")");
         }
         Some(FindingCursor::FirstSeen(at, id)) => {
-            let op = if sort == FindingSort::FirstSeenDesc { " < " } else { " > " };
-            q.push(" and (f.first_seen_at, f.id)").push(op).push("(").push_bind(*at).push(", ").push_bind(id.clone());
-            q.push(")");
+            q.push(" and (f.first_seen_at, f.id) > (").push_bind(*at).push(", ").push_bind(id.clone()).push(")");
+        }
+        Some(FindingCursor::FirstSeenDesc(at, id)) => {
+            q.push(" and (f.first_seen_at, f.id) < (").push_bind(*at).push(", ").push_bind(id.clone()).push(")");
         }
     }
     q.push(match sort {

@@ -203,10 +203,16 @@ pub async fn mark_sent(pool: &PgPool, items: &[&DueItem]) -> Result<(), StoreErr
     let accounts: Vec<&str> = items.iter().map(|i| i.target_account.as_str()).collect();
     let regions: Vec<&str> = items.iter().map(|i| i.target_region.as_str()).collect();
     let mut tx = pool.begin().await?;
+    lock_in_id_order(&mut tx, &ids).await?;
+    // A finding coming back (ARCHIVED to ACTIVE) may be a new one in Security Hub (it deletes
+    // archived findings after 30 days), with its workflow reset: forget which exception we
+    // suppressed it for, so a live one is sent again.
     sqlx::query(
         "update findings f set sh_record_state = s.state, sh_compliance = s.compliance, sh_content_hash = s.hash,
                 sh_updated_at = s.updated_at, sh_sent_at = now(), sh_target_account = s.account,
-                sh_target_region = s.region
+                sh_target_region = s.region,
+                sh_workflow_exception = case when f.sh_record_state = 'ARCHIVED' and s.state = 'ACTIVE'
+                                             then null else f.sh_workflow_exception end
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
               as s(id, state, compliance, hash, updated_at, account, region)
          where f.id = s.id and (f.sh_updated_at is null or f.sh_updated_at < s.updated_at)",
@@ -229,6 +235,13 @@ pub async fn mark_sent(pool: &PgPool, items: &[&DueItem]) -> Result<(), StoreErr
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Locks these findings rows in id order, the order `findings::record_account` uses, so a
+/// delivery beside a sweep cannot deadlock with it.
+pub(crate) async fn lock_in_id_order(conn: &mut PgConnection, ids: &[&str]) -> Result<(), StoreError> {
+    sqlx::query("select id from findings where id = any($1) order by id for update").bind(ids).execute(conn).await?;
     Ok(())
 }
 

@@ -121,7 +121,9 @@ pub async fn apply(conn: &mut PgConnection, account_id: &str, before: &Tally, af
     Ok(())
 }
 
-/// Recomputes every total from `findings`, in one transaction.
+/// Recomputes every total from `findings`, in one transaction. For bulk loads (the API
+/// benchmark's generator): not while a sweep records accounts, which lock their account row
+/// and then the totals, the reverse of this order.
 pub async fn rebuild(pool: &PgPool) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     // Exclusive: no account may apply deltas to totals that are being replaced.

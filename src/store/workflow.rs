@@ -20,8 +20,6 @@ use crate::export::asff::truncate;
 
 /// BatchUpdateFindings limits Note.Text to 512 characters.
 const MAX_NOTE: usize = 512;
-/// Deferred updates are given up (kept as `failed`) after this many attempts.
-pub const MAX_ATTEMPTS: i32 = 8;
 
 /// A workflow status this service sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,15 +66,20 @@ pub struct Candidate {
 }
 
 /// The update one finding needs, if any: (workflow, exception, note).
+///
+/// Only findings Security Hub shows as ACTIVE are updated: an archived one is hidden anyway,
+/// and may already be deleted (after 30 days), so an update could never be processed. Its
+/// workflow is settled when it comes back: the import that reopens it forgets the exception
+/// it was suppressed for (`outbox::mark_sent`), and the same delivery then suppresses it
+/// again or lifts the suppression.
 pub fn decide(c: &Candidate) -> Option<(Workflow, Option<uuid::Uuid>, String)> {
+    if c.sh_record_state != "ACTIVE" {
+        return None;
+    }
     let suppressed_by_us = c.sh_workflow.as_deref() == Some("SUPPRESSED");
     match c.exception_id {
-        // Suppress what is visible (an archived finding needs nothing until it comes back,
-        // and a suppression already in place is kept).
-        Some(exception) if c.sh_record_state == "ACTIVE" || suppressed_by_us => {
-            if suppressed_by_us && c.sh_workflow_exception == Some(exception) {
-                return None;
-            }
+        Some(exception) if suppressed_by_us && c.sh_workflow_exception == Some(exception) => None,
+        Some(exception) => {
             let until = c.exception_expires_at.map_or_else(String::new, |t| {
                 format!(" until {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             });
@@ -85,7 +88,6 @@ pub fn decide(c: &Candidate) -> Option<(Workflow, Option<uuid::Uuid>, String)> {
                 truncate(&format!("Accepted risk: bedrock-sweeper exception {exception}{until}: {reason}"), MAX_NOTE);
             Some((Workflow::Suppressed, Some(exception), note))
         }
-        Some(_) => None,
         None if suppressed_by_us => {
             let was = c.sh_workflow_exception.map_or_else(String::new, |e| format!(" {e}"));
             let note = format!(
@@ -93,6 +95,7 @@ pub fn decide(c: &Candidate) -> Option<(Workflow, Option<uuid::Uuid>, String)> {
             );
             Some((Workflow::New, None, truncate(&note, MAX_NOTE)))
         }
+        // Never suppressed by us: the customer's own workflow is left alone.
         None => None,
     }
 }
@@ -110,18 +113,20 @@ pub struct DefaultTarget {
 /// Enqueues the workflow changes that the live exceptions call for. Returns how many.
 pub async fn reconcile(pool: &PgPool, target: &DefaultTarget) -> Result<usize, StoreError> {
     // Candidates: findings in Security Hub that we suppressed, or of a control that has a
-    // live exception (the index on (control_id, status) keeps this small).
+    // live exception; each with the oldest live exception covering it (one join, not a
+    // lookup per finding: broad exceptions can cover a large share of the findings).
     let candidates: Vec<Candidate> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select c.*, x.reason as exception_reason, x.expires_at as exception_expires_at
-         from (select f.id, f.account_id, f.sh_record_state, f.sh_target_account, f.sh_target_region, f.sh_workflow,
-                      f.sh_workflow_exception, {} as exception_id
-               from findings f
-               where f.sh_record_state is not null
-                 and (f.sh_workflow = 'SUPPRESSED'
-                      or f.control_id in (select control_id from exceptions
-                                          where deleted_at is null and expires_at > now()))) c
-         left join exceptions x on x.id = c.exception_id",
-        super::exceptions::SUPPRESSED_BY.as_str()
+        "select distinct on (f.id) f.id, f.account_id, f.sh_record_state, f.sh_target_account, f.sh_target_region,
+                f.sh_workflow, f.sh_workflow_exception, x.id as exception_id, x.reason as exception_reason,
+                x.expires_at as exception_expires_at
+         from findings f
+         left join accounts a on a.id = f.account_id
+         left join exceptions x on {}
+         where f.sh_record_state is not null
+           and (f.sh_workflow = 'SUPPRESSED'
+                or f.control_id in (select control_id from exceptions where deleted_at is null and expires_at > now()))
+         order by f.id, x.created_at, x.id",
+        super::exceptions::covers("a.ou_path")
     )))
     .fetch_all(pool)
     .await?;
@@ -215,6 +220,7 @@ pub async fn mark_sent(pool: &PgPool, updates: &[&DueUpdate]) -> Result<(), Stor
     let exceptions: Vec<Option<uuid::Uuid>> = updates.iter().map(|u| u.exception_id).collect();
     let versions: Vec<DateTime<Utc>> = updates.iter().map(|u| u.enqueued_at).collect();
     let mut tx = pool.begin().await?;
+    super::outbox::lock_in_id_order(&mut tx, &ids).await?;
     sqlx::query(
         "update findings f set sh_workflow = s.workflow, sh_workflow_exception = s.exception_id
          from unnest($1::text[], $2::text[], $3::uuid[]) as s(id, workflow, exception_id)
@@ -237,36 +243,27 @@ pub async fn mark_sent(pool: &PgPool, updates: &[&DueUpdate]) -> Result<(), Stor
     Ok(())
 }
 
-/// Tries again later with exponential backoff; after [`MAX_ATTEMPTS`] the row is kept as
-/// `failed` (visible in the summary and metrics), not retried.
-pub async fn defer(pool: &PgPool, update: &DueUpdate, error: &str, base: Duration) -> Result<bool, StoreError> {
-    let give_up = update.attempts + 1 >= MAX_ATTEMPTS;
+/// Tries again later with exponential backoff, capped at a day. Never given up: an update
+/// left unsent could keep a finding hidden after its exception ended.
+pub async fn defer(pool: &PgPool, update: &DueUpdate, error: &str, base: Duration) -> Result<(), StoreError> {
     let exp = update.attempts.clamp(0, 10) as u32;
     let delay = (base * 2_i32.pow(exp)).min(Duration::hours(24));
     sqlx::query(
-        "update security_hub_workflow_outbox
-         set attempts = attempts + 1, last_error = $3, next_attempt_at = now() + $4,
-             state = case when $5 then 'failed' else state end
+        "update security_hub_workflow_outbox set attempts = attempts + 1, last_error = $3, next_attempt_at = now() + $4
          where finding_id = $1 and enqueued_at = $2",
     )
     .bind(&update.finding_id)
     .bind(update.enqueued_at)
     .bind(error)
     .bind(delay)
-    .bind(give_up)
     .execute(pool)
     .await?;
-    Ok(give_up)
+    Ok(())
 }
 
-/// (pending, failed) rows.
-pub async fn backlog(pool: &PgPool) -> Result<(i64, i64), StoreError> {
-    Ok(sqlx::query_as(
-        "select count(*) filter (where state = 'pending'), count(*) filter (where state = 'failed')
-         from security_hub_workflow_outbox",
-    )
-    .fetch_one(pool)
-    .await?)
+/// Updates waiting to be sent.
+pub async fn pending(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("select count(*) from security_hub_workflow_outbox").fetch_one(pool).await?)
 }
 
 #[cfg(test)]
@@ -307,16 +304,21 @@ mod tests {
         let (w, e, note) = decide(&candidate("ACTIVE", Some("SUPPRESSED"), Some(7), None)).unwrap();
         assert_eq!((w, e), (Workflow::New, None));
         assert!(note.contains("no longer applies"), "{note}");
-        // Archived and suppressed by us: lifted too, or a regression would come back hidden.
-        assert_eq!(decide(&candidate("ARCHIVED", Some("SUPPRESSED"), Some(7), None)).map(|d| d.0), Some(Workflow::New));
         // Never touched by us (the customer's own triage) or already lifted: left alone.
         assert!(decide(&candidate("ACTIVE", None, None, None)).is_none());
         assert!(decide(&candidate("ACTIVE", Some("NEW"), None, None)).is_none());
     }
 
     #[test]
-    fn an_archived_finding_is_not_suppressed_until_it_comes_back() {
+    fn an_archived_finding_waits_until_it_comes_back() {
+        // Hidden, and perhaps deleted by Security Hub: nothing is sent either way.
         assert!(decide(&candidate("ARCHIVED", None, None, Some(7))).is_none());
-        assert!(decide(&candidate("ARCHIVED", Some("SUPPRESSED"), Some(7), Some(7))).is_none());
+        assert!(decide(&candidate("ARCHIVED", Some("SUPPRESSED"), Some(7), None)).is_none());
+        // Reopened: the import forgot the exception, so a live one is sent again (Security
+        // Hub may hold a new finding with workflow NEW) and an ended one is lifted.
+        let again = decide(&candidate("ACTIVE", Some("SUPPRESSED"), None, Some(7))).unwrap();
+        assert_eq!(again.0, Workflow::Suppressed);
+        let lifted = decide(&candidate("ACTIVE", Some("SUPPRESSED"), None, None)).unwrap();
+        assert_eq!(lifted.0, Workflow::New);
     }
 }

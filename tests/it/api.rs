@@ -302,6 +302,12 @@ async fn the_api_reports_what_a_sweep_found() {
     call(&app, "GET", &format!("/api/v1/findings?limit=2&sort=first_seen_at&cursor={cursor}"), Some(VIEWER))
         .await
         .error(StatusCode::BAD_REQUEST, "bad_request");
+    // Also between the two directions of one key.
+    let oldest = get(&app, "/api/v1/findings?limit=2&sort=first_seen_at").await;
+    let cursor = oldest["meta"]["next_cursor"].as_str().unwrap();
+    call(&app, "GET", &format!("/api/v1/findings?limit=2&sort=-first_seen_at&cursor={cursor}"), Some(VIEWER))
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
 
     // Filters.
     let failing = get(&app, &format!("/api/v1/findings?status=fail&account_id={in_prod}&limit=500")).await;

@@ -247,4 +247,53 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
         .collect();
     let used: BTreeSet<String> = sent_since(&updates, 0).into_iter().map(|s| s.1).collect();
     assert_eq!(allowed, used.iter().map(String::as_str).collect(), "policy values = values sent");
+    // Every other field a customer owns is denied, each on its own: keys in one condition
+    // block are ANDed, so a block listing several would deny only a request setting all.
+    let denied: BTreeSet<&str> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Deny" && s["Action"] == "securityhub:BatchUpdateFindings")
+        .map(|s| {
+            let null = s["Condition"]["Null"].as_object().unwrap();
+            assert_eq!((s["Condition"].as_object().unwrap().len(), null.len()), (1, 1), "one key per Deny: {s}");
+            let (key, value) = null.iter().next().unwrap();
+            assert_eq!(value, "false");
+            key.strip_prefix("securityhub:ASFFSyntaxPath/").unwrap()
+        })
+        .collect();
+    for field in ["Confidence", "Criticality", "RelatedFindings", "Severity.Label", "Types", "VerificationState"] {
+        assert!(denied.contains(field), "{field} is not denied");
+    }
+    // What the sender sets is not among them.
+    let body = updates.lock().unwrap()[0].1.clone();
+    let sent_fields: BTreeSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(sent_fields, BTreeSet::from(["FindingIdentifiers", "Note", "Workflow"]));
+
+    // Fixed while suppressed: archived, and nothing is sent to an archived finding (Security
+    // Hub may delete it) even when the exception ends; when it fails again, the delivery that
+    // reopens it lifts the suppression at once.
+    let fourth = exceptions::create(&pool, &new_exception(&member), "test").await.unwrap().id;
+    sender(&d, &r).drain().await.unwrap();
+    assert_eq!(workflow_of(&pool, &target.id).await.as_deref(), Some("SUPPRESSED"));
+    aws_sdk_config::Client::new(&m)
+        .start_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .unwrap();
+    let fixed = sweep::run(&d, "test").await.unwrap();
+    let before = updates.lock().unwrap().len();
+    let archived = sender(&d, &fixed).drain().await.unwrap();
+    assert!(archived.imported >= 1 && archived.workflow.requests == 0, "{archived:?}");
+    exceptions::withdraw(&pool, fourth, "test").await.unwrap();
+    let quiet = sender(&d, &fixed).drain().await.unwrap();
+    assert_eq!((quiet.workflow.requests, quiet.workflow_pending), (0, 0), "{quiet:?}");
+    assert_eq!(updates.lock().unwrap().len(), before);
+    seed::stop_config_recorder(&m).await;
+    let broken = sweep::run(&d, "test").await.unwrap();
+    let reopened = sender(&d, &broken).drain().await.unwrap();
+    assert!(reopened.imported >= 1, "{reopened:?}");
+    let sent = sent_since(&updates, before);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].1 == "NEW" && sent[0].2.contains(&target_asff), "{sent:?}");
+    assert_eq!(workflow_of(&pool, &target.id).await.as_deref(), Some("NEW"));
 }
