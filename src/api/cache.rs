@@ -109,22 +109,44 @@ const MAX_BYTES: usize = 64 << 20;
 /// Shared responses keyed by request (path and query), for the listings dashboards poll.
 /// Only successful answers are stored; a request with bad input never reaches it.
 pub struct Keyed {
-    entries: std::sync::Mutex<std::collections::HashMap<String, Arc<Cached>>>,
+    entries: std::sync::Mutex<Entries>,
 }
+
+#[derive(Default)]
+struct Entries {
+    map: std::collections::HashMap<String, Arc<Cached>>,
+    // Entries created since the last eviction pass.
+    created: usize,
+}
+
+/// Entries created between eviction passes: the pass walks every entry, so it is amortized
+/// (the budget may be exceeded by at most this many bodies in between).
+const EVICT_EVERY: usize = 16;
 
 impl Keyed {
     fn new() -> Self {
-        Self { entries: std::sync::Mutex::new(std::collections::HashMap::new()) }
+        Self { entries: std::sync::Mutex::new(Entries::default()) }
     }
 
-    /// The entry for `key`, created when missing. Creating one first drops the entries past
-    /// the maximum age (they would be recomputed anyway), then the oldest bodies while
-    /// the total is over the byte budget.
+    /// The entry for `key`, created when missing. Every [`EVICT_EVERY`] creations, the
+    /// entries past the maximum age go (they would be recomputed anyway), then the oldest
+    /// bodies while the total is over the byte budget.
     pub fn entry(&self, key: &str) -> Arc<Cached> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(e) = entries.get(key) {
+        let mut guard = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = guard.map.get(key) {
             return Arc::clone(e);
         }
+        guard.created += 1;
+        if guard.created >= EVICT_EVERY {
+            guard.created = 0;
+            Self::evict(&mut guard.map);
+        }
+        let e = Arc::new(Cached::new(TTL, MAX_AGE));
+        guard.map.insert(key.to_owned(), Arc::clone(&e));
+        e
+    }
+
+    fn evict(entries: &mut std::collections::HashMap<String, Arc<Cached>>) {
         entries.retain(|_, e| e.current().is_none_or(|(age, _)| age < MAX_AGE));
         let mut sized: Vec<(Duration, usize, String)> =
             entries.iter().filter_map(|(k, e)| e.current().map(|(age, body)| (age, body.len(), k.clone()))).collect();
@@ -137,20 +159,17 @@ impl Keyed {
             entries.remove(&k);
             total -= n;
         }
-        let e = Arc::new(Cached::new(TTL, MAX_AGE));
-        entries.insert(key.to_owned(), Arc::clone(&e));
-        e
     }
 
     fn clear(&self) {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).map.clear();
     }
 
     /// Bytes held.
     #[cfg(test)]
     fn bytes(&self) -> usize {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.values().filter_map(|e| e.current()).map(|(_, b)| b.len()).sum()
+        entries.map.values().filter_map(|e| e.current()).map(|(_, b)| b.len()).sum()
     }
 }
 
@@ -279,11 +298,11 @@ mod tests {
     async fn listings_stay_within_their_byte_budget() {
         let keyed = Keyed::new();
         let page = Bytes::from(vec![b'x'; 4 << 20]);
-        for i in 0..40 {
+        for i in 0..80 {
             let body = page.clone();
             keyed.entry(&format!("q{i}")).get_or_compute(move || async move { Ok::<_, String>(body) }).await.unwrap();
         }
-        assert!(keyed.bytes() <= MAX_BYTES + (4 << 20), "{} bytes held", keyed.bytes());
+        assert!(keyed.bytes() <= MAX_BYTES + EVICT_EVERY * (4 << 20), "{} bytes held", keyed.bytes());
         assert!(keyed.bytes() >= 4 << 20);
     }
 
