@@ -290,7 +290,8 @@ impl Runner {
         self.deps.stop.store(true, Ordering::Relaxed);
     }
 
-    /// Waits until no run is in flight (call after [`Runner::stop`]).
+    /// Waits until the runs in flight (sweeps, deliveries) have ended; after [`Runner::stop`]
+    /// no new one starts.
     pub async fn wait_idle(&self) {
         drop(self.active.write().await);
     }

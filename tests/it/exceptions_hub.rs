@@ -146,7 +146,10 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
         .collect();
 
     // An exception created through the API: the service delivers the suppression by itself.
-    let runner = Arc::new(Runner::new(d.clone(), 2));
+    // The service's runner, with its own stop flag (the test sweeps again later).
+    let mut service = d.clone();
+    service.stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runner = Arc::new(Runner::new(service, 2));
     let token = TokenHash { role: Role::Operator, sha256: Sha256::digest(OPERATOR.as_bytes()).into() };
     let app = api::router(AppState::new(Arc::clone(&runner), &[token], None));
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
@@ -162,6 +165,9 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(workflow_of(&pool, &target.id).await.as_deref(), Some("SUPPRESSED"));
+    // The service's delivery has recorded the update; let it finish before delivering here
+    // (a second delivery meanwhile would find it running and send nothing: `busy`).
+    runner.wait_idle().await;
     let sent = sent_since(&updates, 0);
     assert_eq!(sent.len(), 1, "{sent:?}");
     let (account, status, ids, note) = &sent[0];
@@ -221,6 +227,7 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(workflow_of(&pool, &target.id).await.as_deref(), Some("NEW"));
+    runner.wait_idle().await;
 
     // An exception withdrawn before its suppression was sent sends nothing at all.
     let third = exceptions::create(&pool, &new_exception(&member), "test").await.unwrap().id;
