@@ -245,6 +245,13 @@ pub(crate) async fn lock_in_id_order(conn: &mut PgConnection, ids: &[&str]) -> R
     Ok(())
 }
 
+/// How long a deferred Security Hub request waits after `attempts` earlier tries: doubling
+/// from `base`, at most a day. Shared by the import and the workflow outboxes.
+pub(crate) fn retry_delay(attempts: i32, base: Duration) -> Duration {
+    let exp = attempts.clamp(0, 10) as u32;
+    (base * 2_i32.pow(exp)).min(Duration::hours(24))
+}
+
 /// A failure that will not heal by retrying (InvalidInput): kept, visible, not retried.
 pub async fn mark_failed(pool: &PgPool, item: &DueItem, error: &str) -> Result<(), StoreError> {
     sqlx::query(
@@ -261,8 +268,7 @@ pub async fn mark_failed(pool: &PgPool, item: &DueItem, error: &str) -> Result<(
 
 /// Try again later (throttled out, hub not enabled, a 5xx): exponential backoff, capped.
 pub async fn defer(pool: &PgPool, item: &DueItem, error: &str, base: Duration) -> Result<(), StoreError> {
-    let exp = item.attempts.clamp(0, 10) as u32;
-    let delay = (base * 2_i32.pow(exp)).min(Duration::hours(24));
+    let delay = retry_delay(item.attempts, base);
     sqlx::query(
         "update security_hub_outbox set attempts = attempts + 1, last_error = $3, next_attempt_at = now() + $4
          where finding_id = $1 and updated_at = $2",

@@ -246,8 +246,7 @@ pub async fn mark_sent(pool: &PgPool, updates: &[&DueUpdate]) -> Result<(), Stor
 /// Tries again later with exponential backoff, capped at a day. Never given up: an update
 /// left unsent could keep a finding hidden after its exception ended.
 pub async fn defer(pool: &PgPool, update: &DueUpdate, error: &str, base: Duration) -> Result<(), StoreError> {
-    let exp = update.attempts.clamp(0, 10) as u32;
-    let delay = (base * 2_i32.pow(exp)).min(Duration::hours(24));
+    let delay = super::outbox::retry_delay(update.attempts, base);
     sqlx::query(
         "update security_hub_workflow_outbox set attempts = attempts + 1, last_error = $3, next_attempt_at = now() + $4
          where finding_id = $1 and enqueued_at = $2",

@@ -12,18 +12,16 @@ use axum::http::StatusCode;
 use bedrock_sweeper::api::{self, AppState};
 use bedrock_sweeper::config::{Role, TokenHash};
 use bedrock_sweeper::domain::{AccountId, ControlId};
-use bedrock_sweeper::export::security_hub::Sender;
 use bedrock_sweeper::scheduler::Runner;
 use bedrock_sweeper::store::exceptions;
-use bedrock_sweeper::store::outbox::OutboxPolicy;
-use bedrock_sweeper::store::workflow::DefaultTarget;
-use bedrock_sweeper::sweep::{self, SweepDeps, SweepReport};
+use bedrock_sweeper::sweep;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::api::{OPERATOR, call, post_json};
 use super::helpers::{Moto, test_db};
 use super::proxy::{Proxy, Reply};
+use super::security_hub::{member_with_hub, policy, sender};
 use super::seed::{self, Org};
 use super::sweep_e2e::deps;
 
@@ -67,20 +65,6 @@ fn hub_updates(proxy: &Proxy, refuse: Arc<Mutex<BTreeSet<String>>>) -> Updates {
     updates
 }
 
-fn sender(d: &SweepDeps, r: &SweepReport) -> Sender {
-    Sender {
-        pool: d.pool.clone(),
-        aws: d.aws.clone(),
-        catalog: Arc::clone(&d.catalog),
-        management_account: r.management_account.clone(),
-        hub: DefaultTarget { region: "us-east-1".into(), central_account: None },
-        concurrency: 2,
-        retry_base: chrono::Duration::zero(),
-        max_requests: None,
-        counters: Arc::default(),
-    }
-}
-
 fn new_exception(account: &str) -> exceptions::NewException {
     exceptions::NewException {
         control_id: ControlId::parse("BR.CFG.1").unwrap(),
@@ -120,17 +104,11 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
     let refuse: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let updates = hub_updates(&proxy, Arc::clone(&refuse));
     let org = Org::create(&moto.endpoint()).await;
-    let member = org.account("member", &org.root).await;
-    let m = org.member(&member).await;
-    aws_sdk_securityhub::Client::new(&m).enable_security_hub().send().await.unwrap();
-    aws_sdk_securityhub::Client::new(&org.mgmt).enable_security_hub().send().await.unwrap();
-    seed::bucket(&m, "member-config", None).await;
-    seed::config_recorder(&m, "member-config", false).await;
+    let (member, m) = member_with_hub(&org).await;
 
     let (pool, _) = test_db().await;
     let mut d = deps(&proxy.endpoint(), pool.clone());
-    d.security_hub =
-        Some(OutboxPolicy { region: "us-east-1".into(), central_account: None, heartbeat: chrono::Duration::days(7) });
+    d.security_hub = Some(policy());
     let r = sweep::run(&d, "test").await.unwrap();
     let first = sender(&d, &r).drain().await.unwrap();
     assert_eq!(first.workflow.requests, 0, "no exception, no workflow update: {first:?}");

@@ -15,11 +15,23 @@ use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org};
 use super::sweep_e2e::deps;
 
-fn policy() -> OutboxPolicy {
+pub(super) fn policy() -> OutboxPolicy {
     OutboxPolicy { region: "us-east-1".into(), central_account: None, heartbeat: chrono::Duration::days(7) }
 }
 
-fn sender(d: &bedrock_sweeper::sweep::SweepDeps, r: &SweepReport) -> Sender {
+/// A member account whose Security Hub (and the management account's) is enabled and whose
+/// Config recorder does not record, so BR.CFG.1 fails there. Returns its id and SDK config.
+pub(super) async fn member_with_hub(org: &Org) -> (String, aws_config::SdkConfig) {
+    let member = org.account("member", &org.root).await;
+    let m = org.member(&member).await;
+    aws_sdk_securityhub::Client::new(&m).enable_security_hub().send().await.unwrap();
+    aws_sdk_securityhub::Client::new(&org.mgmt).enable_security_hub().send().await.unwrap();
+    seed::bucket(&m, "member-config", None).await;
+    seed::config_recorder(&m, "member-config", false).await;
+    (member, m)
+}
+
+pub(super) fn sender(d: &bedrock_sweeper::sweep::SweepDeps, r: &SweepReport) -> Sender {
     Sender {
         pool: d.pool.clone(),
         aws: d.aws.clone(),
@@ -66,12 +78,7 @@ async fn outbox_count(pool: &PgPool) -> i64 {
 async fn findings_are_imported_resolved_and_not_resent() {
     let moto = Moto::start().await;
     let org = Org::create(&moto.endpoint()).await;
-    let member = org.account("member", &org.root).await;
-    let m = org.member(&member).await;
-    aws_sdk_securityhub::Client::new(&m).enable_security_hub().send().await.unwrap();
-    aws_sdk_securityhub::Client::new(&org.mgmt).enable_security_hub().send().await.unwrap();
-    seed::bucket(&m, "member-config", None).await;
-    seed::config_recorder(&m, "member-config", false).await;
+    let (member, m) = member_with_hub(&org).await;
 
     let (pool, _) = test_db().await;
     let mut d = deps(&moto.endpoint(), pool.clone());
