@@ -271,7 +271,8 @@ async fn sweep_account(
     };
     let input =
         AccountInput { org, account, snapshot: collected.as_ref(), params: &deps.controls, now: Utc::now(), scp };
-    let evaluations = evaluate::account(&input);
+    let verdicts = evaluate::account(&input);
+    let evaluations = &verdicts.evaluations;
     let gaps = match &collected {
         Ok(snap) => evaluate::gaps(snap),
         Err(_) => Vec::new(),
@@ -290,7 +291,8 @@ async fn sweep_account(
         ou_path: org.ou_path_text(account),
         assessed: collected.is_ok(),
         evidence: &evidence,
-        evaluations: &evaluations,
+        evaluations,
+        incomplete: &verdicts.incomplete,
         gaps,
         security_hub: deps.security_hub.as_ref(),
     };

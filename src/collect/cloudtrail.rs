@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, EventSelector};
 
 use crate::aws::AccountClients;
-use crate::domain::Region;
+use crate::domain::{AccountId, Region};
 use crate::snapshot::{
     AdvancedSelector, ClassicSelector, Collected, EventSelectors, FieldSelector, Trail, TrailStatus,
 };
@@ -19,9 +19,19 @@ pub(crate) fn to_utc(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
-/// Every trail visible from `regions`, de-duplicated by ARN, with status and selectors.
-/// A failed DescribeTrails in any region is a gap for the whole list: a trail could hide there.
-pub async fn collect(clients: &AccountClients, regions: &[Region]) -> Collected<Vec<Trail>> {
+/// Every trail visible from `regions`, de-duplicated by ARN, with status and selectors. A
+/// failed DescribeTrails in any region is a gap for the whole list: a trail could hide there.
+///
+/// With `account` given (a member's collection), organization trails owned by another account (the management account's, seen from a
+/// member as shadows) are left out: their status, selectors and key are judged from the
+/// management account's own answers (`OrgSnapshot::management_trails`). Read from a member,
+/// AWS usually refuses the key (`kms:DescribeKey` on another account's key) and the answers
+/// would say nothing the management account does not say better.
+pub async fn collect(
+    clients: &AccountClients,
+    account: Option<&AccountId>,
+    regions: &[Region],
+) -> Collected<Vec<Trail>> {
     let mut seen = BTreeMap::new();
     for region in regions {
         let out = clients
@@ -33,6 +43,10 @@ pub async fn collect(clients: &AccountClients, regions: &[Region]) -> Collected<
             .map_err(|e| super::gap("cloudtrail", "DescribeTrails", Some(region), &e))?;
         for t in out.trail_list.unwrap_or_default() {
             let Some(arn) = t.trail_arn.clone() else { continue };
+            let foreign = account.is_some_and(|a| arn_account(&arn) != Some(a.as_str()));
+            if t.is_organization_trail == Some(true) && foreign {
+                continue;
+            }
             seen.entry(arn).or_insert(t);
         }
     }
@@ -77,6 +91,11 @@ pub async fn collect(clients: &AccountClients, regions: &[Region]) -> Collected<
         });
     }
     Ok(trails)
+}
+
+/// The account field of an ARN.
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 fn classic(s: &EventSelector) -> ClassicSelector {

@@ -55,8 +55,10 @@ pub async fn account(
     let swept: Vec<Region> = regions.clone().unwrap_or_default();
 
     let iam = iam::collect(clients).await;
-    let trails =
-        cloudtrail::collect(clients, if swept.is_empty() { std::slice::from_ref(home_region) } else { &swept }).await;
+    // Without the region list, the home region still shows every multi-region trail;
+    // controls that read the trail list report the missing regions (`evaluate::inputs`).
+    let trail_regions = if swept.is_empty() { std::slice::from_ref(home_region) } else { &swept };
+    let trails = cloudtrail::collect(clients, Some(account), trail_regions).await;
 
     let mut per_region: Vec<RegionSnapshot> = futures::stream::iter(swept.iter())
         .map(|region| collect_region(clients, region))

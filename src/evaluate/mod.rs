@@ -1,6 +1,6 @@
 //! Evaluation: pure, synchronous functions from the snapshots to verdicts. No I/O, no SDK
-//! types, no async. One file per control family; `EVALUATORS` is the registry the catalog
-//! is checked against.
+//! types, no async. One file per control family; `CONTROLS` is the registry the catalog
+//! is checked against, and it declares what each control reads (`inputs`).
 //!
 //! Rules every evaluator keeps:
 //! - a gap in the data it needs gives `error` naming the failed call, never `pass`;
@@ -11,10 +11,11 @@ mod cloudtrail;
 mod config_service;
 mod coverage;
 
-pub use coverage::gaps;
+pub use inputs::gaps;
 mod encryption;
 mod guardrails;
 mod iam;
+pub mod inputs;
 mod invocation;
 mod network;
 pub mod scp;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ControlParameters;
 use crate::domain::{AccountId, ControlId, Region, Status};
 use crate::snapshot::{AccountSnapshot, NotAssessed, OrgAccount, OrgSnapshot, RegionSnapshot};
+use inputs::{Incomplete, Input, Proof, Reads, Regions};
 
 /// One verdict: a control, for one account, region and resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,55 +154,177 @@ fn unreachable_control(control: &str) -> ControlId {
 type Evaluator = fn(&AccountInput<'_>, &AccountSnapshot) -> Vec<Evaluation>;
 type OrgEvaluator = fn(&AccountInput<'_>) -> Vec<Evaluation>;
 
-/// Controls judged from the account's own snapshot.
-const ACCOUNT_EVALUATORS: &[(&str, Evaluator)] = &[
-    ("BR.NET.1", network::private_endpoint),
-    ("BR.NET.2", network::endpoint_policies),
-    ("BR.LOG.1", cloudtrail::trail_coverage),
-    ("BR.LOG.2", cloudtrail::log_file_validation),
-    ("BR.LOG.3", cloudtrail::trail_encryption),
-    ("BR.LOG.4", cloudtrail::delivery_health),
-    ("BR.LOG.5", cloudtrail::bedrock_data_events),
-    ("BR.INV.1", invocation::logging_enabled),
-    ("BR.INV.2", invocation::destinations_encrypted),
-    ("BR.INV.3", invocation::log_retention),
-    ("BR.ENC.1", encryption::custom_model_keys),
-    ("BR.ENC.2", encryption::key_rotation),
-    ("BR.GRD.1", guardrails::guardrail_in_place),
-    ("BR.IAM.1", iam::no_broad_bedrock_grants),
-    ("BR.CFG.1", config_service::recorder_on),
-];
+/// How a control is judged.
+#[derive(Clone, Copy)]
+enum Judge {
+    /// From the account's own snapshot (needs the role in the account).
+    Account(Evaluator),
+    /// From the organization snapshot alone.
+    Org(OrgEvaluator),
+}
 
-/// Controls judged from the organization snapshot (they need no access to the account).
-const ORG_EVALUATORS: &[(&str, OrgEvaluator)] = &[
-    ("BR.ORG.1", scp::region_deny),
-    ("BR.ORG.2", scp::endpoint_only),
-    ("BR.ORG.3", scp::guardrail_required),
-    ("BR.ORG.4", scp::audit_protected),
-    ("BR.ORG.5", scp::approved_models_only),
-    ("BR.ORG.6", scp::api_keys_blocked),
-    ("BR.ORG.7", scp::organization_trail),
-    ("BR.COV.1", coverage::coverage),
-];
+/// One registered control: its id, what it reads, and its evaluator.
+struct Control {
+    id: &'static str,
+    reads: Reads,
+    judge: Judge,
+}
+
+const fn reads(inputs: &'static [Input], proof: Proof, regions: Regions) -> Reads {
+    Reads { inputs, proof, regions }
+}
+
+/// Judged from the organization snapshot, which discovery reads whole or not at all.
+const ORG_ONLY: Reads = reads(&[], Proof::Exhaustive, Regions::Swept);
+
+/// The registry: every control with an evaluator, and the collections it reads (see
+/// `inputs` for what a gap in them does).
+const CONTROLS: &[Control] = {
+    use Input::{
+        Buckets, ConfigRecorders, CustomModels, Guardrails, Iam, InvocationLogGroup, InvocationLogging, KmsKeys,
+        ManagementKmsKeys, ManagementTrails, TrailDetails, Trails, VpcEndpoints,
+    };
+    use Judge::{Account, Org};
+    use Proof::{Exhaustive, Witness};
+    use Regions::{Approved, Swept};
+    const TRAILS: &[Input] = &[Trails, ManagementTrails];
+    const TRAILS_AND_DETAILS: &[Input] = &[Trails, TrailDetails, ManagementTrails];
+    &[
+        Control {
+            id: "BR.NET.1",
+            reads: reads(&[VpcEndpoints], Witness, Approved),
+            judge: Account(network::private_endpoint),
+        },
+        Control {
+            id: "BR.NET.2",
+            reads: reads(&[VpcEndpoints], Exhaustive, Swept),
+            judge: Account(network::endpoint_policies),
+        },
+        Control {
+            id: "BR.LOG.1",
+            reads: reads(TRAILS_AND_DETAILS, Witness, Swept),
+            judge: Account(cloudtrail::trail_coverage),
+        },
+        Control {
+            id: "BR.LOG.2",
+            reads: reads(TRAILS, Exhaustive, Swept),
+            judge: Account(cloudtrail::log_file_validation),
+        },
+        Control {
+            id: "BR.LOG.3",
+            reads: reads(&[Trails, ManagementTrails, KmsKeys, ManagementKmsKeys], Exhaustive, Swept),
+            judge: Account(cloudtrail::trail_encryption),
+        },
+        Control {
+            id: "BR.LOG.4",
+            reads: reads(TRAILS_AND_DETAILS, Exhaustive, Swept),
+            judge: Account(cloudtrail::delivery_health),
+        },
+        Control {
+            id: "BR.LOG.5",
+            reads: reads(TRAILS_AND_DETAILS, Witness, Swept),
+            judge: Account(cloudtrail::bedrock_data_events),
+        },
+        Control {
+            id: "BR.INV.1",
+            reads: reads(&[InvocationLogging], Exhaustive, Approved),
+            judge: Account(invocation::logging_enabled),
+        },
+        Control {
+            id: "BR.INV.2",
+            reads: reads(&[InvocationLogging, InvocationLogGroup, Buckets, KmsKeys], Exhaustive, Approved),
+            judge: Account(invocation::destinations_encrypted),
+        },
+        Control {
+            id: "BR.INV.3",
+            reads: reads(&[InvocationLogging, InvocationLogGroup], Exhaustive, Approved),
+            judge: Account(invocation::log_retention),
+        },
+        Control {
+            id: "BR.ENC.1",
+            reads: reads(&[CustomModels, KmsKeys], Exhaustive, Swept),
+            judge: Account(encryption::custom_model_keys),
+        },
+        Control {
+            id: "BR.ENC.2",
+            reads: reads(&[CustomModels, InvocationLogging, InvocationLogGroup, Buckets, KmsKeys], Exhaustive, Swept),
+            judge: Account(encryption::key_rotation),
+        },
+        Control {
+            id: "BR.GRD.1",
+            reads: reads(&[Guardrails], Witness, Approved),
+            judge: Account(guardrails::guardrail_in_place),
+        },
+        Control {
+            id: "BR.IAM.1",
+            reads: reads(&[Iam], Exhaustive, Swept),
+            judge: Account(iam::no_broad_bedrock_grants),
+        },
+        Control {
+            id: "BR.CFG.1",
+            reads: reads(&[ConfigRecorders], Witness, Approved),
+            judge: Account(config_service::recorder_on),
+        },
+        Control { id: "BR.ORG.1", reads: ORG_ONLY, judge: Org(scp::region_deny) },
+        Control { id: "BR.ORG.2", reads: ORG_ONLY, judge: Org(scp::endpoint_only) },
+        Control { id: "BR.ORG.3", reads: ORG_ONLY, judge: Org(scp::guardrail_required) },
+        Control { id: "BR.ORG.4", reads: ORG_ONLY, judge: Org(scp::audit_protected) },
+        Control { id: "BR.ORG.5", reads: ORG_ONLY, judge: Org(scp::approved_models_only) },
+        Control { id: "BR.ORG.6", reads: ORG_ONLY, judge: Org(scp::api_keys_blocked) },
+        Control {
+            id: "BR.ORG.7",
+            reads: reads(&[ManagementTrails, TrailDetails], Witness, Swept),
+            judge: Org(scp::organization_trail),
+        },
+        // Judged from the gaps themselves.
+        Control { id: "BR.COV.1", reads: ORG_ONLY, judge: Org(coverage::coverage) },
+    ]
+};
 
 /// Every control id that has an evaluator.
 pub fn evaluated_controls() -> Vec<&'static str> {
-    ACCOUNT_EVALUATORS.iter().map(|(id, _)| *id).chain(ORG_EVALUATORS.iter().map(|(id, _)| *id)).collect()
+    CONTROLS.iter().map(|c| c.id).collect()
+}
+
+/// The verdicts for one account, and where they could not see everything.
+#[derive(Debug, Clone, Default)]
+pub struct AccountVerdicts {
+    /// One verdict per control × region × resource.
+    pub evaluations: Vec<Evaluation>,
+    /// Per control, the scopes with a gap in what it reads: none of its findings there may
+    /// be retired.
+    pub incomplete: Incomplete,
 }
 
 /// Evaluates every control for one account. An account that could not be assessed gets
 /// `error` "account not assessed" for every control that needs its data.
-pub fn account(input: &AccountInput<'_>) -> Vec<Evaluation> {
-    let mut out: Vec<Evaluation> = ORG_EVALUATORS.iter().flat_map(|(_, f)| f(input)).collect();
-    match input.snapshot {
-        Ok(snap) => out.extend(ACCOUNT_EVALUATORS.iter().flat_map(|(_, f)| f(input, snap))),
-        Err(na) => out.extend(ACCOUNT_EVALUATORS.iter().map(|(id, _)| {
-            input.account_verdict(
-                id,
+pub fn account(input: &AccountInput<'_>) -> AccountVerdicts {
+    let mut gaps = inputs::org_gaps(input.org);
+    if let Ok(snap) = input.snapshot {
+        gaps.extend(inputs::account_gaps(snap));
+    }
+    let mut out = AccountVerdicts::default();
+    for control in CONTROLS {
+        let id = ControlId::parse(control.id).unwrap_or_else(|_| unreachable_control(control.id));
+        let mut verdicts = match (control.judge, input.snapshot) {
+            (Judge::Org(f), _) => f(input),
+            (Judge::Account(f), Ok(snap)) => f(input, snap),
+            (Judge::Account(_), Err(na)) => vec![input.account_verdict(
+                control.id,
                 Status::Error,
                 format!("Account not assessed: the role could not be assumed ({}).", na.code),
-            )
-        })),
+            )],
+        };
+        inputs::enforce(
+            &id,
+            &control.reads,
+            &gaps,
+            &input.params.approved_regions,
+            &input.account.id,
+            &mut verdicts,
+            &mut out.incomplete,
+        );
+        out.evaluations.extend(verdicts);
     }
     out
 }

@@ -1,10 +1,9 @@
 //! The `network` family: BR.NET.1 (a private bedrock-runtime endpoint in every approved
-//! region) and BR.NET.2 (no Bedrock endpoint with a full-access policy).
-
-use serde_json::Value;
+//! region) and BR.NET.2 (no Bedrock endpoint whose policy lets principals from outside the
+//! organization through), judged with `iam-policy` on probe requests.
 
 use super::{AccountInput, Evaluation};
-use crate::domain::Status;
+use crate::domain::{Region, Status};
 use crate::snapshot::{AccountSnapshot, VpcEndpoint};
 
 /// BR.NET.1.
@@ -33,10 +32,31 @@ pub fn private_endpoint(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec
     })
 }
 
-/// BR.NET.2.
+/// Bedrock actions a caller could make through a Bedrock endpoint: model invocation first
+/// (what an outsider would come for), then agents, knowledge bases, jobs and the control plane.
+const PROBED_ACTIONS: &[&str] = &[
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+    "bedrock:InvokeAgent",
+    "bedrock:InvokeInlineAgent",
+    "bedrock:Retrieve",
+    "bedrock:RetrieveAndGenerate",
+    "bedrock:ApplyGuardrail",
+    "bedrock:CreateModelInvocationJob",
+    "bedrock:CreateModelCustomizationJob",
+    "bedrock:GetFoundationModel",
+    "bedrock:ListFoundationModels",
+    "bedrock:DeleteGuardrail",
+    "bedrock:PutModelInvocationLoggingConfiguration",
+];
+
+/// An account id no organization of ours holds, for the outside caller.
+const OUTSIDER_ACCOUNT: &str = "000000000000";
+
+/// BR.NET.2: may a principal outside the organization use the endpoint? And, for the
+/// evidence, may every principal inside it call every probed action?
 pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
     let mut out = Vec::new();
-    let mut seen_any = false;
     for rs in &snap.per_region {
         let endpoints = match &rs.vpc_endpoints {
             Ok(e) => e,
@@ -52,30 +72,11 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
             }
         };
         for e in endpoints.iter().filter(|e| e.is_bedrock() && e.is_live()) {
-            seen_any = true;
-            let (status, detail) = match e.policy_document.as_deref() {
-                None => (
-                    Status::Fail,
-                    format!("Endpoint {} ({}) has the default full-access policy.", e.id, e.service_name),
-                ),
-                Some(doc) => match serde_json::from_str::<Value>(doc) {
-                    Err(err) => (Status::Error, format!("Endpoint {} policy is not valid JSON: {err}.", e.id)),
-                    Ok(policy) if is_full_access(&policy) => (
-                        Status::Fail,
-                        format!(
-                            "Endpoint {} ({}) allows every principal every action on every resource.",
-                            e.id, e.service_name
-                        ),
-                    ),
-                    Ok(_) => {
-                        (Status::Pass, format!("Endpoint {} ({}) has a restrictive policy.", e.id, e.service_name))
-                    }
-                },
-            };
+            let (status, detail) = judge_endpoint_policy(input, &rs.region, e);
             out.push(input.verdict("BR.NET.2", Some(&rs.region), &e.id, status, detail));
         }
     }
-    if !seen_any && out.is_empty() {
+    if out.is_empty() {
         out.push(input.account_verdict(
             "BR.NET.2",
             Status::NotApplicable,
@@ -85,36 +86,117 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
     out
 }
 
-fn as_list(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(other) => vec![other],
-        None => Vec::new(),
+/// One probe caller: who, and the request keys it brings.
+struct Probe<'a> {
+    who: &'static str,
+    caller: iam_policy::Caller<'a>,
+    org_id: Option<&'a str>,
+}
+
+fn judge_endpoint_policy(input: &AccountInput<'_>, region: &Region, e: &VpcEndpoint) -> (Status, String) {
+    let what = format!("Endpoint {} ({})", e.id, e.service_name);
+    let Some(doc) = e.policy_document.as_deref() else {
+        return (Status::Fail, format!("{what} has the default full-access policy: any principal, any action."));
+    };
+    let policy = match iam_policy::parse_resource_policy(&e.id, doc) {
+        Ok(p) => p,
+        Err(err) => return (Status::Error, format!("{what}: the endpoint policy cannot be judged: {err}.")),
+    };
+    let outsider_arn = format!("arn:aws:iam::{OUTSIDER_ACCOUNT}:role/outside-caller");
+    let insider_arn = format!("arn:aws:iam::{}:role/inside-caller", input.account.id);
+    let outsider = iam_policy::Caller { arn: &outsider_arn, account: OUTSIDER_ACCOUNT };
+    // An outsider may belong to another organization or to none; either may be the way in.
+    let outsiders = [
+        Probe { who: "a principal of another organization", caller: outsider, org_id: Some("o-outsider00") },
+        Probe { who: "a principal outside any organization", caller: outsider, org_id: None },
+    ];
+    for probe in &outsiders {
+        for action in PROBED_ACTIONS {
+            for resource in probe_resources(&policy, region, action) {
+                let ctx = context(&probe, e, action, &resource);
+                match iam_policy::evaluate_resource_policy(&policy, &probe.caller, &ctx) {
+                    iam_policy::Access::Allowed { by } => {
+                        return (
+                            Status::Fail,
+                            format!(
+                                "{what} lets {} call {action} on {resource} ({by} of the endpoint policy).",
+                                probe.who
+                            ),
+                        );
+                    }
+                    iam_policy::Access::Depends(keys) => {
+                        return (
+                            Status::Fail,
+                            format!(
+                                "{what} may let {} call {action}: it depends only on {}, which the caller \
+                                 sets on its own principal.",
+                                probe.who,
+                                keys.join(", ")
+                            ),
+                        );
+                    }
+                    iam_policy::Access::Denied { .. } | iam_policy::Access::NotAllowed => {}
+                }
+            }
+        }
+    }
+    let insider = Probe {
+        who: "a principal of the organization",
+        caller: iam_policy::Caller { arn: &insider_arn, account: input.account.id.as_str() },
+        org_id: Some(input.org.organization_id.as_str()),
+    };
+    let open_inside = PROBED_ACTIONS.iter().all(|action| {
+        let ctx = context(&insider, e, action, &generic_resource(region, action));
+        iam_policy::evaluate_resource_policy(&policy, &insider.caller, &ctx).is_allowed()
+    });
+    let inside = if open_inside {
+        "any principal of the organization may call every probed Bedrock action through it"
+    } else {
+        "principals of the organization are narrowed by principal, action, resource or condition"
+    };
+    (Status::Pass, format!("{what} admits no principal from outside the organization; {inside}."))
+}
+
+/// The request keys a call through this endpoint carries. Principal tags are the caller's
+/// own to set, so they are unknowable here.
+fn context(probe: &Probe<'_>, e: &VpcEndpoint, action: &str, resource: &str) -> iam_policy::RequestContext {
+    let mut ctx = iam_policy::RequestContext::new(action, resource)
+        .with_value("aws:PrincipalArn", probe.caller.arn)
+        .with_value("aws:PrincipalAccount", probe.caller.account)
+        .with_value("aws:PrincipalType", "AssumedRole")
+        .with_value("aws:PrincipalIsAWSService", "false")
+        .with_value("aws:SourceVpce", e.id.as_str())
+        .with_value("aws:SourceVpc", e.vpc_id.as_str())
+        .with_value("aws:SecureTransport", "true")
+        .with_tag_keys_unknown();
+    if let Some(org) = probe.org_id {
+        ctx = ctx.with_value("aws:PrincipalOrgID", org);
+    }
+    ctx
+}
+
+fn generic_resource(region: &Region, action: &str) -> String {
+    if action.starts_with("bedrock:Invoke") && action.contains("Model") {
+        format!("arn:aws:bedrock:{region}::foundation-model/probe.any-model-v1")
+    } else {
+        "*".to_owned()
     }
 }
 
-fn is_star(v: Option<&Value>) -> bool {
-    as_list(v).iter().any(|x| x.as_str() == Some("*"))
-}
-
-/// Full access: some Allow statement with principal `*`, action `*`, resource `*` and no
-/// condition, and no Deny statement narrowing it.
-pub(crate) fn is_full_access(policy: &Value) -> bool {
-    let statements = as_list(policy.get("Statement"));
-    let has_deny = statements.iter().any(|s| s.get("Effect").and_then(Value::as_str) == Some("Deny"));
-    let open_allow = statements.iter().any(|s| {
-        let principal_star = match s.get("Principal") {
-            Some(Value::String(p)) => p == "*",
-            Some(Value::Object(m)) => is_star(m.get("AWS")),
-            _ => false,
-        };
-        s.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && principal_star
-            && is_star(s.get("Action"))
-            && is_star(s.get("Resource"))
-            && s.get("Condition").is_none()
-    });
-    open_allow && !has_deny
+/// Resources to try an action on: a generic one, and every resource an Allow statement
+/// names for that action (an outsider who may invoke only one model may still invoke it).
+fn probe_resources(policy: &iam_policy::Policy, region: &Region, action: &str) -> Vec<String> {
+    let mut out = vec![generic_resource(region, action)];
+    for stmt in policy.statements.iter().filter(|s| s.effect == iam_policy::Effect::Allow) {
+        if let iam_policy::ResourceSpec::Resource(list) = &stmt.resource {
+            for r in list {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -172,27 +254,107 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_policies_full_access_fails_restricted_passes() {
+    fn endpoint_policies_are_judged_by_who_gets_through() {
         let svc = "com.amazonaws.eu-west-1.bedrock-runtime";
-        let full = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
-        let full_aws = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["*"],"Resource":"*"}}"#;
-        let restricted =
-            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"bedrock:InvokeModel","Resource":"*"}]}"#;
-        let conditioned = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]}"#;
-        let cases = [
-            (None, Status::Fail),
-            (Some(full), Status::Fail),
-            (Some(full_aws), Status::Fail),
-            (Some(restricted), Status::Pass),
-            (Some(conditioned), Status::Pass),
-            (Some("{not json"), Status::Error),
+        let org = "o-example"; // fixtures::org_snapshot
+        let allow_all = r#"{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}"#;
+        let stmt = |s: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{s}]}}"#);
+        let cases: Vec<(&str, Option<String>, Status, &str)> = vec![
+            ("default policy", None, Status::Fail, "default full-access"),
+            ("full access", Some(stmt(allow_all)), Status::Fail, "another organization call bedrock:InvokeModel"),
+            (
+                "full access, AWS * form",
+                Some(stmt(r#"{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["*"],"Resource":"*"}"#)),
+                Status::Fail,
+                "call bedrock:InvokeModel",
+            ),
+            (
+                "allow all plus an unrelated deny",
+                Some(stmt(&format!(
+                    r#"{allow_all},{{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}}"#
+                ))),
+                Status::Fail,
+                "call bedrock:InvokeModel",
+            ),
+            (
+                "bedrock:* for everyone",
+                Some(stmt(
+                    r#"{"Sid":"AllBedrock","Effect":"Allow","Principal":"*","Action":"bedrock:*","Resource":"*"}"#,
+                )),
+                Status::Fail,
+                "Sid AllBedrock",
+            ),
+            (
+                "one model for everyone",
+                Some(stmt(
+                    r#"{"Effect":"Allow","Principal":"*","Action":"bedrock:InvokeModel","Resource":"arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-text-v1"}"#,
+                )),
+                Status::Fail,
+                "amazon.titan-text-v1",
+            ),
+            (
+                "principal-scoped to a role of the account",
+                Some(stmt(&format!(
+                    r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{MEMBER}:role/app"}},"Action":"bedrock:InvokeModel","Resource":"*"}}"#
+                ))),
+                Status::Pass,
+                "narrowed",
+            ),
+            (
+                "scoped to the organization",
+                Some(stmt(&format!(
+                    r#"{{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalOrgID":"{org}"}}}}}}"#
+                ))),
+                Status::Pass,
+                "any principal of the organization may call every probed Bedrock action",
+            ),
+            (
+                "organization deny with a negated condition",
+                Some(stmt(&format!(
+                    r#"{allow_all},{{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{{"StringNotEquals":{{"aws:PrincipalOrgID":"{org}"}}}}}}"#
+                ))),
+                Status::Pass,
+                "admits no principal from outside",
+            ),
+            (
+                "NotPrincipal allow lets everyone else in",
+                Some(stmt(&format!(
+                    r#"{{"Effect":"Allow","NotPrincipal":{{"AWS":"arn:aws:iam::{MEMBER}:root"}},"Action":"*","Resource":"*"}}"#
+                ))),
+                Status::Fail,
+                "call bedrock:InvokeModel",
+            ),
+            (
+                "NotPrincipal deny keeps everyone else out",
+                Some(stmt(&format!(
+                    r#"{allow_all},{{"Effect":"Deny","NotPrincipal":{{"AWS":"{MEMBER}"}},"Action":"*","Resource":"*"}}"#
+                ))),
+                Status::Pass,
+                "admits no principal from outside",
+            ),
+            (
+                "principal tag the caller sets itself",
+                Some(stmt(
+                    r#"{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"ml"}}}"#,
+                )),
+                Status::Fail,
+                "aws:PrincipalTag/team",
+            ),
+            ("not JSON", Some("{not json".to_owned()), Status::Error, "cannot be judged"),
+            (
+                "not a policy",
+                Some(stmt(r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#)),
+                Status::Error,
+                "missing Principal",
+            ),
         ];
-        for (policy, status) in cases {
+        for (name, policy, status, words) in cases {
             let mut snap = account_snapshot();
-            snap.per_region[0].vpc_endpoints = Ok(vec![endpoint(svc, "available", true, policy)]);
+            snap.per_region[0].vpc_endpoints = Ok(vec![endpoint(svc, "available", true, policy.as_deref())]);
             let out = with_input(&snap, |input| endpoint_policies(input, &snap));
-            assert_eq!(out.len(), 1);
-            assert_eq!(out[0].status, status, "{policy:?}: {}", out[0].detail);
+            assert_eq!(out.len(), 1, "{name}");
+            assert_eq!(out[0].status, status, "{name}: {}", out[0].detail);
+            assert!(out[0].detail.contains(words), "{name}: {}", out[0].detail);
             assert_eq!(out[0].resource_id, "vpce-0123");
         }
         let snap = account_snapshot();

@@ -152,7 +152,8 @@ pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
 
     let policies = discover_policies(&org).await?;
-    let management_trails = cloudtrail::collect(clients, std::slice::from_ref(trail_region)).await;
+    // Every trail the sweeper's own credentials see, organization trails whoever owns them.
+    let management_trails = cloudtrail::collect(clients, None, std::slice::from_ref(trail_region)).await;
     let key_refs = match &management_trails {
         Ok(trails) => trails
             .iter()

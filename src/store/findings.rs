@@ -11,8 +11,9 @@ use sqlx::PgPool;
 
 use super::{StoreError, snapshots, totals};
 use crate::catalog::Catalog;
-use crate::domain::{AccountId, Region, Status, SweepId};
+use crate::domain::{AccountId, ControlId, Region, Status, SweepId};
 use crate::evaluate::Evaluation;
+use crate::evaluate::inputs::Incomplete;
 use crate::snapshot::{Gap, OrgAccount};
 
 /// The stable id of a finding: control × account × region × resource.
@@ -38,6 +39,9 @@ pub struct AccountRecord<'a, E: Serialize> {
     pub evidence: &'a E,
     /// The verdicts.
     pub evaluations: &'a [Evaluation],
+    /// Where each control could not see everything it reads: none of its findings there is
+    /// retired.
+    pub incomplete: &'a Incomplete,
     /// What could not be read.
     pub gaps: Vec<&'a Gap>,
     /// Where findings go in Security Hub; `None` when delivery is off.
@@ -62,6 +66,7 @@ pub struct RecordOutcome {
 struct Current {
     id: String,
     control_id: String,
+    region: Option<String>,
     status: String,
     severity: String,
     detail: String,
@@ -112,7 +117,7 @@ pub async fn record_account<E: Serialize>(
         // In id order, as every writer of findings rows locks them (`outbox::mark_sent`,
         // `workflow::mark_sent`): deliveries run beside sweeps, and a common order rules out
         // deadlocks between them.
-        "select id, control_id, status, severity, detail, active from findings where account_id = $1
+        "select id, control_id, region, status, severity, detail, active from findings where account_id = $1
          order by id for update",
     )
     .bind(&rec.account.id)
@@ -172,14 +177,15 @@ pub async fn record_account<E: Serialize>(
         after.insert(id.as_str(), (e.control_id.as_str(), severity, status));
     }
 
-    // Findings not produced this time: their subject is gone. Only in an assessed account,
-    // and only for controls that ran cleanly (a control with an error this time may simply
-    // not have seen its subjects: leave its findings alone).
+    // Findings not produced this time: their subject is gone, but only if the sweep saw
+    // everything their control reads, where they sit. Never in an account whose role could not
+    // be assumed, never where a collection the control reads has a gap (`Incomplete`), and
+    // never for a control that reported an error this time (it may not have seen its subjects).
     if rec.assessed {
         let errored: HashSet<&str> =
             rec.evaluations.iter().filter(|e| e.status == Status::Error).map(|e| e.control_id.as_str()).collect();
         for c in current.values().filter(|c| c.active && !seen.contains(&c.id)) {
-            if errored.contains(c.control_id.as_str()) {
+            if errored.contains(c.control_id.as_str()) || !seen_whole(rec.incomplete, c) {
                 continue;
             }
             sqlx::query("update findings set active = false, status_since = now(), last_sweep_id = $2 where id = $1")
@@ -239,6 +245,18 @@ pub async fn record_account<E: Serialize>(
     totals::apply(&mut tx, rec.account.id.as_str(), &before_tally, &after_tally).await?;
     tx.commit().await?;
     Ok(Ok(outcome))
+}
+
+/// Whether everything the finding's control reads was collected where the finding sits. A
+/// stored id or region that no longer parses is treated as unseen: keep the finding.
+fn seen_whole(incomplete: &Incomplete, c: &Current) -> bool {
+    let Ok(control) = ControlId::parse(&c.control_id) else { return false };
+    let region = match c.region.as_deref().map(Region::parse) {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(_)) => return false,
+    };
+    !incomplete.covers(&control, region.as_ref())
 }
 
 /// The transition from the stored finding to the new verdict, if any.

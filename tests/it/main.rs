@@ -8,6 +8,7 @@ mod cli;
 mod exceptions_hub;
 mod faults;
 mod helpers;
+mod honesty;
 mod migrations;
 mod proxy;
 mod scp_e2e;

@@ -25,6 +25,7 @@ mod lint;
 mod matching;
 mod model;
 mod parse;
+mod resource;
 mod template;
 mod tri;
 
@@ -36,6 +37,8 @@ pub use hierarchy::{Level, NearMiss, ScpOutcome, evaluate_scps};
 pub use lint::{Lint, LintKind, Severity, lint_policy};
 pub use matching::{Match, Miss, MissPart, statement_matches};
 pub use model::{
-    ActionSpec, BaseOperator, Condition, Effect, Operator, ParseWarning, Policy, ResourceSpec, SetOperator, Statement,
+    ActionSpec, BaseOperator, Condition, Effect, Operator, ParseWarning, Policy, PrincipalId, PrincipalSpec,
+    ResourceSpec, SetOperator, Statement,
 };
-pub use parse::parse_policy;
+pub use parse::{parse_policy, parse_resource_policy};
+pub use resource::{Access, Caller, evaluate_resource_policy, names_caller};

@@ -61,6 +61,41 @@ pub struct Statement {
     /// Whether `${...}` policy variables are interpreted; only under Version `2012-10-17`
     /// (§3.1, §3.7). Otherwise `${...}` is literal text.
     pub variables_enabled: bool,
+    /// `Principal` or `NotPrincipal`: only in resource-based policies
+    /// ([`crate::parse_resource_policy`]); `None` in SCPs and identity policies.
+    pub principal: Option<PrincipalSpec>,
+}
+
+impl Statement {
+    /// How a person finds the statement: its Sid, or its position.
+    pub fn label(&self) -> String {
+        match &self.sid {
+            Some(sid) => format!("Sid {sid}"),
+            None => format!("Statement[{}]", self.index),
+        }
+    }
+}
+
+/// `Principal` or `NotPrincipal` of a resource-based policy statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalSpec {
+    /// Applies to the listed principals.
+    Principal(Vec<PrincipalId>),
+    /// Applies to every principal except the listed ones.
+    NotPrincipal(Vec<PrincipalId>),
+}
+
+/// One entry of a `Principal` element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalId {
+    /// `"*"` or `{"AWS": "*"}`: everyone, signed or anonymous.
+    Anyone,
+    /// An AWS account (`123456789012` or `arn:…:iam::123456789012:root`): every principal in it.
+    Account(String),
+    /// An IAM role, user or session ARN, matched exactly.
+    Arn(String),
+    /// `Service`, `Federated` or `CanonicalUser` entries: never an IAM principal of an account.
+    Other(String),
 }
 
 /// `Action` or `NotAction` with its patterns as written.

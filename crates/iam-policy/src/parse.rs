@@ -9,8 +9,8 @@ use crate::error::PolicyError;
 use crate::ip::Cidr;
 use crate::json::parse_with_duplicates;
 use crate::model::{
-    ActionSpec, BaseOperator, Condition, Effect, Family, Operator, ParseWarning, Policy, ResourceSpec, SetOperator,
-    Statement,
+    ActionSpec, BaseOperator, Condition, Effect, Family, Operator, ParseWarning, Policy, PrincipalId, PrincipalSpec,
+    ResourceSpec, SetOperator, Statement,
 };
 
 const VERSION_2012: &str = "2012-10-17";
@@ -22,6 +22,16 @@ const VERSION_2008: &str = "2008-10-17";
 /// as `"*"` with a warning (§3.1 UNSURE); `Principal`/`NotPrincipal` are rejected because
 /// SCPs do not support them (§2.1).
 pub fn parse_policy(policy_id: &str, json: &str) -> Result<Policy, PolicyError> {
+    parse_document(policy_id, json, false)
+}
+
+/// Parses a resource-based policy (a VPC endpoint policy, a bucket or key policy): the same
+/// grammar, where every statement names its `Principal` or `NotPrincipal`.
+pub fn parse_resource_policy(policy_id: &str, json: &str) -> Result<Policy, PolicyError> {
+    parse_document(policy_id, json, true)
+}
+
+fn parse_document(policy_id: &str, json: &str, resource_policy: bool) -> Result<Policy, PolicyError> {
     let err = |place: &str, msg: String| PolicyError::new(policy_id, place, msg);
     let (doc, dups) = parse_with_duplicates(json).map_err(|e| err("document", format!("invalid JSON: {e}")))?;
     let Value::Object(doc) = doc else {
@@ -71,7 +81,7 @@ pub fn parse_policy(policy_id: &str, json: &str) -> Result<Policy, PolicyError> 
         let Value::Object(obj) = raw else {
             return Err(err(&place, "expected object".into()));
         };
-        let ctx = StmtCtx { policy_id, place, variables_enabled };
+        let ctx = StmtCtx { policy_id, place, variables_enabled, resource_policy };
         statements.push(ctx.statement(index, obj, &mut warnings)?);
     }
     Ok(Policy { id: policy_id.to_owned(), version, statements, warnings })
@@ -81,6 +91,7 @@ struct StmtCtx<'a> {
     policy_id: &'a str,
     place: String,
     variables_enabled: bool,
+    resource_policy: bool,
 }
 
 impl StmtCtx<'_> {
@@ -98,6 +109,7 @@ impl StmtCtx<'_> {
         for key in obj.keys() {
             match key.as_str() {
                 "Sid" | "Effect" | "Action" | "NotAction" | "Resource" | "NotResource" | "Condition" => {}
+                "Principal" | "NotPrincipal" if self.resource_policy => {}
                 "Principal" | "NotPrincipal" => {
                     return Err(self.err(key, "not supported in service control policies"));
                 }
@@ -146,7 +158,50 @@ impl StmtCtx<'_> {
             Some(Value::Object(block)) => self.conditions(block)?,
             Some(_) => return Err(self.err("Condition", "expected object")),
         };
-        Ok(Statement { index, sid, effect, action, resource, conditions, variables_enabled: self.variables_enabled })
+        let principal = if self.resource_policy {
+            Some(match (obj.get("Principal"), obj.get("NotPrincipal")) {
+                (Some(_), Some(_)) => return Err(self.err("", "has both Principal and NotPrincipal")),
+                (Some(v), None) => PrincipalSpec::Principal(self.principals("Principal", v)?),
+                (None, Some(v)) => PrincipalSpec::NotPrincipal(self.principals("NotPrincipal", v)?),
+                (None, None) => return Err(self.err("", "missing Principal or NotPrincipal")),
+            })
+        } else {
+            None
+        };
+        Ok(Statement {
+            index,
+            sid,
+            effect,
+            action,
+            resource,
+            conditions,
+            variables_enabled: self.variables_enabled,
+            principal,
+        })
+    }
+
+    /// `"*"`, or an object of `AWS` / `Service` / `Federated` / `CanonicalUser` lists.
+    fn principals(&self, name: &str, v: &Value) -> Result<Vec<PrincipalId>, PolicyError> {
+        let block = match v {
+            Value::String(s) if s == "*" => return Ok(vec![PrincipalId::Anyone]),
+            Value::Object(block) if !block.is_empty() => block,
+            _ => return Err(self.err(name, "expected \"*\" or an object such as {\"AWS\": [...]}")),
+        };
+        let mut out = Vec::new();
+        for (kind, values) in block {
+            let place = format!("{name}.{kind}");
+            let values = self.string_list(&place, values)?;
+            for value in values {
+                out.push(match kind.as_str() {
+                    "AWS" => aws_principal(&value).ok_or_else(|| {
+                        self.err(&place, format!("{value:?} is not \"*\", an account id or an IAM ARN"))
+                    })?,
+                    "Service" | "Federated" | "CanonicalUser" => PrincipalId::Other(format!("{kind}:{value}")),
+                    _ => return Err(self.err(&place, "unknown principal type")),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// A string or a non-empty array of strings (§3.1).
@@ -230,6 +285,26 @@ impl StmtCtx<'_> {
                 .collect(),
             other => scalar(other).map(|s| vec![s]).ok_or_else(|| self.err(op_place, "expected string or array")),
         }
+    }
+}
+
+/// An `AWS` principal entry: `*`, an account id, an account root ARN or another IAM ARN.
+fn aws_principal(value: &str) -> Option<PrincipalId> {
+    if value == "*" {
+        return Some(PrincipalId::Anyone);
+    }
+    let is_account = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if is_account(value) {
+        return Some(PrincipalId::Account(value.to_owned()));
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "iam" | "sts", "", account, rest] if is_account(*account) => Some(if *rest == "root" {
+            PrincipalId::Account((*account).to_owned())
+        } else {
+            PrincipalId::Arn(value.to_owned())
+        }),
+        _ => None,
     }
 }
 

@@ -1,0 +1,459 @@
+//! "Could not look" is never "compliant": a member account fails every control it can, is
+//! swept and delivered to Security Hub, and is then swept again with each collection the
+//! controls read failed in turn — AccessDenied, throttling until the retries run out, and
+//! HTTP 500 — through the proxy, with the region list discovered (`sweep.regions` empty).
+//! Nothing changed in the account, so any `pass`, any `resolved`/`retired` transition, or
+//! anything PASSED or ARCHIVED queued for Security Hub would be the sweep lying.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bedrock_sweeper::store::findings::events_of_sweep;
+use bedrock_sweeper::sweep::{self, SweepDeps};
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::helpers::{Moto, assert_totals_match_findings, test_db};
+use super::proxy::{Proxy, Reply, Req};
+use super::security_hub::{policy, sender};
+use super::seed::{self, Org, TrailSpec};
+use super::sweep_e2e::deps;
+
+const TS: &str = "2026-11-01T00:00:00Z";
+const BEDROCK_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
+
+/// How a call is made on the wire, for shaping its error answers as the service does.
+#[derive(Clone, Copy, Debug)]
+enum Wire {
+    /// EC2's query protocol.
+    Ec2,
+    /// The query protocol of IAM and STS.
+    Query,
+    /// awsJson1_1 (CloudTrail, CloudWatch Logs, Config, KMS).
+    Json,
+    /// Bedrock's restJson1.
+    RestJson,
+    /// S3's restXml.
+    S3,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    AccessDenied,
+    Throttled,
+    ServerError,
+}
+
+fn fault_reply(wire: Wire, fault: Fault) -> Reply {
+    let (status, code, message) = match (fault, wire) {
+        (Fault::AccessDenied, Wire::Ec2) => {
+            (403, "UnauthorizedOperation", "You are not authorized to perform this operation.")
+        }
+        (Fault::AccessDenied, Wire::Json | Wire::RestJson) => (400, "AccessDeniedException", "User is not authorized"),
+        (Fault::AccessDenied, _) => (403, "AccessDenied", "User is not authorized"),
+        (Fault::Throttled, Wire::Ec2) => (503, "RequestLimitExceeded", "Request limit exceeded."),
+        (Fault::Throttled, Wire::Query) => (400, "Throttling", "Rate exceeded"),
+        (Fault::Throttled, Wire::S3) => (503, "SlowDown", "Please reduce your request rate."),
+        (Fault::Throttled, _) => (400, "ThrottlingException", "Rate exceeded"),
+        (Fault::ServerError, Wire::Ec2) => (500, "InternalError", "An internal error has occurred."),
+        (Fault::ServerError, Wire::Json | Wire::RestJson) => (500, "InternalFailure", "internal failure"),
+        (Fault::ServerError, _) => (500, "InternalError", "We encountered an internal error."),
+    };
+    match wire {
+        Wire::Ec2 => Reply { status, ..Reply::ec2_error(code, message) },
+        Wire::Query => Reply::xml_error(status, code, message),
+        Wire::Json | Wire::RestJson => Reply {
+            status,
+            content_type: "application/x-amz-json-1.1",
+            body: json!({"__type": code, "message": message}).to_string(),
+        },
+        Wire::S3 => Reply {
+            status,
+            content_type: "application/xml",
+            body: format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>"),
+        },
+    }
+}
+
+/// One collection of the member account to fail, and the controls that read it.
+struct Case {
+    input: &'static str,
+    wire: Wire,
+    matches: fn(&Req) -> bool,
+    controls: &'static [&'static str],
+}
+
+fn action_is(req: &Req, op: &str) -> bool {
+    req.action().as_deref() == Some(op)
+}
+
+const CASES: &[Case] = &[
+    Case {
+        input: "regions (DescribeRegions)",
+        wire: Wire::Ec2,
+        matches: |r| action_is(r, "DescribeRegions"),
+        controls: &[
+            "BR.NET.1", "BR.NET.2", "BR.LOG.2", "BR.LOG.3", "BR.LOG.4", "BR.INV.1", "BR.INV.2", "BR.INV.3", "BR.ENC.1",
+            "BR.ENC.2", "BR.GRD.1", "BR.CFG.1",
+        ],
+    },
+    Case {
+        input: "IAM (GetAccountAuthorizationDetails)",
+        wire: Wire::Query,
+        matches: |r| action_is(r, "GetAccountAuthorizationDetails"),
+        controls: &["BR.IAM.1"],
+    },
+    Case {
+        input: "trails (DescribeTrails)",
+        wire: Wire::Json,
+        matches: |r| action_is(r, "DescribeTrails"),
+        controls: &["BR.LOG.1", "BR.LOG.2", "BR.LOG.3", "BR.LOG.4", "BR.LOG.5"],
+    },
+    Case {
+        input: "trail status (GetTrailStatus)",
+        wire: Wire::Json,
+        matches: |r| action_is(r, "GetTrailStatus"),
+        controls: &["BR.LOG.1", "BR.LOG.4", "BR.LOG.5"],
+    },
+    Case {
+        input: "VPC endpoints (DescribeVpcEndpoints)",
+        wire: Wire::Ec2,
+        matches: |r| action_is(r, "DescribeVpcEndpoints"),
+        controls: &["BR.NET.1", "BR.NET.2"],
+    },
+    Case {
+        input: "invocation logging (GetModelInvocationLoggingConfiguration)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/logging/modelinvocations"),
+        controls: &["BR.INV.1", "BR.INV.2", "BR.INV.3", "BR.ENC.2"],
+    },
+    Case {
+        input: "log group (DescribeLogGroups)",
+        wire: Wire::Json,
+        matches: |r| action_is(r, "DescribeLogGroups"),
+        controls: &["BR.INV.2", "BR.INV.3"],
+    },
+    Case {
+        input: "guardrails (ListGuardrails)",
+        wire: Wire::RestJson,
+        matches: |r| r.method == "GET" && r.path.starts_with("/guardrails"),
+        controls: &["BR.GRD.1"],
+    },
+    Case {
+        input: "custom models (ListCustomModels)",
+        wire: Wire::RestJson,
+        matches: |r| r.method == "GET" && r.path.starts_with("/custom-models"),
+        controls: &["BR.ENC.1"],
+    },
+    Case {
+        input: "Config recorders (DescribeConfigurationRecorders)",
+        wire: Wire::Json,
+        matches: |r| action_is(r, "DescribeConfigurationRecorders"),
+        controls: &["BR.CFG.1"],
+    },
+    Case {
+        input: "KMS keys (DescribeKey)",
+        wire: Wire::Json,
+        matches: |r| action_is(r, "DescribeKey"),
+        controls: &["BR.INV.2", "BR.ENC.2"],
+    },
+    Case {
+        input: "bucket encryption (GetBucketEncryption)",
+        wire: Wire::S3,
+        matches: |r| r.method == "GET" && r.path.contains("?encryption"),
+        controls: &["BR.INV.2", "BR.ENC.2"],
+    },
+];
+
+/// The regions the member has enabled, answered as EC2 documents DescribeRegions.
+fn describe_regions() -> Reply {
+    let items: String = ["us-east-1", "eu-west-1"]
+        .iter()
+        .map(|r| {
+            format!(
+                "<item><regionName>{r}</regionName><regionEndpoint>ec2.{r}.amazonaws.com</regionEndpoint>\
+                 <optInStatus>opt-in-not-required</optInStatus></item>"
+            )
+        })
+        .collect();
+    Reply {
+        status: 200,
+        content_type: "text/xml",
+        body: format!(
+            "<DescribeRegionsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>proxy</requestId>\
+             <regionInfo>{items}</regionInfo></DescribeRegionsResponse>"
+        ),
+    }
+}
+
+/// Bedrock answers moto lacks, shaped as the Bedrock API reference documents them: no
+/// guardrails anywhere, and one custom model in us-east-1 with an AWS-owned key.
+fn bedrock_reply(req: &Req) -> Option<Reply> {
+    if req.method != "GET" {
+        return None;
+    }
+    let account = req.account.clone().unwrap_or_else(|| "123456789012".into());
+    if req.path.starts_with("/guardrails") {
+        return Some(Reply::json(json!({ "guardrails": [] })));
+    }
+    if req.path.starts_with("/custom-models/") {
+        return Some(Reply::json(json!({
+            "modelArn": format!("arn:aws:bedrock:us-east-1:{account}:custom-model/tuned"), "modelName": "tuned",
+            "creationTime": TS
+        })));
+    }
+    if req.path.starts_with("/custom-models") {
+        let models = if req.region == "us-east-1" && req.account.is_some() {
+            json!([{"modelArn": format!("arn:aws:bedrock:us-east-1:{account}:custom-model/tuned"), "modelName": "tuned",
+                    "creationTime": TS, "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1",
+                    "baseModelName": "titan"}])
+        } else {
+            json!([])
+        };
+        return Some(Reply::json(json!({ "modelSummaries": models })));
+    }
+    None
+}
+
+/// GetTrailStatus for the member's trail, as CloudTrail documents it: logging, but the last
+/// delivery failed a day ago (moto always reports a fresh delivery).
+fn unhealthy_trail_status() -> Reply {
+    let now = chrono::Utc::now().timestamp() as f64;
+    Reply::json(json!({
+        "IsLogging": true,
+        "LatestDeliveryError": "AccessDenied",
+        "LatestDeliveryTime": now - 86400.0,
+        "StartLoggingTime": now - 86400.0 * 30.0,
+    }))
+}
+
+/// (finding id, status) of every active finding of `account`, by control, whichever sweep
+/// wrote it last.
+async fn active(pool: &PgPool, account: &str) -> HashMap<String, Vec<(String, String)>> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("select control_id, id, status from findings where account_id = $1 and active order by id")
+            .bind(account)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (control, id, status) in rows {
+        out.entry(control).or_default().push((id, status));
+    }
+    out
+}
+
+async fn sweep_and_deliver(d: &SweepDeps) {
+    let r = sweep::run(d, "test").await.unwrap();
+    assert_eq!(r.status, "completed");
+    sender(d, &r).drain().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_collections_never_pass_resolve_or_archive() {
+    let moto = Moto::start().await;
+    let proxy = Proxy::start(moto.port).await;
+    let org = Org::create(&moto.endpoint()).await;
+    let member = org.account("subject", &org.root).await;
+    let m = org.member(&member).await;
+
+    // Everything the controls look at exists, and fails: a Bedrock endpoint with the default
+    // policy and no runtime endpoint, a single-region unvalidated unencrypted trail without
+    // data events, invocation logging to a bucket whose key does not rotate and to an
+    // unencrypted short-lived log group, a custom model on an AWS-owned key, no guardrail,
+    // no Config recorder, a role with bedrock:*.
+    let vpc = seed::vpc(&m).await;
+    seed::endpoint(&m, &vpc, "com.amazonaws.us-east-1.bedrock", true, None).await;
+    seed::bucket(&m, "subject-trail", None).await;
+    seed::trail(
+        &m,
+        TrailSpec {
+            name: "local",
+            bucket: "subject-trail",
+            multi_region: false,
+            organization: false,
+            validation: false,
+            kms_key: None,
+            logging: true,
+            bedrock_data_events: false,
+        },
+    )
+    .await;
+    let key = seed::cmk(&m, false).await;
+    seed::bucket(&m, "subject-invocations", Some(&key)).await;
+    seed::log_group(&m, "/bedrock/subject", None, Some(30)).await;
+    seed::invocation_logging(&m, Some("subject-invocations"), Some("/bedrock/subject")).await;
+    seed::role_with_policy(&m, "wide", "bedrock-all", BEDROCK_ALL).await;
+    aws_sdk_securityhub::Client::new(&m).enable_security_hub().send().await.unwrap();
+    aws_sdk_securityhub::Client::new(&org.mgmt).enable_security_hub().send().await.unwrap();
+
+    // The fault in force, if any; rules are tried in order, so it comes first.
+    let fault: Arc<Mutex<Option<(usize, Fault)>>> = Arc::default();
+    let (f, subject) = (Arc::clone(&fault), member.clone());
+    proxy.rule(move |req| {
+        let (case, kind) = (*f.lock().unwrap())?;
+        let case = &CASES[case];
+        (req.account.as_deref() == Some(subject.as_str()) && (case.matches)(req)).then(|| fault_reply(case.wire, kind))
+    });
+    let subject = member.clone();
+    proxy.rule(move |req| {
+        (req.account.as_deref() == Some(subject.as_str()) && action_is(req, "GetTrailStatus"))
+            .then(unhealthy_trail_status)
+    });
+    proxy.rule(|req| action_is(req, "DescribeRegions").then(describe_regions));
+    proxy.rule(bedrock_reply);
+
+    let (pool, _) = test_db().await;
+    let mut d = deps(&proxy.endpoint(), pool.clone());
+    d.sweep.regions.clear(); // discovered, through DescribeRegions
+    d.security_hub = Some(policy());
+
+    sweep_and_deliver(&d).await;
+    let before = active(&pool, &member).await;
+    for c in CASES.iter().flat_map(|c| c.controls) {
+        let found = before.get(*c).map(Vec::as_slice).unwrap_or_default();
+        // BR.INV.1 passes (logging is on); every other control fails before the faults.
+        let want = if *c == "BR.INV.1" { "pass" } else { "fail" };
+        assert!(found.iter().any(|(_, s)| s == want), "{c} should {want} in the baseline: {found:?}");
+    }
+    assert!(before["BR.COV.1"].iter().all(|(_, s)| s == "pass"), "baseline sees everything");
+    let sent_active: i64 = sqlx::query_scalar(
+        "select count(*) from findings where account_id = $1 and active and sh_record_state = 'ACTIVE'",
+    )
+    .bind(&member)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(sent_active >= 15, "the failing findings are in Security Hub ({sent_active})");
+
+    for (i, case) in CASES.iter().enumerate() {
+        for kind in [Fault::AccessDenied, Fault::Throttled, Fault::ServerError] {
+            let what = format!("{} failing with {kind:?}", case.input);
+            *fault.lock().unwrap() = Some((i, kind));
+            let r = sweep::run(&d, "test").await.unwrap();
+            *fault.lock().unwrap() = None;
+            assert_eq!(r.status, "completed", "{what}");
+            let now = active(&pool, &member).await;
+
+            let cov = &now["BR.COV.1"];
+            assert!(cov.iter().all(|(_, s)| s == "fail"), "{what}: coverage must fail: {cov:?}");
+            // Each control that reads the failed collection says it could not look, or still
+            // reports a failure it saw elsewhere (a known failure is real); none passes.
+            let mut erred = 0;
+            for control in case.controls {
+                let verdicts = now.get(*control).map(Vec::as_slice).unwrap_or_default();
+                assert!(
+                    !verdicts.iter().any(|(_, s)| s == "pass" || s == "not_applicable"),
+                    "{what}: {control} claims what it could not see: {verdicts:?}"
+                );
+                assert!(!verdicts.is_empty(), "{what}: {control} fell silent");
+                erred += usize::from(verdicts.iter().any(|(_, s)| s == "error"));
+            }
+            assert!(erred > 0, "{what}: no control reports the failed collection");
+            // Every finding that failed before is still there, and none now passes.
+            for (control, findings) in &before {
+                for (id, status) in findings.iter().filter(|(_, s)| s == "fail") {
+                    let after = now.get(control).and_then(|v| v.iter().find(|(i, _)| i == id));
+                    let after = after.map(|(_, s)| s.as_str());
+                    assert!(
+                        matches!(after, Some("fail" | "error")),
+                        "{what}: {control} finding {id} was {status}, now {after:?}"
+                    );
+                }
+            }
+            let events = events_of_sweep(&pool, r.sweep_id).await.unwrap();
+            let retired: Vec<_> = events.iter().filter(|e| matches!(e.kind.as_str(), "resolved" | "retired")).collect();
+            assert!(retired.is_empty(), "{what}: retired on no evidence: {retired:?}");
+            let resolving: i64 = sqlx::query_scalar(
+                "select count(*) from security_hub_outbox o join findings f on f.id = o.finding_id
+                 where f.account_id = $1 and (o.record_state = 'ARCHIVED' or o.compliance = 'PASSED')",
+            )
+            .bind(&member)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_eq!(resolving, 0, "{what}: a resolution was queued for Security Hub");
+
+            // The fault is gone: the next sweep sees the account as before.
+            sweep_and_deliver(&d).await;
+            let again = active(&pool, &member).await;
+            for (control, findings) in &before {
+                let mut want = findings.clone();
+                let mut got = again.get(control).cloned().unwrap_or_default();
+                want.sort();
+                got.sort();
+                assert_eq!(got, want, "{what}: {control} after the fault cleared");
+            }
+        }
+    }
+    assert_totals_match_findings(&pool).await;
+}
+
+/// In AWS a member's DescribeTrails lists the organization trail's shadow, and the member
+/// may not describe the management account's key. moto shows members no organization trail,
+/// so the member's answers are replayed as CloudTrail and KMS document them: the trail is
+/// judged from the management account's data, and the member is fully covered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_trails_are_judged_from_the_management_account() {
+    let moto = Moto::start().await;
+    let proxy = Proxy::start(moto.port).await;
+    let org = Org::create(&moto.endpoint()).await;
+    let key = seed::cmk(&org.mgmt, true).await;
+    seed::bucket(&org.mgmt, "org-trail-logs", None).await;
+    let trail_arn = seed::trail(
+        &org.mgmt,
+        TrailSpec {
+            name: "org",
+            bucket: "org-trail-logs",
+            multi_region: true,
+            organization: true,
+            validation: true,
+            kms_key: Some(&key),
+            logging: true,
+            bedrock_data_events: true,
+        },
+    )
+    .await;
+    let member = org.account("member", &org.root).await;
+
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (subject, arn, key_arn, seen) = (member.clone(), trail_arn.clone(), key.clone(), Arc::clone(&refused));
+    proxy.rule(move |req| {
+        if req.account.as_deref() != Some(subject.as_str()) {
+            return None;
+        }
+        match req.action().as_deref() {
+            Some("DescribeTrails") => Some(Reply::json(json!({ "trailList": [{
+                "Name": "org", "S3BucketName": "org-trail-logs", "IncludeGlobalServiceEvents": true,
+                "IsMultiRegionTrail": true, "HomeRegion": "us-east-1", "TrailARN": arn,
+                "LogFileValidationEnabled": true, "KmsKeyId": key_arn, "HasCustomEventSelectors": true,
+                "HasInsightSelectors": false, "IsOrganizationTrail": true
+            }]}))),
+            Some("GetTrailStatus" | "GetEventSelectors" | "DescribeKey")
+                if req.body_text().contains(":trail/org") || req.body_text().contains(&key_arn) =>
+            {
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Some(fault_reply(Wire::Json, Fault::AccessDenied))
+            }
+            _ => None,
+        }
+    });
+    let (pool, _) = test_db().await;
+    let r = sweep::run(&deps(&proxy.endpoint(), pool.clone()), "test").await.unwrap();
+    let of = |control: &str| {
+        r.findings.iter().filter(|f| f.account_id == member && f.control_id == control).cloned().collect::<Vec<_>>()
+    };
+    let log3 = of("BR.LOG.3");
+    assert_eq!(log3.len(), 1, "{log3:?}");
+    assert_eq!((log3[0].resource_id.as_str(), log3[0].status.as_str()), (trail_arn.as_str(), "pass"), "{log3:?}");
+    assert_eq!(of("BR.LOG.1")[0].status, "pass", "{:?}", of("BR.LOG.1"));
+    assert_eq!(of("BR.COV.1")[0].status, "pass", "{:?}", of("BR.COV.1"));
+    assert_eq!(refused.load(std::sync::atomic::Ordering::Relaxed), 0, "the member was asked about the org trail");
+    let gaps: i64 = sqlx::query_scalar("select count(*) from collection_gaps where account_id = $1")
+        .bind(&member)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(gaps, 0);
+}
