@@ -439,6 +439,7 @@ async fn organization_trails_are_judged_from_the_management_account() {
             _ => None,
         }
     });
+    proxy.rule(bedrock_reply);
     let (pool, _) = test_db().await;
     let r = sweep::run(&deps(&proxy.endpoint(), pool.clone()), "test").await.unwrap();
     let of = |control: &str| {
