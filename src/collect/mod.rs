@@ -16,8 +16,6 @@ pub mod regions;
 pub mod s3;
 pub mod vpc_endpoints;
 
-use std::collections::BTreeMap;
-
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::StreamExt;
@@ -27,7 +25,7 @@ use crate::aws::AccountClients;
 use crate::aws::errors::classify;
 use crate::config::SweepSettings;
 use crate::domain::{AccountId, Region};
-use crate::snapshot::{AccountSnapshot, Collected, Gap, RegionSnapshot};
+use crate::snapshot::{AccountSnapshot, Gap, RegionSnapshot};
 
 /// Turns an SDK error into a gap for `service:operation` in `region`.
 pub(crate) fn gap<E, R>(service: &str, operation: &str, region: Option<&Region>, err: &SdkError<E, R>) -> Gap
@@ -68,7 +66,11 @@ pub async fn account(
     per_region.sort_by(|a, b| a.region.cmp(&b.region));
 
     let buckets = s3::collect_invocation_buckets(clients, &per_region).await;
-    let key_refs = referenced_keys(&trails, &per_region, &buckets);
+    // Asked in the region of the resource that names a key, when the reference is no ARN.
+    let key_refs = crate::snapshot::key_references(&trails, &per_region, &buckets)
+        .into_iter()
+        .map(|r| (r.key, r.region))
+        .collect();
     let kms_keys = kms::collect(clients, key_refs, home_region).await;
 
     AccountSnapshot { account_id: account.clone(), regions, iam, trails, per_region, kms_keys, buckets }
@@ -98,42 +100,4 @@ async fn collect_region(clients: &AccountClients, region: &Region) -> RegionSnap
         custom_models,
         config_recorders,
     }
-}
-
-/// Every KMS key named by a collected resource, with the region to ask in when the
-/// reference is not an ARN.
-fn referenced_keys(
-    trails: &Collected<Vec<crate::snapshot::Trail>>,
-    per_region: &[RegionSnapshot],
-    buckets: &BTreeMap<String, Collected<crate::snapshot::BucketEncryption>>,
-) -> Vec<(String, Option<Region>)> {
-    let mut refs = Vec::new();
-    if let Ok(trails) = trails {
-        for t in trails {
-            if let Some(k) = &t.kms_key_id {
-                refs.push((k.clone(), Region::parse(&t.home_region).ok()));
-            }
-        }
-    }
-    for r in per_region {
-        if let Some(Ok(group)) = &r.invocation_log_group
-            && let Some(k) = &group.kms_key_id
-        {
-            refs.push((k.clone(), Some(r.region.clone())));
-        }
-        if let Ok(models) = &r.custom_models {
-            for m in models {
-                if let Some(k) = &m.kms_key_arn {
-                    refs.push((k.clone(), Some(r.region.clone())));
-                }
-            }
-        }
-        if let Ok(Some(logging)) = &r.invocation_logging
-            && let Some(Ok(enc)) = logging.s3_bucket.as_ref().and_then(|b| buckets.get(b))
-            && let Some(k) = &enc.kms_key_id
-        {
-            refs.push((k.clone(), Some(r.region.clone())));
-        }
-    }
-    refs
 }

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use crate::domain::{AccountId, ControlId, Region, Status};
 use crate::evaluate::Evaluation;
-use crate::snapshot::{AccountSnapshot, Collected, Gap, OrgSnapshot, RegionSnapshot, Trail};
+use crate::snapshot::{AccountSnapshot, Collected, Gap, KeyUser, OrgSnapshot, RegionSnapshot, Trail, key_references};
 
 /// A collection a control can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -264,36 +264,30 @@ fn trail_detail_gaps<'a>(out: &mut Vec<InputGap<'a>>, t: &'a Trail, named_by: In
 /// Which collections named a key, and the scope each reference sits in. A key nobody
 /// names (it should not happen) concerns every reader of keys, account-wide.
 fn key_referrers(snap: &AccountSnapshot, key_ref: &str) -> Vec<(Input, Scope)> {
-    let is = |k: &Option<String>| k.as_deref() == Some(key_ref);
-    let mut out = Vec::new();
-    if let Ok(trails) = &snap.trails
-        && trails.iter().any(|t| is(&t.kms_key_id))
-    {
-        out.push((Input::Trails, Scope::Account));
-    }
-    for r in &snap.per_region {
-        let here = || Scope::Region(r.region.clone());
-        if let Some(Ok(g)) = &r.invocation_log_group
-            && is(&g.kms_key_id)
-        {
-            out.push((Input::InvocationLogGroup, here()));
-        }
-        if let Ok(models) = &r.custom_models
-            && models.iter().any(|m| is(&m.kms_key_arn))
-        {
-            out.push((Input::CustomModels, here()));
-        }
-        if let Ok(Some(cfg)) = &r.invocation_logging
-            && let Some(Ok(b)) = cfg.s3_bucket.as_ref().and_then(|b| snap.buckets.get(b))
-            && is(&b.kms_key_id)
-        {
-            out.push((Input::Buckets, here()));
-        }
-    }
+    let mut out: Vec<(Input, Scope)> = key_references(&snap.trails, &snap.per_region, &snap.buckets)
+        .into_iter()
+        .filter(|r| r.key == key_ref)
+        .map(|r| match (r.user, r.region) {
+            // A trail's verdicts are account-wide, wherever it lives.
+            (KeyUser::Trail, _) | (_, None) => (named_by(r.user), Scope::Account),
+            (user, Some(region)) => (named_by(user), Scope::Region(region)),
+        })
+        .collect();
+    out.dedup();
     if out.is_empty() {
         out.push((Input::KmsKeys, Scope::Account));
     }
     out
+}
+
+/// The collection whose resource names a key.
+fn named_by(user: KeyUser) -> Input {
+    match user {
+        KeyUser::Trail => Input::Trails,
+        KeyUser::InvocationLogGroup => Input::InvocationLogGroup,
+        KeyUser::CustomModel => Input::CustomModels,
+        KeyUser::InvocationBucket => Input::Buckets,
+    }
 }
 
 fn push<'a, T>(out: &mut Vec<InputGap<'a>>, input: Input, named_by: Option<Input>, scope: Scope, c: &'a Collected<T>) {
@@ -445,6 +439,7 @@ mod tests {
         snap
     }
 
+    #[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
     fn fail<T>(operation: &str) -> Collected<T> {
         Err(gap("svc", operation))
     }

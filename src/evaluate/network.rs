@@ -113,7 +113,7 @@ fn judge_endpoint_policy(input: &AccountInput<'_>, region: &Region, e: &VpcEndpo
     for probe in &outsiders {
         for action in PROBED_ACTIONS {
             for resource in probe_resources(&policy, region, action) {
-                let ctx = context(&probe, e, action, &resource);
+                let ctx = context(probe, e, action, &resource);
                 match iam_policy::evaluate_resource_policy(&policy, &probe.caller, &ctx) {
                     iam_policy::Access::Allowed { by } => {
                         return (

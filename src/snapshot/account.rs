@@ -313,3 +313,63 @@ pub struct AttachedPolicy {
     /// Its ARN.
     pub arn: String,
 }
+
+/// What names a KMS key that the sweep describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUser {
+    /// A trail's log encryption.
+    Trail,
+    /// The invocation-logging log group.
+    InvocationLogGroup,
+    /// A custom model.
+    CustomModel,
+    /// The default encryption of the invocation-logging bucket.
+    InvocationBucket,
+}
+
+/// One reference to a KMS key from a collected resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyReference {
+    /// The key as the resource names it (ARN, key id or alias).
+    pub key: String,
+    /// What names it.
+    pub user: KeyUser,
+    /// The region of the naming resource (a trail's home region).
+    pub region: Option<Region>,
+}
+
+/// Every KMS key reference of the collected resources, in collection order: the keys the
+/// sweep describes, and who depends on each.
+pub fn key_references(
+    trails: &Collected<Vec<Trail>>,
+    per_region: &[RegionSnapshot],
+    buckets: &BTreeMap<String, Collected<BucketEncryption>>,
+) -> Vec<KeyReference> {
+    let mut refs = Vec::new();
+    let mut add = |key: &Option<String>, user, region: Option<Region>| {
+        if let Some(key) = key {
+            refs.push(KeyReference { key: key.clone(), user, region });
+        }
+    };
+    if let Ok(trails) = trails {
+        for t in trails {
+            add(&t.kms_key_id, KeyUser::Trail, Region::parse(&t.home_region).ok());
+        }
+    }
+    for r in per_region {
+        if let Some(Ok(group)) = &r.invocation_log_group {
+            add(&group.kms_key_id, KeyUser::InvocationLogGroup, Some(r.region.clone()));
+        }
+        if let Ok(models) = &r.custom_models {
+            for m in models {
+                add(&m.kms_key_arn, KeyUser::CustomModel, Some(r.region.clone()));
+            }
+        }
+        if let Ok(Some(logging)) = &r.invocation_logging
+            && let Some(Ok(enc)) = logging.s3_bucket.as_ref().and_then(|b| buckets.get(b))
+        {
+            add(&enc.kms_key_id, KeyUser::InvocationBucket, Some(r.region.clone()));
+        }
+    }
+    refs
+}

@@ -299,7 +299,7 @@ fn aws_principal(value: &str) -> Option<PrincipalId> {
     }
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     match parts.as_slice() {
-        ["arn", _, "iam" | "sts", "", account, rest] if is_account(*account) => Some(if *rest == "root" {
+        ["arn", _, "iam" | "sts", "", account, rest] if is_account(account) => Some(if *rest == "root" {
             PrincipalId::Account((*account).to_owned())
         } else {
             PrincipalId::Arn(value.to_owned())
