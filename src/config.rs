@@ -28,6 +28,17 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The file is not TOML. Only the position is given, never the text there: the line may
+    /// hold a password.
+    #[error("the config file is not valid TOML: {problem} at line {line}, column {column}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What the parser expected (its message, which does not quote the input).
+        problem: String,
+    },
     /// The TOML (file plus environment) did not match the expected shape.
     #[error("invalid configuration: {0}")]
     Shape(String),
@@ -282,9 +293,9 @@ impl Default for AwsSettings {
 }
 
 impl AwsSettings {
-    /// The ARN of the member role in `account`.
-    pub fn member_role_arn(&self, account: &crate::domain::AccountId) -> String {
-        format!("arn:aws:iam::{account}:role{}{}", self.member_role_path, self.member_role_name)
+    /// The ARN of the member role in `account`, in `partition` (the caller's).
+    pub fn member_role_arn(&self, partition: &crate::domain::Partition, account: &crate::domain::AccountId) -> String {
+        partition.iam_role_arn(account.as_str(), &self.member_role_path, &self.member_role_name)
     }
 }
 
@@ -415,7 +426,7 @@ impl Settings {
 
     /// Builds settings from TOML text and `(name, value)` environment pairs. Env wins.
     pub fn from_sources(toml_text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = toml::from_str(toml_text).map_err(|e| ConfigError::Shape(e.to_string()))?;
+        let mut table: toml::Table = toml::from_str(toml_text).map_err(|e| syntax_error(&e, toml_text))?;
         let defaults = toml::Table::try_from(Settings::default()).map_err(|e| ConfigError::Shape(e.to_string()))?;
         for (var, value) in env {
             let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
@@ -537,6 +548,19 @@ impl Settings {
     }
 }
 
+/// A TOML syntax error as its position and the parser's message. `toml`'s `Display` quotes
+/// the offending line, which may hold a secret (`url = "postgres://u:pw@…`), so it is not used.
+fn syntax_error(err: &toml::de::Error, text: &str) -> ConfigError {
+    let offset = err.span().map_or(0, |s| s.start).min(text.len());
+    // The span may fall inside a multi-byte character; step back to a boundary.
+    let offset = (0..=offset).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let problem = err.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+    ConfigError::Syntax { line, column, problem }
+}
+
 /// Names the key a deserialisation error points at, from its span in the merged TOML.
 fn key_hint(err: &toml::de::Error, text: &str) -> String {
     let Some(span) = err.span() else { return String::new() };
@@ -635,7 +659,32 @@ mod tests {
         let err = Settings::from_sources("", env(&[("SWEEPER_NOPE__X", "1")])).unwrap_err();
         assert!(err.to_string().contains("SWEEPER_NOPE__X"), "{err}");
         let err = Settings::from_sources("not toml [", env(&[])).unwrap_err();
-        assert!(matches!(err, ConfigError::Shape(_)));
+        assert!(matches!(err, ConfigError::Syntax { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn toml_syntax_errors_give_the_position_and_never_the_line() {
+        let cases = [
+            // An unterminated string holding a password.
+            ("[database]\nurl = \"postgres://u:hunter2@db/x\n", 2),
+            // A missing `=`, the secret as a bare word.
+            ("[aws]\nsession_name = \"s\"\nexternal_id hunter2\n", 3),
+            // A bare value.
+            ("[database]\n\n\nurl = hunter2\n", 4),
+        ];
+        for (text, want_line) in cases {
+            let err = Settings::from_sources(text, env(&[])).unwrap_err();
+            let shown = err.to_string();
+            assert!(!shown.contains("hunter2") && !format!("{err:?}").contains("hunter2"), "{shown}");
+            match err {
+                ConfigError::Syntax { line, column, .. } => {
+                    assert_eq!(line, want_line, "{shown}");
+                    assert!(column >= 1, "{shown}");
+                }
+                other => panic!("not a syntax error: {other}"),
+            }
+            assert!(shown.contains(&format!("line {want_line}, column ")), "{shown}");
+        }
     }
 
     #[test]

@@ -5,9 +5,11 @@
 
 mod api;
 mod cli;
+mod deploy;
 mod exceptions_hub;
 mod faults;
 mod helpers;
+mod identity;
 mod migrations;
 mod proxy;
 mod scp_e2e;
