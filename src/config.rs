@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Region;
@@ -91,6 +91,10 @@ pub struct ApiSettings {
     pub listen: std::net::SocketAddr,
     /// Serve `/metrics` on this address instead of the API address.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The key of the audit fingerprints (an HMAC of the token), at least 32 characters.
+    /// Unset: one is generated and kept in the database, shared by every replica.
+    #[serde(serialize_with = "serialize_opt_secret_placeholder")]
+    pub fingerprint_secret: Option<SecretString>,
     /// When the scheduler starts a sweep: cron with seconds, in UTC (`sec min hour day month weekday`).
     pub schedule: String,
     /// Bearer tokens as `"<role>:<sha256 hex>"`.
@@ -102,6 +106,7 @@ impl Default for ApiSettings {
         Self {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_listen: None,
+            fingerprint_secret: None,
             schedule: "0 0 3 * * *".into(),
             tokens: Vec::new(),
         }
@@ -536,6 +541,12 @@ impl Settings {
         if let Err(e) = parse_schedule(&self.api.schedule) {
             return invalid("api.schedule", &format!("not a cron expression with seconds ({e})"));
         }
+        if self.api.fingerprint_secret.as_ref().is_some_and(|s| s.expose_secret().chars().count() < 32) {
+            return invalid(
+                "api.fingerprint_secret",
+                "must be at least 32 characters (leave it out to have one generated)",
+            );
+        }
         if self.api.metrics_listen == Some(self.api.listen) {
             return invalid("api.metrics_listen", "must differ from api.listen (leave it out to serve /metrics there)");
         }
@@ -592,7 +603,6 @@ fn serialize_opt_secret_placeholder<S: serde::Serializer>(v: &Option<SecretStrin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
     use sha2::Digest;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -725,6 +735,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("api.metrics_listen"), "{err}");
+    }
+
+    #[test]
+    fn the_fingerprint_secret_is_a_long_secret() {
+        let long = "f".repeat(32);
+        let s = Settings::from_sources("", env(&[("SWEEPER_API__FINGERPRINT_SECRET", &long)])).unwrap();
+        assert_eq!(s.api.fingerprint_secret.as_ref().map(|x| x.expose_secret().len()), Some(32));
+        assert!(!format!("{s:?}").contains(&long));
+        let err = Settings::from_sources("[api]\nfingerprint_secret = \"short-hunter2\"\n", env(&[])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("api.fingerprint_secret") && !text.contains("hunter2"), "{text}");
     }
 
     #[test]

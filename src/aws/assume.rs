@@ -85,7 +85,10 @@ impl ProvideCredentials for AssumedRole {
 pub async fn assume_role(ctx: &AwsContext, account: &AccountId) -> Result<AccountClients, AssumeRoleError> {
     let settings = ctx.settings();
     let partition = ctx.partition().await.map_err(|failure| AssumeRoleError {
-        role_arn: format!("role {}{} in {account} (partition unknown)", settings.member_role_path, settings.member_role_name),
+        role_arn: format!(
+            "role {}{} in {account} (partition unknown)",
+            settings.member_role_path, settings.member_role_name
+        ),
         failure,
     })?;
     let role_arn = settings.member_role_arn(&partition, account);

@@ -98,7 +98,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(gov.partition.as_str(), "aws-us-gov");
-        let cn = CallerIdentity::from_answer(Some("111122223333"), Some("arn:aws-cn:iam::111122223333:user/u")).unwrap();
+        let cn =
+            CallerIdentity::from_answer(Some("111122223333"), Some("arn:aws-cn:iam::111122223333:user/u")).unwrap();
         assert_eq!(cn.partition.as_str(), "aws-cn");
         for (account, arn) in [
             (None, Some("arn:aws:iam::111122223333:user/u")),
@@ -120,7 +121,9 @@ mod tests {
         };
         let management = id("111111111111");
         let delegated = caller("222222222222");
-        assert!(check_management_access(ManagementAccess::OwnCredentials, &caller("111111111111"), &management).is_ok());
+        assert!(
+            check_management_access(ManagementAccess::OwnCredentials, &caller("111111111111"), &management).is_ok()
+        );
         assert!(check_management_access(ManagementAccess::Role, &delegated, &management).is_ok());
         let refused = check_management_access(ManagementAccess::OwnCredentials, &delegated, &management).unwrap_err();
         let text = refused.to_string();

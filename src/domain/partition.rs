@@ -131,7 +131,8 @@ mod tests {
         for (arn, want) in cases {
             assert_eq!(Partition::of_arn(arn).map(|p| p.to_string()), Ok(want.to_owned()), "{arn}");
         }
-        for bad in ["", "arn", "arn:aws", "arn:aws:iam::1", "urn:aws:iam::1:root", "arn::iam::1:root", "arn:AWS:iam::1:x"]
+        for bad in
+            ["", "arn", "arn:aws", "arn:aws:iam::1", "urn:aws:iam::1:root", "arn::iam::1:root", "arn:AWS:iam::1:x"]
         {
             assert!(Partition::of_arn(bad).is_err(), "{bad} accepted");
         }

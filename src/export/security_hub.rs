@@ -228,8 +228,11 @@ impl Sender {
     /// own credentials (central mode, or the management account when so configured); and the
     /// partition the product ARN is built in (the credentials').
     pub(super) async fn clients_for(&self, account: &str) -> Result<(AccountClients, Partition), String> {
-        let partition =
-            self.aws.partition().await.map_err(|f| format!("STS GetCallerIdentity failed: {} ({})", f.code, f.message))?;
+        let partition = self
+            .aws
+            .partition()
+            .await
+            .map_err(|f| format!("STS GetCallerIdentity failed: {} ({})", f.code, f.message))?;
         let own = self.hub.central_account.is_some()
             || (self.management_account.as_ref().is_some_and(|m| m.as_str() == account)
                 && self.aws.settings().management_account_access == ManagementAccess::OwnCredentials);

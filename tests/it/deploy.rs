@@ -58,7 +58,8 @@ fn suppression_is_its_own_opt_in_policy() {
             assert_eq!(s["Resource"], "arn:aws:securityhub:*:${aws:PrincipalAccount}:hub/default");
         }
     }
-    for (name, doc) in [("member-role-policy", READ_ONLY), ("security-hub-import-policy", IMPORT), ("sweeper-policy", SWEEPER)]
+    for (name, doc) in
+        [("member-role-policy", READ_ONLY), ("security-hub-import-policy", IMPORT), ("sweeper-policy", SWEEPER)]
     {
         assert!(!doc.contains("BatchUpdateFindings"), "{name} must not carry the opt-in suppression");
     }

@@ -217,7 +217,8 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
     assert_eq!(workflow_of(&pool, &target.id).await.as_deref(), Some("NEW"));
 
     // The opt-in suppression policy allows exactly what was sent, and nothing else of the kind.
-    let policy: Value = serde_json::from_str(include_str!("../../deploy/security-hub-suppression-policy.json")).unwrap();
+    let policy: Value =
+        serde_json::from_str(include_str!("../../deploy/security-hub-suppression-policy.json")).unwrap();
     let statements = policy["Statement"].as_array().unwrap();
     let allow = statements
         .iter()
