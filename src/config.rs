@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Region;
@@ -27,6 +27,17 @@ pub enum ConfigError {
         path: String,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The file is not TOML. Only the position is given, never the text there: the line may
+    /// hold a password.
+    #[error("the config file is not valid TOML: {problem} at line {line}, column {column}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What the parser expected (its message, which does not quote the input).
+        problem: String,
     },
     /// The TOML (file plus environment) did not match the expected shape.
     #[error("invalid configuration: {0}")]
@@ -80,6 +91,10 @@ pub struct ApiSettings {
     pub listen: std::net::SocketAddr,
     /// Serve `/metrics` on this address instead of the API address.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The key of the audit fingerprints (an HMAC of the token), at least 32 characters.
+    /// Unset: one is generated and kept in the database, shared by every replica.
+    #[serde(serialize_with = "serialize_opt_secret_placeholder")]
+    pub fingerprint_secret: Option<SecretString>,
     /// When the scheduler starts a sweep: cron with seconds, in UTC (`sec min hour day month weekday`).
     pub schedule: String,
     /// Bearer tokens as `"<role>:<sha256 hex>"`.
@@ -91,6 +106,7 @@ impl Default for ApiSettings {
         Self {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_listen: None,
+            fingerprint_secret: None,
             schedule: "0 0 3 * * *".into(),
             tokens: Vec::new(),
         }
@@ -282,9 +298,9 @@ impl Default for AwsSettings {
 }
 
 impl AwsSettings {
-    /// The ARN of the member role in `account`.
-    pub fn member_role_arn(&self, account: &crate::domain::AccountId) -> String {
-        format!("arn:aws:iam::{account}:role{}{}", self.member_role_path, self.member_role_name)
+    /// The ARN of the member role in `account`, in `partition` (the caller's).
+    pub fn member_role_arn(&self, partition: &crate::domain::Partition, account: &crate::domain::AccountId) -> String {
+        partition.iam_role_arn(account.as_str(), &self.member_role_path, &self.member_role_name)
     }
 }
 
@@ -415,7 +431,7 @@ impl Settings {
 
     /// Builds settings from TOML text and `(name, value)` environment pairs. Env wins.
     pub fn from_sources(toml_text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = toml::from_str(toml_text).map_err(|e| ConfigError::Shape(e.to_string()))?;
+        let mut table: toml::Table = toml::from_str(toml_text).map_err(|e| syntax_error(&e, toml_text))?;
         let defaults = toml::Table::try_from(Settings::default()).map_err(|e| ConfigError::Shape(e.to_string()))?;
         for (var, value) in env {
             let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
@@ -525,6 +541,12 @@ impl Settings {
         if let Err(e) = parse_schedule(&self.api.schedule) {
             return invalid("api.schedule", &format!("not a cron expression with seconds ({e})"));
         }
+        if self.api.fingerprint_secret.as_ref().is_some_and(|s| s.expose_secret().chars().count() < 32) {
+            return invalid(
+                "api.fingerprint_secret",
+                "must be at least 32 characters (leave it out to have one generated)",
+            );
+        }
         if self.api.metrics_listen == Some(self.api.listen) {
             return invalid("api.metrics_listen", "must differ from api.listen (leave it out to serve /metrics there)");
         }
@@ -535,6 +557,19 @@ impl Settings {
     pub fn approved_among<'a>(&'a self, swept: &'a [Region]) -> impl Iterator<Item = &'a Region> + 'a {
         swept.iter().filter(|r| self.controls.approved_regions.is_empty() || self.controls.approved_regions.contains(r))
     }
+}
+
+/// A TOML syntax error as its position and the parser's message. `toml`'s `Display` quotes
+/// the offending line, which may hold a secret (`url = "postgres://u:pw@…`), so it is not used.
+fn syntax_error(err: &toml::de::Error, text: &str) -> ConfigError {
+    let offset = err.span().map_or(0, |s| s.start).min(text.len());
+    // The span may fall inside a multi-byte character; step back to a boundary.
+    let offset = (0..=offset).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let problem = err.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+    ConfigError::Syntax { line, column, problem }
 }
 
 /// Names the key a deserialisation error points at, from its span in the merged TOML.
@@ -568,7 +603,6 @@ fn serialize_opt_secret_placeholder<S: serde::Serializer>(v: &Option<SecretStrin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
     use sha2::Digest;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -635,7 +669,32 @@ mod tests {
         let err = Settings::from_sources("", env(&[("SWEEPER_NOPE__X", "1")])).unwrap_err();
         assert!(err.to_string().contains("SWEEPER_NOPE__X"), "{err}");
         let err = Settings::from_sources("not toml [", env(&[])).unwrap_err();
-        assert!(matches!(err, ConfigError::Shape(_)));
+        assert!(matches!(err, ConfigError::Syntax { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn toml_syntax_errors_give_the_position_and_never_the_line() {
+        let cases = [
+            // An unterminated string holding a password.
+            ("[database]\nurl = \"postgres://u:hunter2@db/x\n", 2),
+            // A missing `=`, the secret as a bare word.
+            ("[aws]\nsession_name = \"s\"\nexternal_id hunter2\n", 3),
+            // A bare value.
+            ("[database]\n\n\nurl = hunter2\n", 4),
+        ];
+        for (text, want_line) in cases {
+            let err = Settings::from_sources(text, env(&[])).unwrap_err();
+            let shown = err.to_string();
+            assert!(!shown.contains("hunter2") && !format!("{err:?}").contains("hunter2"), "{shown}");
+            match err {
+                ConfigError::Syntax { line, column, .. } => {
+                    assert_eq!(line, want_line, "{shown}");
+                    assert!(column >= 1, "{shown}");
+                }
+                other => panic!("not a syntax error: {other}"),
+            }
+            assert!(shown.contains(&format!("line {want_line}, column ")), "{shown}");
+        }
     }
 
     #[test]
@@ -676,6 +735,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("api.metrics_listen"), "{err}");
+    }
+
+    #[test]
+    fn the_fingerprint_secret_is_a_long_secret() {
+        let long = "f".repeat(32);
+        let s = Settings::from_sources("", env(&[("SWEEPER_API__FINGERPRINT_SECRET", &long)])).unwrap();
+        assert_eq!(s.api.fingerprint_secret.as_ref().map(|x| x.expose_secret().len()), Some(32));
+        assert!(!format!("{s:?}").contains(&long));
+        let err = Settings::from_sources("[api]\nfingerprint_secret = \"short-hunter2\"\n", env(&[])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("api.fingerprint_secret") && !text.contains("hunter2"), "{text}");
     }
 
     #[test]

@@ -151,6 +151,7 @@ async fn main() -> ExitCode {
                     if r.status == "completed" { ExitCode::SUCCESS } else { ExitCode::from(3) }
                 }
                 Err(e @ SweepError::AlreadyRunning(_)) => fail(3, &e.to_string()),
+                Err(SweepError::Discovery(e)) if e.is_config_error() => fail(2, &e.to_string()),
                 Err(e) => fail(1, &e.to_string()),
             }
         }

@@ -108,7 +108,7 @@ pub async fn run(deps: &SweepDeps, trigger: &str) -> Result<SweepReport, SweepEr
                 let running = sweeps::running(&deps.pool).await?.map_or_else(SweepId::new, |s| s.id);
                 return Err(SweepError::AlreadyRunning(running));
             };
-            let org = match org::discover(&deps.aws.own_clients(), &deps.home_region).await {
+            let org = match org::discover_checked(&deps.aws, &deps.home_region).await {
                 Ok(org) => org,
                 Err(e) => {
                     sweeps::finish(&deps.pool, id, "failed", &deps.aws.counter().snapshot(), Some(&e.to_string()))

@@ -25,6 +25,12 @@ pub enum ApiError {
     /// No token, or a token that is not configured.
     #[error("a valid bearer token is required (Authorization: Bearer <token>)")]
     Unauthenticated,
+    /// Too many 401s from this address: locked out for a while.
+    #[error("too many failed authentications from this address; retry in {retry_after_seconds} s")]
+    TooManyAuthFailures {
+        /// When the lockout ends (also sent as `Retry-After`).
+        retry_after_seconds: u64,
+    },
     /// The token's role may not do this.
     #[error("this token's role ({0}) may only read; this request needs the operator role")]
     Forbidden(&'static str),
@@ -51,6 +57,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyAuthFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -65,6 +72,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthenticated => "unauthorized",
+            ApiError::TooManyAuthFailures { .. } => "too_many_auth_failures",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -90,8 +98,8 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`,
-    /// `sweep_running`, `unavailable`, `internal`.
+    /// Stable code: `bad_request`, `unauthorized`, `too_many_auth_failures`, `forbidden`,
+    /// `not_found`, `method_not_allowed`, `sweep_running`, `unavailable`, `internal`.
     pub code: String,
     /// For people.
     pub message: String,
@@ -117,6 +125,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status_code(), axum::Json(body)).into_response();
         if matches!(self, ApiError::Unauthenticated) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::TooManyAuthFailures { retry_after_seconds } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_seconds));
         }
         response
     }

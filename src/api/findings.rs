@@ -141,16 +141,16 @@ fn cursor_key(c: &FindingCursor) -> String {
     }
 }
 
+fn micros_key(micros: &str) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros.parse().ok()?).filter(pagination::storable)
+}
+
 fn parse_cursor_key(key: &str) -> Option<FindingCursor> {
     let cursor = match key.split(':').collect::<Vec<_>>()[..] {
         [id] => FindingCursor::Id(id.to_owned()),
         ["s", rank, id] => FindingCursor::Severity(rank.parse().ok().filter(|r| (0..=4).contains(r))?, id.to_owned()),
-        ["t", micros, id] => {
-            FindingCursor::FirstSeen(DateTime::from_timestamp_micros(micros.parse().ok()?)?, id.to_owned())
-        }
-        ["d", micros, id] => {
-            FindingCursor::FirstSeenDesc(DateTime::from_timestamp_micros(micros.parse().ok()?)?, id.to_owned())
-        }
+        ["t", micros, id] => FindingCursor::FirstSeen(micros_key(micros)?, id.to_owned()),
+        ["d", micros, id] => FindingCursor::FirstSeenDesc(micros_key(micros)?, id.to_owned()),
         _ => return None,
     };
     let id = match &cursor {

@@ -45,13 +45,52 @@ impl Interval {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
-    /// Start (RFC 3339); default 30 days before `to`.
+    /// Start (RFC 3339, 1970 or later); default 30 days before `to`.
     pub from: Option<DateTime<Utc>>,
-    /// End (RFC 3339); default now.
+    /// End (RFC 3339, at most one day from now); default now.
     pub to: Option<DateTime<Utc>>,
     /// `hour`, `day` (default) or `week`.
     #[param(value_type = Option<String>, pattern = "^(hour|day|week)$")]
     pub interval: Option<Interval>,
+}
+
+/// How far in the future `to` may lie: a client asking up to the end of its own day.
+const FUTURE_LEEWAY: Duration = Duration::days(1);
+
+/// Checks the query and resolves its defaults: `from`, `to` and the step, or a 400.
+///
+/// Every step is checked arithmetic: the dates a client may send reach chrono's limits
+/// (year ±262143), where plain `-` panics; anything before 1970 or later than one day from
+/// `now` is refused before it reaches arithmetic or the database.
+pub fn window(q: &HistoryQuery, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>, Duration), ApiError> {
+    let earliest = DateTime::UNIX_EPOCH;
+    let latest = now.checked_add_signed(FUTURE_LEEWAY).unwrap_or(now);
+    let in_range = |name: &str, t: DateTime<Utc>| {
+        if t < earliest || t > latest {
+            Err(ApiError::bad(name, "must lie between 1970-01-01T00:00:00Z and one day from now"))
+        } else {
+            Ok(t)
+        }
+    };
+    // Microseconds, the database's precision, so the points computed here match its own.
+    let to = in_range("to", q.to.unwrap_or(now))?.trunc_subsecs(6);
+    let from = match q.from {
+        Some(from) => in_range("from", from)?,
+        None => to.checked_sub_signed(Duration::days(30)).unwrap_or(earliest),
+    }
+    .trunc_subsecs(6);
+    let step = q.interval.unwrap_or(Interval::Day).step();
+    if from > to {
+        return Err(ApiError::bad("from", "must not be after `to`"));
+    }
+    let points = (to - from).num_seconds().checked_div(step.num_seconds()).unwrap_or(i64::MAX);
+    if points >= MAX_POINTS {
+        return Err(ApiError::bad(
+            "interval",
+            format!("from..to holds more than {MAX_POINTS} points; widen the interval"),
+        ));
+    }
+    Ok((from, to, step))
 }
 
 /// The state at one instant: as the last sweep completed at or before it left it.
@@ -109,19 +148,7 @@ pub async fn posture(
     uri: Uri,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, ApiError> {
-    // Microseconds, the database's precision, so the points computed here match its own.
-    let to = q.to.unwrap_or_else(Utc::now).trunc_subsecs(6);
-    let from = q.from.unwrap_or(to - Duration::days(30)).trunc_subsecs(6);
-    let step = q.interval.unwrap_or(Interval::Day).step();
-    if from > to {
-        return Err(ApiError::bad("from", "must not be after `to`"));
-    }
-    if (to - from).num_seconds() / step.num_seconds() >= MAX_POINTS {
-        return Err(ApiError::bad(
-            "interval",
-            format!("from..to holds more than {MAX_POINTS} points; widen the interval"),
-        ));
-    }
+    let (from, to, step) = window(&q, Utc::now())?;
     let pool = state.pool.clone();
     // Keyed by the query as sent: without `to`, "now" is at most the TTL old.
     shared_json(&state.caches.listings, &format!("history?{}", uri.query().unwrap_or("")), move || async move {
@@ -129,4 +156,49 @@ pub async fn posture(
         Ok(History { points: points.into_iter().map(TrendPoint::from).collect() })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn query(from: Option<&str>, to: Option<&str>, interval: Option<Interval>) -> HistoryQuery {
+        HistoryQuery { from: from.map(at), to: to.map(at), interval }
+    }
+
+    #[test]
+    fn extreme_dates_are_refused_not_computed() {
+        let now = at("2026-12-02T12:00:00Z");
+        let max = DateTime::<Utc>::MAX_UTC;
+        let min = DateTime::<Utc>::MIN_UTC;
+        let cases = [
+            HistoryQuery { from: None, to: Some(min), interval: None },
+            HistoryQuery { from: Some(min), to: None, interval: None },
+            HistoryQuery { from: Some(min), to: Some(max), interval: Some(Interval::Week) },
+            HistoryQuery { from: None, to: Some(max), interval: None },
+            query(Some("9999-12-31T23:59:59Z"), Some("9999-12-31T23:59:59Z"), None),
+            query(None, Some("1969-12-31T23:59:59Z"), None),
+            query(Some("1970-01-01T00:00:00Z"), None, Some(Interval::Hour)),
+            query(Some("2026-12-02T00:00:00Z"), Some("2026-12-01T00:00:00Z"), None),
+        ];
+        for q in cases {
+            assert!(window(&q, now).is_err(), "{q:?} accepted");
+        }
+    }
+
+    #[test]
+    fn sensible_windows_resolve_their_defaults() {
+        let now = at("2026-12-02T12:00:00Z");
+        let (from, to, step) = window(&query(None, None, None), now).unwrap();
+        assert_eq!((to, to - from, step), (now, Duration::days(30), Duration::days(1)));
+        // Up to the end of the client's day is fine; more than MAX_POINTS weeks is not.
+        assert!(window(&query(Some("1970-01-01T00:00:00Z"), None, Some(Interval::Week)), now).is_err());
+        let (_, to, _) = window(&query(None, Some("2026-12-02T23:59:59Z"), None), now).unwrap();
+        assert_eq!(to, at("2026-12-02T23:59:59Z"));
+        assert!(window(&query(Some("2010-01-01T00:00:00Z"), None, Some(Interval::Week)), now).is_ok());
+    }
 }

@@ -6,6 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -39,6 +40,12 @@ pub fn decode<T>(cursor: Option<&str>, parse: impl FnOnce(&str) -> Option<T>) ->
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let key = text.strip_prefix(PREFIX).ok_or_else(invalid)?;
     parse(key).map(Some).ok_or_else(invalid)
+}
+
+/// Whether a timestamp read from a cursor can be compared in SQL: chrono reaches year
+/// ±262143, PostgreSQL only 4713 BC, and a value it refuses would be a 500, not a 400.
+pub fn storable(t: &DateTime<Utc>) -> bool {
+    (1..=9999).contains(&t.year())
 }
 
 /// What every listing returns beside its items.

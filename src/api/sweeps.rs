@@ -92,7 +92,8 @@ pub struct SweepPage {
 
 fn parse_key(key: &str) -> Option<(DateTime<Utc>, SweepId)> {
     let (at, id) = key.split_once('|')?;
-    Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), SweepId(id.parse().ok()?)))
+    let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
+    Some((Some(at).filter(pagination::storable)?, SweepId(id.parse().ok()?)))
 }
 
 /// Lists sweeps, newest first.

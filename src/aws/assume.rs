@@ -4,13 +4,17 @@
 //! its AWS error code) before any collector runs. The credentials provider then re-assumes
 //! the role whenever the SDK's identity cache finds the credentials expired, so a sweep
 //! that outlives `session_duration_seconds` keeps working.
+//!
+//! The role's ARN is built in the partition of the service's own credentials, and the
+//! external id stays a `SecretString` until the request is built, so it never reaches a log
+//! through `Debug` (the SDK's credentials cache logs its provider at trace level).
 
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, error::CredentialsError, future};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::errors::{Failure, classify};
 use super::{AccountClients, AwsContext};
@@ -31,7 +35,7 @@ struct AssumedRole {
     sts: aws_sdk_sts::Client,
     role_arn: String,
     session_name: String,
-    external_id: Option<String>,
+    external_id: Option<SecretString>,
     duration_seconds: i32,
     /// The credentials of the eager first call, handed out once and then refreshed.
     first: Mutex<Option<Credentials>>,
@@ -46,7 +50,7 @@ impl AssumedRole {
             .assume_role()
             .role_arn(&self.role_arn)
             .role_session_name(&self.session_name)
-            .set_external_id(self.external_id.clone())
+            .set_external_id(self.external_id.as_ref().map(|s| s.expose_secret().to_owned()))
             .duration_seconds(self.duration_seconds)
             .send()
             .await?;
@@ -80,12 +84,19 @@ impl ProvideCredentials for AssumedRole {
 /// Assumes the member role in `account` and returns clients that use it.
 pub async fn assume_role(ctx: &AwsContext, account: &AccountId) -> Result<AccountClients, AssumeRoleError> {
     let settings = ctx.settings();
-    let role_arn = settings.member_role_arn(account);
+    let partition = ctx.partition().await.map_err(|failure| AssumeRoleError {
+        role_arn: format!(
+            "role {}{} in {account} (partition unknown)",
+            settings.member_role_path, settings.member_role_name
+        ),
+        failure,
+    })?;
+    let role_arn = settings.member_role_arn(&partition, account);
     let role = AssumedRole {
         sts: ctx.own_clients().sts(None),
         role_arn: role_arn.clone(),
         session_name: settings.session_name.clone(),
-        external_id: settings.external_id.as_ref().map(|s| s.expose_secret().to_owned()),
+        external_id: settings.external_id.clone(),
         duration_seconds: settings.session_duration_seconds,
         first: Mutex::new(None),
     };
@@ -95,4 +106,30 @@ pub async fn assume_role(ctx: &AwsContext, account: &AccountId) -> Result<Accoun
     }
     let config = ctx.base().clone().into_builder().credentials_provider(SharedCredentialsProvider::new(role)).build();
     Ok(AccountClients { config, counter: ctx.counter().clone(), s3_force_path_style: settings.s3_force_path_style })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_external_id_stays_out_of_debug_output() {
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::Config::builder()
+                .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+                .region(aws_sdk_sts::config::Region::new("eu-west-1"))
+                .build(),
+        );
+        let role = AssumedRole {
+            sts,
+            role_arn: "arn:aws:iam::111122223333:role/BedrockSweeperReadOnly".into(),
+            session_name: "bedrock-sweeper".into(),
+            external_id: Some(SecretString::from("ext-id-hunter2")),
+            duration_seconds: 900,
+            first: Mutex::new(None),
+        };
+        let shown = format!("{role:?}");
+        assert!(shown.contains("BedrockSweeperReadOnly"), "the rest is still shown: {shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 }

@@ -7,7 +7,9 @@
 mod assume;
 mod calls;
 pub mod errors;
+mod identity;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -16,9 +18,10 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use assume::{AssumeRoleError, assume_role};
 pub use calls::{CallCounter, CallCounts, OperationCount, calls_since};
+pub use identity::{CallerIdentity, ManagementAccessRefused, check_management_access};
 
 use crate::config::AwsSettings;
-use crate::domain::Region;
+use crate::domain::{Partition, Region};
 
 /// The AWS side of a sweep: the base configuration (management-account credentials,
 /// endpoint, retry and timeouts), the call counter every client reports to, and the
@@ -28,6 +31,8 @@ pub struct AwsContext {
     base: SdkConfig,
     counter: CallCounter,
     settings: AwsSettings,
+    /// The caller identity, read on first use and then shared by every clone.
+    identity: Arc<tokio::sync::OnceCell<CallerIdentity>>,
 }
 
 /// Clients for one account, all sharing its credentials and the sweep's call counter.
@@ -54,7 +59,7 @@ impl AwsContext {
     pub fn from_config(base: SdkConfig, settings: &AwsSettings) -> Self {
         let base =
             base.into_builder().retry_config(retry_policy(settings)).timeout_config(timeout_policy(settings)).build();
-        Self { base, counter: CallCounter::default(), settings: settings.clone() }
+        Self { base, counter: CallCounter::default(), settings: settings.clone(), identity: Arc::default() }
     }
 
     /// The call counter shared by every client this context builds.
@@ -81,13 +86,35 @@ impl AwsContext {
         }
     }
 
+    /// Who the service's own credentials are (STS GetCallerIdentity), read once and then
+    /// remembered: credentials do not change account or partition while the process runs.
+    /// A failed read is not remembered, so the next caller tries again.
+    pub async fn caller_identity(&self) -> Result<&CallerIdentity, errors::Failure> {
+        self.identity
+            .get_or_try_init(|| async {
+                let out = self
+                    .own_clients()
+                    .sts(None)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| errors::classify(&e))?;
+                CallerIdentity::from_answer(out.account(), out.arn())
+            })
+            .await
+    }
+
+    /// The partition of the service's own credentials: where every ARN we build lives.
+    pub async fn partition(&self) -> Result<Partition, errors::Failure> {
+        Ok(self.caller_identity().await?.partition.clone())
+    }
+
     /// The account of the service's own credentials (STS GetCallerIdentity).
     pub async fn own_account_id(&self) -> Result<String, String> {
-        let out = self.own_clients().sts(None).get_caller_identity().send().await.map_err(|e| {
-            let f = errors::classify(&e);
-            format!("{}: {}", f.code, f.message)
-        })?;
-        out.account.ok_or_else(|| "GetCallerIdentity answered without an account".to_owned())
+        match self.caller_identity().await {
+            Ok(identity) => Ok(identity.account.to_string()),
+            Err(f) => Err(format!("{}: {}", f.code, f.message)),
+        }
     }
 
     fn base(&self) -> &SdkConfig {

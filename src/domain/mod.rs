@@ -5,7 +5,9 @@
 //! and SQL unchanged.
 
 mod ids;
+mod partition;
 mod status;
 
 pub use ids::{AccountId, ControlId, IdError, Region, SweepId};
+pub use partition::{Partition, PartitionError, aws_managed_policy_name};
 pub use status::{Severity, Status};

@@ -8,13 +8,13 @@
 use serde_json::Value;
 
 use super::{AccountInput, Evaluation};
-use crate::domain::Status;
+use crate::domain::{Status, aws_managed_policy_name};
 use crate::snapshot::{AccountSnapshot, IamPrincipal};
 
-const BEDROCK_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonBedrockFullAccess";
-/// AWS-managed policies that grant everything; judged by ARN when their document was not returned.
-const KNOWN_BROAD_MANAGED: [&str; 3] =
-    [BEDROCK_FULL_ACCESS, "arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess"];
+/// AWS-managed policies are named the same in every partition, so they are matched by name.
+const BEDROCK_FULL_ACCESS: &str = "AmazonBedrockFullAccess";
+/// AWS-managed policies that grant everything; judged by name when their document was not returned.
+const KNOWN_BROAD_MANAGED: [&str; 3] = [BEDROCK_FULL_ACCESS, "AdministratorAccess", "PowerUserAccess"];
 
 fn as_list(v: Option<&Value>) -> Vec<&str> {
     match v {
@@ -76,7 +76,8 @@ fn judge_principal(
         }
     }
     for a in &principal.attached {
-        if a.arn == BEDROCK_FULL_ACCESS {
+        let aws_managed = aws_managed_policy_name(&a.arn);
+        if aws_managed == Some(BEDROCK_FULL_ACCESS) {
             f.broad.push("AmazonBedrockFullAccess is attached".into());
             continue;
         }
@@ -84,7 +85,7 @@ fn judge_principal(
             Some(Ok(true)) => f.broad.push(format!("managed policy {} grants bedrock:* on *", a.name)),
             Some(Ok(false)) => {}
             Some(Err(e)) => f.unreadable.push(format!("managed policy {} could not be read ({e})", a.name)),
-            None if KNOWN_BROAD_MANAGED.contains(&a.arn.as_str()) => {
+            None if aws_managed.is_some_and(|name| KNOWN_BROAD_MANAGED.contains(&name)) => {
                 f.broad.push(format!("managed policy {} grants bedrock:* on *", a.name));
             }
             // Attached, but its document was not in the answer: we did not look at it.
@@ -196,7 +197,9 @@ mod tests {
         snap.iam = Ok(IamSnapshot {
             principals: vec![
                 principal("wide", "/", Some(broad), &[]),
-                principal("full", "/", None, &[BEDROCK_FULL_ACCESS]),
+                // AWS-managed policies are recognised by name in any partition.
+                principal("full", "/", None, &["arn:aws-us-gov:iam::aws:policy/AmazonBedrockFullAccess"]),
+                principal("admin", "/", None, &["arn:aws-cn:iam::aws:policy/AdministratorAccess"]),
                 principal("AWSServiceRoleForX", "/aws-service-role/", Some(broad), &[]),
                 principal("breakglass", "/", Some(broad), &[]),
                 principal("narrow", "/", None, &["arn:aws:iam::111122223333:policy/narrow"]),
@@ -218,7 +221,8 @@ mod tests {
         let out = with_params(&snap, params, |i| no_broad_bedrock_grants(i, &snap));
         let failed: Vec<&str> =
             out.iter().filter(|e| e.status == Status::Fail).map(|e| e.resource_id.as_str()).collect();
-        assert_eq!(failed, [format!("arn:aws:iam::{MEMBER}:role/wide"), format!("arn:aws:iam::{MEMBER}:role/full")]);
+        let role = |name: &str| format!("arn:aws:iam::{MEMBER}:role/{name}");
+        assert_eq!(failed, [role("wide"), role("full"), role("admin")]);
         assert!(out[1].detail.contains("AmazonBedrockFullAccess"));
 
         // Could not look: an unreadable inline policy, or an attached policy whose document

@@ -12,6 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::catalog::Control;
+use crate::domain::Partition;
 
 /// Schema version of ASFF.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -105,6 +106,8 @@ pub struct Delivery {
     pub target_account: String,
     /// The hub's region.
     pub target_region: String,
+    /// The partition of the service's credentials (an organization never spans partitions).
+    pub partition: Partition,
     /// Record state to send.
     pub record_state: RecordState,
     /// Compliance to send.
@@ -205,12 +208,6 @@ pub struct AsffError {
     pub problem: String,
 }
 
-/// The ARN of an account's own default product in a region: where a custom integration
-/// imports findings, and how BatchUpdateFindings names them.
-pub fn default_product_arn(region: &str, account: &str) -> String {
-    format!("arn:aws:securityhub:{region}:{account}:product/{account}/default")
-}
-
 /// The versioned, deterministic ASFF Id of a finding.
 pub fn asff_id(finding_id: &str) -> String {
     format!("{PRODUCT}/v1/{finding_id}")
@@ -256,14 +253,14 @@ pub fn build(f: &ExportFinding, control: &Control, d: &Delivery) -> Asff {
     let mut resources = vec![AsffResource {
         kind: "AwsAccount".into(),
         id: format!("AWS::::Account:{}", f.account_id),
-        partition: "aws".into(),
+        partition: d.partition.to_string(),
         region: region.clone(),
     }];
     if f.resource_id != f.account_id {
         resources.push(AsffResource {
             kind: resource_kind(&f.resource_id).into(),
             id: f.resource_id.clone(),
-            partition: "aws".into(),
+            partition: d.partition.to_string(),
             region,
         });
     }
@@ -290,7 +287,7 @@ pub fn build(f: &ExportFinding, control: &Control, d: &Delivery) -> Asff {
     Asff {
         schema_version: SCHEMA_VERSION.into(),
         id,
-        product_arn: default_product_arn(&d.target_region, &d.target_account),
+        product_arn: d.partition.security_hub_default_product_arn(&d.target_region, &d.target_account),
         generator_id: control.id.to_string(),
         aws_account_id: d.target_account.clone(),
         company_name: PRODUCT.into(),
@@ -483,6 +480,7 @@ mod tests {
         Delivery {
             target_account: "111122223333".into(),
             target_region: "eu-central-1".into(),
+            partition: Partition::aws(),
             record_state: r,
             compliance: c,
             updated_at: "2026-08-25T09:00:00.123Z".parse().unwrap(),
@@ -515,6 +513,28 @@ mod tests {
         assert_eq!(resolved.record_state, "ARCHIVED");
         assert_eq!(resolved.compliance.status, "PASSED");
         assert_eq!(resolved.id, a.id, "the same Id resolves the same finding");
+    }
+
+    #[test]
+    fn findings_name_the_partition_of_the_credentials() {
+        let catalog = Catalog::embedded().unwrap();
+        let control = catalog.control(&ControlId::parse("BR.NET.2").unwrap()).unwrap();
+        for (partition, region) in [("aws-us-gov", "us-gov-west-1"), ("aws-cn", "cn-northwest-1")] {
+            let d = Delivery {
+                target_region: region.into(),
+                partition: Partition::parse(partition).unwrap(),
+                ..delivery(ComplianceStatus::Failed, RecordState::Active)
+            };
+            let mut f = finding("open");
+            f.region = Some(region.into());
+            let a = build(&f, control, &d);
+            validate(&a).unwrap();
+            assert_eq!(
+                a.product_arn,
+                format!("arn:{partition}:securityhub:{region}:111122223333:product/111122223333/default")
+            );
+            assert!(a.resources.iter().all(|r| r.partition == partition), "{:?}", a.resources);
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::aws::errors::{FailureKind, classify};
 use crate::aws::{self, AccountClients, AwsContext};
 use crate::catalog::Catalog;
 use crate::config::ManagementAccess;
-use crate::domain::{AccountId, ControlId, Region};
+use crate::domain::{AccountId, ControlId, Partition, Region};
 use crate::store::StoreError;
 use crate::store::outbox::{self, DueItem};
 use crate::store::workflow::{self, DefaultTarget};
@@ -225,16 +225,24 @@ impl Sender {
     }
 
     /// Clients for the account whose hub receives findings: its member role, or the service's
-    /// own credentials (central mode, or the management account when so configured).
-    pub(super) async fn clients_for(&self, account: &str) -> Result<AccountClients, String> {
+    /// own credentials (central mode, or the management account when so configured); and the
+    /// partition the product ARN is built in (the credentials').
+    pub(super) async fn clients_for(&self, account: &str) -> Result<(AccountClients, Partition), String> {
+        let partition = self
+            .aws
+            .partition()
+            .await
+            .map_err(|f| format!("STS GetCallerIdentity failed: {} ({})", f.code, f.message))?;
         let own = self.hub.central_account.is_some()
             || (self.management_account.as_ref().is_some_and(|m| m.as_str() == account)
                 && self.aws.settings().management_account_access == ManagementAccess::OwnCredentials);
         if own {
-            return Ok(self.aws.own_clients());
+            return Ok((self.aws.own_clients(), partition));
         }
         let id = AccountId::parse(account).map_err(|e| e.to_string())?;
-        aws::assume_role(&self.aws, &id).await.map_err(|e| format!("{} ({})", e.failure.code, e.role_arn))
+        let clients =
+            aws::assume_role(&self.aws, &id).await.map_err(|e| format!("{} ({})", e.failure.code, e.role_arn))?;
+        Ok((clients, partition))
     }
 
     async fn send_group(
@@ -246,7 +254,7 @@ impl Sender {
         stop: &AtomicBool,
     ) -> Result<DrainReport, StoreError> {
         let mut report = DrainReport::default();
-        let clients = match self.clients_for(&account).await {
+        let (clients, partition) = match self.clients_for(&account).await {
             Ok(c) => c,
             Err(reason) => {
                 outbox::set_target_status(&self.pool, &account, &region, "access_denied", Some(&reason)).await?;
@@ -273,6 +281,7 @@ impl Sender {
             let delivery = Delivery {
                 target_account: item.target_account.clone(),
                 target_region: item.target_region.clone(),
+                partition: partition.clone(),
                 record_state: if item.record_state == "ARCHIVED" { RecordState::Archived } else { RecordState::Active },
                 compliance: match item.compliance.as_str() {
                     "PASSED" => ComplianceStatus::Passed,

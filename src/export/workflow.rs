@@ -20,7 +20,7 @@ use aws_sdk_securityhub::types::{AwsSecurityFindingIdentifier, NoteUpdate, Workf
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::{instrument, warn};
 
-use super::asff::{asff_id, default_product_arn};
+use super::asff::asff_id;
 use super::security_hub::{MAX_BATCH, Sender, TokenBucket, hub_status};
 use crate::aws::errors::classify;
 use crate::domain::Region;
@@ -83,7 +83,7 @@ impl Sender {
         requests: &AtomicU64,
     ) -> Result<WorkflowReport, StoreError> {
         let mut report = WorkflowReport::default();
-        let clients = match self.clients_for(&account).await {
+        let (clients, partition) = match self.clients_for(&account).await {
             Ok(c) => c,
             Err(reason) => {
                 outbox::set_target_status(&self.pool, &account, &region, "access_denied", Some(&reason)).await?;
@@ -94,7 +94,7 @@ impl Sender {
             }
         };
         let client = clients.securityhub(Region::parse(&region).ok().as_ref());
-        let product_arn = default_product_arn(&region, &account);
+        let product_arn = partition.security_hub_default_product_arn(&region, &account);
 
         // Equal (workflow, exception, note) share a request; the outbox returns them adjacent.
         let mut batches: Vec<Vec<DueUpdate>> = Vec::new();

@@ -9,8 +9,8 @@
 use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus};
 use tracing::instrument;
 
-use crate::aws::AccountClients;
 use crate::aws::errors::{Failure, FailureKind, classify};
+use crate::aws::{self, AccountClients, AwsContext, ManagementAccessRefused};
 use crate::collect::{cloudtrail, kms};
 use crate::domain::{AccountId, Region};
 use crate::snapshot::{OrgAccount, OrgRoot, OrgSnapshot, OrgUnit, ScpPolicy};
@@ -37,6 +37,12 @@ pub enum DiscoveryError {
     /// The credentials do not belong to an organization (or Organizations is not enabled).
     #[error("these credentials are not in an AWS Organization ({0})")]
     NotInOrganization(String),
+    /// STS could not say who the service's credentials are (so no ARN can be built).
+    #[error("STS GetCallerIdentity failed: {} ({})", .0.code, .0.message)]
+    CallerIdentity(Failure),
+    /// The configured management-account access does not fit these credentials.
+    #[error(transparent)]
+    ManagementAccess(#[from] ManagementAccessRefused),
 }
 
 impl DiscoveryError {
@@ -56,12 +62,40 @@ impl DiscoveryError {
     pub fn is_access_denied(&self) -> bool {
         matches!(self, Self::Call { failure, .. } if failure.kind == FailureKind::AccessDenied)
     }
+
+    /// True when the configuration, not AWS, has to change (the CLI exits with code 2).
+    pub fn is_config_error(&self) -> bool {
+        matches!(self, Self::ManagementAccess(_))
+    }
+}
+
+/// Discovery at the start of a sweep: who the service's credentials are (their partition
+/// names every ARN built later; see [`AwsContext::caller_identity`]), then the organization
+/// with those credentials. With `management_account_access = "own-credentials"` the
+/// credentials must be the management account's: a delegated administrator is refused
+/// right after DescribeOrganization, before anything else is read.
+pub async fn discover_checked(ctx: &AwsContext, trail_region: &Region) -> Result<OrgSnapshot, DiscoveryError> {
+    let caller = ctx.caller_identity().await.map_err(DiscoveryError::CallerIdentity)?.clone();
+    let mode = ctx.settings().management_account_access;
+    discover_after(&ctx.own_clients(), trail_region, |management| {
+        Ok(aws::check_management_access(mode, &caller, management)?)
+    })
+    .await
 }
 
 /// Walks the organization with the service's own (management-account or delegated
 /// administrator) credentials, and collects the management account's trails in `trail_region`.
 #[instrument(skip_all, fields(aws.region = %trail_region))]
 pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result<OrgSnapshot, DiscoveryError> {
+    discover_after(clients, trail_region, |_| Ok(())).await
+}
+
+/// [`discover`], with `check` run on the management account id as soon as it is known.
+async fn discover_after(
+    clients: &AccountClients,
+    trail_region: &Region,
+    check: impl FnOnce(&AccountId) -> Result<(), DiscoveryError>,
+) -> Result<OrgSnapshot, DiscoveryError> {
     let org = clients.organizations(None);
 
     let described =
@@ -76,6 +110,7 @@ pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result
         .as_deref()
         .and_then(|id| AccountId::parse(id).ok())
         .ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "a management account id" })?;
+    check(&management_account_id)?;
 
     let roots: Vec<_> = org
         .list_roots()

@@ -3,8 +3,10 @@
 //! `lifecycle` covers sweeps started, refused, resumed and stopped; `exceptions` the
 //! accepted risks. Helpers here are shared by both.
 
+mod auth_failures;
 mod exceptions;
 mod lifecycle;
+mod query_props;
 mod schema;
 
 use std::collections::BTreeSet;

@@ -30,6 +30,20 @@ fn malformed_config_names_the_key_and_exits_2() {
 }
 
 #[test]
+fn a_toml_syntax_error_gives_line_and_column_but_not_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    // The closing quote is missing: the parser's own report would quote the whole line.
+    std::fs::write(&path, "[database]\nmax_connections = 4\nurl = \"postgres://sweeper:hunter2@db.internal/x\n")
+        .unwrap();
+    let out = sweeper().args(["sweep", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not valid TOML") && err.contains("line 3, column "), "{err}");
+    assert!(!err.contains("hunter2") && !err.contains("postgres://"), "{err}");
+}
+
+#[test]
 fn unreachable_database_is_a_clear_error_without_the_password() {
     let out = sweeper()
         .args(["sweep"])

@@ -216,14 +216,15 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
     assert_eq!(suppressions_after_withdrawal, 0);
     assert_eq!(workflow_of(&pool, &target.id).await.as_deref(), Some("NEW"));
 
-    // The member role's policy allows exactly what was sent, and nothing else of the kind.
-    let policy: Value = serde_json::from_str(include_str!("../../deploy/member-role-policy.json")).unwrap();
+    // The opt-in suppression policy allows exactly what was sent, and nothing else of the kind.
+    let policy: Value =
+        serde_json::from_str(include_str!("../../deploy/security-hub-suppression-policy.json")).unwrap();
     let statements = policy["Statement"].as_array().unwrap();
     let allow = statements
         .iter()
         .find(|s| s["Effect"] == "Allow" && s["Action"] == "securityhub:BatchUpdateFindings")
-        .expect("the member role may call BatchUpdateFindings");
-    assert_eq!(allow["Resource"], "arn:aws:securityhub:*:*:hub/default");
+        .expect("the suppression policy allows BatchUpdateFindings");
+    assert_eq!(allow["Resource"], "arn:aws:securityhub:*:${aws:PrincipalAccount}:hub/default");
     let allowed: BTreeSet<&str> = allow["Condition"]["StringEquals"]["securityhub:ASFFSyntaxPath/Workflow.Status"]
         .as_array()
         .unwrap()

@@ -5,10 +5,12 @@
 
 mod api;
 mod cli;
+mod deploy;
 mod exceptions_hub;
 mod faults;
 mod helpers;
 mod honesty;
+mod identity;
 mod migrations;
 mod proxy;
 mod scp_e2e;
