@@ -9,6 +9,7 @@ pub mod exceptions;
 pub mod findings;
 pub mod outbox;
 pub mod posture;
+pub mod retention;
 pub mod snapshots;
 pub mod sweeps;
 pub mod totals;

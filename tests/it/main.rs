@@ -10,6 +10,7 @@ mod faults;
 mod helpers;
 mod migrations;
 mod proxy;
+mod resilience;
 mod scp_e2e;
 mod security_hub;
 mod seed;
