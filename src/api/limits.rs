@@ -136,9 +136,15 @@ pub async fn serve_http(
         tokio::spawn(async move {
             // Telling HTTP/1 from HTTP/2 waits for the first bytes, and hyper's header timeout
             // only starts after that: a client that connects and sends nothing is timed here.
-            if tokio::time::timeout(header_read_timeout, stream.readable()).await.is_err() {
-                debug!("connection closed: nothing received within the header read timeout");
-                return;
+            // (`peek`, not `readable`, which may report readiness before any byte arrived.)
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(header_read_timeout, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                Ok(_) => return,
+                Err(_) => {
+                    debug!("connection closed: nothing received within the header read timeout");
+                    return;
+                }
             }
             let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
             if let Err(e) = connection.await {
