@@ -286,8 +286,11 @@ async fn prune_daily(pool: PgPool, keep: chrono::Duration, mut stop: tokio::sync
         match store::retention::prune(&pool, keep).await {
             Ok(p) => {
                 info!(
-                    snapshots = p.snapshots, gaps = p.gaps, sweep_tasks = p.sweep_tasks,
-                    evidence_detached = p.evidence_detached, "retention: pruned what is older than the retention"
+                    snapshots = p.snapshots,
+                    gaps = p.gaps,
+                    sweep_tasks = p.sweep_tasks,
+                    evidence_detached = p.evidence_detached,
+                    "retention: pruned what is older than the retention"
                 );
                 wait = std::time::Duration::from_secs(24 * 3600);
             }

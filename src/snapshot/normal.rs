@@ -20,10 +20,8 @@ pub fn hashed_form(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let failure = map.contains_key("kind") && map.contains_key("code") && map.contains_key("message");
-            map.iter()
-                .filter(|(k, _)| !VOLATILE_KEYS.contains(&k.as_str()) && !(failure && k.as_str() == "message"))
-                .map(|(k, v)| (k.clone(), hashed_form(v)))
-                .collect()
+            let left_out = |k: &str| VOLATILE_KEYS.contains(&k) || (failure && k == "message");
+            map.iter().filter(|(k, _)| !left_out(k)).map(|(k, v)| (k.clone(), hashed_form(v))).collect()
         }
         Value::Array(items) => Value::Array(items.iter().map(hashed_form).collect()),
         other => other.clone(),

@@ -46,13 +46,12 @@ pub async fn prune(pool: &PgPool, keep: chrono::Duration) -> Result<Pruned, Stor
 
 /// Prunes what is older than `cutoff`.
 pub async fn prune_before(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<Pruned, StoreError> {
-    let gaps = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "delete from collection_gaps where sweep_id in ({PRUNABLE_SWEEPS})"
-    )))
-    .bind(cutoff)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    let gaps =
+        sqlx::query(sqlx::AssertSqlSafe(format!("delete from collection_gaps where sweep_id in ({PRUNABLE_SWEEPS})")))
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected();
     let sweep_tasks =
         sqlx::query(sqlx::AssertSqlSafe(format!("delete from sweep_tasks where sweep_id in ({PRUNABLE_SWEEPS})")))
             .bind(cutoff)

@@ -145,7 +145,12 @@ impl PrivatePg {
 
     fn run(mut c: Command, what: &str) {
         let out = c.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("{what}: {e} (is PostgreSQL on PATH?)"));
-        assert!(out.status.success(), "{what} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn create() -> Self {
@@ -171,7 +176,11 @@ impl PrivatePg {
             self.port,
             self.dir.path().display()
         );
-        c.arg("-D").arg(self.data()).args(["-o", &options, "-l"]).arg(self.dir.path().join("log")).args(["-w", "start"]);
+        c.arg("-D")
+            .arg(self.data())
+            .args(["-o", &options, "-l"])
+            .arg(self.dir.path().join("log"))
+            .args(["-w", "start"]);
         Self::run(c, "pg_ctl start");
     }
 
@@ -203,7 +212,10 @@ impl Drop for PrivatePg {
 /// The active findings as (id → status, detail).
 async fn active_findings(pool: &PgPool) -> BTreeMap<String, (String, String)> {
     let rows: Vec<(String, String, String)> =
-        sqlx::query_as("select id, status, detail from findings where active order by id").fetch_all(pool).await.unwrap();
+        sqlx::query_as("select id, status, detail from findings where active order by id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
     rows.into_iter().map(|(id, s, d)| (id, (s, d))).collect()
 }
 
@@ -220,7 +232,8 @@ async fn varied_org(moto_endpoint: &str, members: usize) -> (Org, Vec<String>) {
                 seed::config_recorder(&cfg, &format!("config-{i}"), i % 2 == 0).await;
             }
             1 => {
-                let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
+                let all =
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
                 seed::role_with_policy(&cfg, "broad", "bedrock-all", all).await;
             }
             _ => {
@@ -317,7 +330,10 @@ async fn postgres_restarted_under_serve_gives_503_then_recovers_and_the_sweep_re
     let asked = Instant::now();
     assert_eq!(request(server.addr, "GET", "/readyz", None).await.error_code(503), "unavailable");
     assert_eq!(request(server.addr, "GET", "/api/v1/sweeps", Some(VIEWER)).await.error_code(503), "unavailable");
-    assert_eq!(request(server.addr, "GET", &format!("/api/v1/sweeps/{sweep_id}"), Some(VIEWER)).await.error_code(503), "unavailable");
+    assert_eq!(
+        request(server.addr, "GET", &format!("/api/v1/sweeps/{sweep_id}"), Some(VIEWER)).await.error_code(503),
+        "unavailable"
+    );
     assert!(asked.elapsed() < Duration::from_secs(10), "503s took {:?}", asked.elapsed());
     assert_eq!(request(server.addr, "GET", "/healthz", None).await.status, 200, "the process itself is fine");
     // The sweep gives up on the database; it stays resumable.
@@ -443,7 +459,11 @@ async fn emulator_killed_mid_sweep_leaves_gaps_and_nothing_passes() {
         let passed: Vec<_> =
             mine.iter().filter(|f| f.status == "pass" && !f.control_id.starts_with("BR.ORG.")).collect();
         assert!(passed.is_empty(), "{account}: {passed:#?}");
-        assert!(mine.iter().filter(|f| !f.control_id.starts_with("BR.ORG.") && f.control_id != "BR.COV.1").all(|f| f.status == "error"));
+        assert!(
+            mine.iter()
+                .filter(|f| !f.control_id.starts_with("BR.ORG.") && f.control_id != "BR.COV.1")
+                .all(|f| f.status == "error")
+        );
     }
     assert!(org.management_account.len() == 12);
 }
@@ -558,8 +578,9 @@ async fn http_slow_headers_are_dropped_and_overload_gets_503_in_the_error_shape(
     let mut lock = pool.begin().await.unwrap();
     sqlx::query("lock table sweeps in access exclusive mode").execute(&mut *lock).await.unwrap();
     let addr = server.addr;
-    let waiting: Vec<_> =
-        (0..2).map(|_| tokio::spawn(async move { request(addr, "GET", "/api/v1/sweeps", Some(VIEWER)).await })).collect();
+    let waiting: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(async move { request(addr, "GET", "/api/v1/sweeps", Some(VIEWER)).await }))
+        .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let refused_at = Instant::now();
     let over = request(addr, "GET", "/api/v1/sweeps", Some(VIEWER)).await;
@@ -706,7 +727,9 @@ async fn ten_unchanged_sweeps_store_one_snapshot_per_account() {
     let rows: i64 = sqlx::query_scalar("select count(*) from snapshots").fetch_one(&pool).await.unwrap();
     let by_kind: Vec<(String, i64)> =
         sqlx::query_as("select kind, count(*) from snapshots group by 1 order by 1").fetch_all(&pool).await.unwrap();
-    eprintln!("snapshot rows written by ten unchanged sweeps: {rows} ({by_kind:?}) for {accounts} accounts; target one per account plus the organization's");
+    eprintln!(
+        "snapshot rows written by ten unchanged sweeps: {rows} ({by_kind:?}) for {accounts} accounts; target one per account plus the organization's"
+    );
     assert_eq!(by_kind, vec![("account".to_owned(), accounts), ("organization".to_owned(), 1)]);
 
     // The one row holds the newest volatile values, and the gap's request id is in it.
@@ -731,7 +754,13 @@ async fn ten_unchanged_sweeps_store_one_snapshot_per_account() {
 
     // A real change is a new snapshot of that account only.
     let cfg = org.member(&members[2]).await;
-    seed::role_with_policy(&cfg, "new-role", "narrow", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#).await;
+    seed::role_with_policy(
+        &cfg,
+        "new-role",
+        "narrow",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#,
+    )
+    .await;
     sweep::run(&d, "test").await.unwrap();
     let after: i64 = sqlx::query_scalar("select count(*) from snapshots").fetch_one(&pool).await.unwrap();
     assert_eq!(after, rows + 1);
@@ -789,7 +818,8 @@ async fn retention_prunes_only_what_is_old_and_unreferenced() {
     sweep(KEPT, "completed", Some(450), None).await;
     sweep(RUNNING, "running", None, None).await;
     sweep(NEWEST, "completed", Some(5), None).await;
-    for (sweep_id, snapshot) in [(OLD, "task-old"), (KEPT, "task-kept"), (RUNNING, "running-old"), (NEWEST, "orphan-recent")]
+    for (sweep_id, snapshot) in
+        [(OLD, "task-old"), (KEPT, "task-kept"), (RUNNING, "running-old"), (NEWEST, "orphan-recent")]
     {
         sqlx::query(
             "insert into sweep_tasks (sweep_id, account_id, state, snapshot_hash) values ($1::uuid, '111111111111', $3, $2)",
@@ -810,7 +840,9 @@ async fn retention_prunes_only_what_is_old_and_unreferenced() {
         .unwrap();
     }
     // An active finding last written by the 450-day-old sweep, and one retired 500 days ago.
-    for (id, active, snapshot, sweep_id) in [("f-active", true, "active-old", KEPT), ("f-retired", false, "retired-old", OLD)] {
+    for (id, active, snapshot, sweep_id) in
+        [("f-active", true, "active-old", KEPT), ("f-retired", false, "retired-old", OLD)]
+    {
         sqlx::query(
             "insert into findings (id, control_id, account_id, resource_id, status, severity, title, detail, active,
                                    first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash)
@@ -834,8 +866,7 @@ async fn retention_prunes_only_what_is_old_and_unreferenced() {
 
     let pruned = retention::prune(&pool, chrono::Duration::days(400)).await.unwrap();
     assert_eq!(pruned, retention::Pruned { snapshots: 4, gaps: 1, sweep_tasks: 1, evidence_detached: 1 }, "{pruned:?}");
-    let left: Vec<String> =
-        sqlx::query_scalar("select hash from snapshots order by 1").fetch_all(&pool).await.unwrap();
+    let left: Vec<String> = sqlx::query_scalar("select hash from snapshots order by 1").fetch_all(&pool).await.unwrap();
     assert_eq!(left, ["active-old", "orphan-recent", "running-old", "task-kept"]);
     let tasks: Vec<String> =
         sqlx::query_scalar("select sweep_id::text from sweep_tasks order by 1").fetch_all(&pool).await.unwrap();
@@ -849,18 +880,36 @@ async fn retention_prunes_only_what_is_old_and_unreferenced() {
     assert_eq!((sweeps, events), (4, 2));
 
     // The newest completed sweep is kept however old it is; a snapshot produced again is fresh.
-    sqlx::query("update sweeps set finished_at = $2 where id = $1::uuid").bind(NEWEST).bind(day(500)).execute(&pool).await.unwrap();
-    sqlx::query("update snapshots set last_seen_at = $1 where hash = 'orphan-recent'").bind(day(500)).execute(&pool).await.unwrap();
+    sqlx::query("update sweeps set finished_at = $2 where id = $1::uuid")
+        .bind(NEWEST)
+        .bind(day(500))
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("update snapshots set last_seen_at = $1 where hash = 'orphan-recent'")
+        .bind(day(500))
+        .execute(&pool)
+        .await
+        .unwrap();
     let again = retention::prune(&pool, chrono::Duration::days(400)).await.unwrap();
     assert_eq!(again, retention::Pruned::default(), "{again:?}");
     let mut conn = pool.acquire().await.unwrap();
     let hash = bedrock_sweeper::store::snapshots::put(&mut conn, "account", &json!({"unchanged": true})).await.unwrap();
     drop(conn);
-    sqlx::query("update snapshots set last_seen_at = $2 where hash = $1").bind(&hash).bind(day(500)).execute(&pool).await.unwrap();
+    sqlx::query("update snapshots set last_seen_at = $2 where hash = $1")
+        .bind(&hash)
+        .bind(day(500))
+        .execute(&pool)
+        .await
+        .unwrap();
     let mut conn = pool.acquire().await.unwrap();
     bedrock_sweeper::store::snapshots::put(&mut conn, "account", &json!({"unchanged": true})).await.unwrap();
     drop(conn);
     assert_eq!(retention::prune(&pool, chrono::Duration::days(400)).await.unwrap().snapshots, 0);
-    let kept: i64 = sqlx::query_scalar("select count(*) from snapshots where hash = $1").bind(&hash).fetch_one(&pool).await.unwrap();
+    let kept: i64 = sqlx::query_scalar("select count(*) from snapshots where hash = $1")
+        .bind(&hash)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(kept, 1, "produced again: its age restarts");
 }
