@@ -99,6 +99,17 @@ pub struct ApiSettings {
     pub schedule: String,
     /// Bearer tokens as `"<role>:<sha256 hex>"`.
     pub tokens: Vec<TokenHash>,
+    /// A client must send a request's whole head (request line and headers) within this
+    /// many seconds of starting it, or of the previous response on a kept-alive connection;
+    /// otherwise the connection is closed (slow-header clients hold no connection for long).
+    pub header_read_timeout_seconds: u64,
+    /// A request not answered within this many seconds gets 503 (`timeout`).
+    pub request_timeout_seconds: u64,
+    /// Requests handled at once; more get 503 (`overloaded`) at once instead of queueing.
+    /// `/healthz` is not counted, so the process still shows it is alive under load.
+    pub max_concurrent_requests: usize,
+    /// Open connections at most; one more is answered 503 (`overloaded`) and closed.
+    pub max_connections: usize,
 }
 
 impl Default for ApiSettings {
@@ -109,6 +120,10 @@ impl Default for ApiSettings {
             fingerprint_secret: None,
             schedule: "0 0 3 * * *".into(),
             tokens: Vec::new(),
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            max_concurrent_requests: 256,
+            max_connections: 1024,
         }
     }
 }
@@ -244,6 +259,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long to wait for a connection before giving up, in seconds.
     pub connect_timeout_seconds: u64,
+    /// Snapshots, collection gaps and sweep tasks older than this many days are deleted
+    /// (`serve` prunes daily) unless a current finding still refers to them.
+    pub retention_days: i64,
 }
 
 impl Default for DatabaseSettings {
@@ -252,6 +270,7 @@ impl Default for DatabaseSettings {
             url: SecretString::from("postgres://postgres@127.0.0.1:5432/bedrock_sweeper"),
             max_connections: 10,
             connect_timeout_seconds: 10,
+            retention_days: 400,
         }
     }
 }
@@ -279,6 +298,10 @@ pub struct AwsSettings {
     pub call_timeout_seconds: u64,
     /// Address S3 buckets path-style (needed for S3-compatible endpoints such as the local emulator).
     pub s3_force_path_style: bool,
+    /// Timeout of establishing one connection to an AWS endpoint, in seconds.
+    pub connect_timeout_seconds: u64,
+    /// Timeout of one AWS call with all its attempts and the backoff between them, in seconds.
+    pub operation_timeout_seconds: u64,
 }
 
 impl Default for AwsSettings {
@@ -293,6 +316,8 @@ impl Default for AwsSettings {
             max_attempts: 4,
             call_timeout_seconds: 30,
             s3_force_path_style: false,
+            connect_timeout_seconds: 5,
+            operation_timeout_seconds: 120,
         }
     }
 }
@@ -517,6 +542,15 @@ impl Settings {
         if self.aws.call_timeout_seconds == 0 {
             return invalid("aws.call_timeout_seconds", "must be at least 1");
         }
+        if self.aws.connect_timeout_seconds == 0 || self.aws.connect_timeout_seconds > self.aws.call_timeout_seconds {
+            return invalid("aws.connect_timeout_seconds", "must be between 1 and aws.call_timeout_seconds");
+        }
+        if self.aws.operation_timeout_seconds < self.aws.call_timeout_seconds {
+            return invalid("aws.operation_timeout_seconds", "must be at least aws.call_timeout_seconds");
+        }
+        if !(1..=36_500).contains(&self.database.retention_days) {
+            return invalid("database.retention_days", "must be between 1 and 36500");
+        }
         if self.controls.max_delivery_age_hours <= 0 {
             return invalid("controls.max_delivery_age_hours", "must be positive");
         }
@@ -546,6 +580,18 @@ impl Settings {
                 "api.fingerprint_secret",
                 "must be at least 32 characters (leave it out to have one generated)",
             );
+        }
+        if !(1..=300).contains(&self.api.header_read_timeout_seconds) {
+            return invalid("api.header_read_timeout_seconds", "must be between 1 and 300");
+        }
+        if !(1..=3600).contains(&self.api.request_timeout_seconds) {
+            return invalid("api.request_timeout_seconds", "must be between 1 and 3600");
+        }
+        if self.api.max_concurrent_requests == 0 {
+            return invalid("api.max_concurrent_requests", "must be at least 1");
+        }
+        if self.api.max_connections == 0 || self.api.max_connections > 1_000_000 {
+            return invalid("api.max_connections", "must be between 1 and 1000000");
         }
         if self.api.metrics_listen == Some(self.api.listen) {
             return invalid("api.metrics_listen", "must differ from api.listen (leave it out to serve /metrics there)");
@@ -746,6 +792,29 @@ mod tests {
         let err = Settings::from_sources("[api]\nfingerprint_secret = \"short-hunter2\"\n", env(&[])).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("api.fingerprint_secret") && !text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn http_limits_aws_timeouts_and_retention_have_defaults_and_bounds() {
+        let s = Settings::from_sources("", env(&[])).unwrap();
+        assert_eq!((s.api.header_read_timeout_seconds, s.api.request_timeout_seconds), (10, 30));
+        assert_eq!((s.api.max_concurrent_requests, s.api.max_connections), (256, 1024));
+        assert_eq!((s.aws.connect_timeout_seconds, s.aws.operation_timeout_seconds), (5, 120));
+        assert_eq!(s.database.retention_days, 400);
+        let s = Settings::from_sources("", env(&[("SWEEPER_API__MAX_CONNECTIONS", "64")])).unwrap();
+        assert_eq!(s.api.max_connections, 64);
+        for (text, key) in [
+            ("[api]\nheader_read_timeout_seconds = 0\n", "api.header_read_timeout_seconds"),
+            ("[api]\nrequest_timeout_seconds = 0\n", "api.request_timeout_seconds"),
+            ("[api]\nmax_concurrent_requests = 0\n", "api.max_concurrent_requests"),
+            ("[api]\nmax_connections = 0\n", "api.max_connections"),
+            ("[aws]\nconnect_timeout_seconds = 0\n", "aws.connect_timeout_seconds"),
+            ("[aws]\ncall_timeout_seconds = 30\noperation_timeout_seconds = 10\n", "aws.operation_timeout_seconds"),
+            ("[database]\nretention_days = 0\n", "database.retention_days"),
+        ] {
+            let err = Settings::from_sources(text, env(&[])).unwrap_err();
+            assert!(err.to_string().contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

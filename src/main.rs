@@ -106,7 +106,8 @@ async fn main() -> ExitCode {
             let sync = std::time::Duration::from_secs(settings.security_hub.sync_interval_minutes * 60);
             let runner =
                 Arc::new(scheduler::Runner::new(deps, settings.security_hub.concurrency).with_sync_interval(sync));
-            let state = api::AppState::new(runner, &settings.api.tokens, api::metrics::install());
+            let mut state = api::AppState::new(runner, &settings.api.tokens, api::metrics::install());
+            state.retention = Some(chrono::Duration::days(settings.database.retention_days));
             match api::serve(&settings.api, state).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(1, &e.to_string()),

@@ -46,6 +46,13 @@ pub enum ApiError {
     /// The service cannot do it now (shutting down, sweep failed to start).
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests or connections at once (`api.max_concurrent_requests`,
+    /// `api.max_connections`): refused at once rather than queued.
+    #[error("the service is at its limit of {0}; retry shortly")]
+    Overloaded(&'static str),
+    /// The request was not answered within `api.request_timeout_seconds`.
+    #[error("the request was not answered within {0} s; retry later")]
+    Timeout(u64),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -62,7 +69,10 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::SweepRunning(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded(_) | ApiError::Timeout(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Store(e) if database_away(e) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +88,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::SweepRunning(_) => "sweep_running",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Overloaded(_) => "overloaded",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Store(e) if database_away(e) => "unavailable",
             ApiError::Store(_) => "internal",
         }
     }
@@ -98,8 +111,10 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `bad_request`, `unauthorized`, `too_many_auth_failures`, `forbidden`,
-    /// `not_found`, `method_not_allowed`, `sweep_running`, `unavailable`, `internal`.
+    /// Stable code: `bad_request`, `unauthorized`, `too_many_auth_failures` (429),
+    /// `forbidden`, `not_found`, `method_not_allowed`, `sweep_running`, `unavailable` (503:
+    /// shutting down, or the database is away), `overloaded` (503: too many requests or
+    /// connections at once), `timeout` (503: not answered in time), `internal`.
     pub code: String,
     /// For people.
     pub message: String,
@@ -111,6 +126,10 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = match &self {
+            ApiError::Store(e) if database_away(e) => {
+                tracing::warn!(error = %e, "request refused: the database is unreachable");
+                "the database is unreachable; retry shortly".to_owned()
+            }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "request failed on the database");
                 "internal error; the service log has the details".to_owned()
@@ -128,9 +147,49 @@ impl IntoResponse for ApiError {
         }
         if let ApiError::TooManyAuthFailures { retry_after_seconds } = self {
             response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_seconds));
+        } else if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
         response
     }
+}
+
+/// True when the database could not be reached or went away mid-request (restart,
+/// failover, network), as opposed to a query that failed: the client may retry, so it
+/// gets 503 rather than 500.
+fn database_away(e: &StoreError) -> bool {
+    match e {
+        StoreError::Connect { .. } => true,
+        StoreError::Query(e) => match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+            // Class 08: connection exception; 57P01–57P03: the server is shutting down,
+            // crashed or is starting up.
+            sqlx::Error::Database(d) => {
+                d.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// The 503 body for a connection over `api.max_connections`, written straight to the socket
+/// (no request is read).
+pub(crate) fn overloaded_connection_response() -> Vec<u8> {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: ApiError::Overloaded("").code().to_owned(),
+            message: ApiError::Overloaded("open connections").to_string(),
+            sweep_id: None,
+        },
+    };
+    let body = serde_json::to_string(&body).unwrap_or_default();
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         retry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 impl From<TriggerError> for ApiError {

@@ -27,12 +27,21 @@ pub async fn healthz() -> Json<Health> {
 #[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "health",
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    match store::pending_migrations(&state.pool).await {
-        Ok(pending) if pending.is_empty() => Ok(Json(Health { status: "ok".into() })),
-        Ok(pending) => Err(ApiError::Unavailable(format!("database migrations not applied: {pending:?}"))),
-        Err(e) => {
+    // A load balancer's probe must get its answer before its own timeout, even while the pool
+    // waits for a database that is away (up to `database.connect_timeout_seconds`).
+    match tokio::time::timeout(READINESS_WAIT, store::pending_migrations(&state.pool)).await {
+        Ok(Ok(pending)) if pending.is_empty() => Ok(Json(Health { status: "ok".into() })),
+        Ok(Ok(pending)) => Err(ApiError::Unavailable(format!("database migrations not applied: {pending:?}"))),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check: database unreachable");
+            Err(ApiError::Unavailable("database unreachable".into()))
+        }
+        Err(_) => {
+            tracing::warn!("readiness check: the database did not answer within {} s", READINESS_WAIT.as_secs());
             Err(ApiError::Unavailable("database unreachable".into()))
         }
     }
 }
+
+/// How long `/readyz` waits for the database.
+const READINESS_WAIT: std::time::Duration = std::time::Duration::from_secs(2);

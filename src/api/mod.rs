@@ -14,6 +14,7 @@ pub mod exceptions;
 pub mod findings;
 pub mod health;
 pub mod history;
+pub mod limits;
 pub mod metrics;
 pub mod pagination;
 pub mod posture;
@@ -36,7 +37,7 @@ use utoipa_axum::routes;
 use crate::catalog::Catalog;
 use crate::config::{ApiSettings, TokenHash};
 use crate::scheduler::{self, Runner};
-use crate::store::StoreError;
+use crate::store::{self, StoreError};
 
 /// What handlers share.
 #[derive(Clone)]
@@ -59,6 +60,9 @@ pub struct AppState {
     pub fingerprint_key: auth::FingerprintKey,
     /// 401s per client address.
     pub auth_failures: Arc<auth::FailureLimiter>,
+    /// How long `serve` keeps snapshots, gaps and sweep tasks (`database.retention_days`);
+    /// `None`: never prune.
+    pub retention: Option<chrono::Duration>,
 }
 
 impl AppState {
@@ -75,6 +79,7 @@ impl AppState {
             // A key of this process only, until `serve` (or a test) sets the deployment's.
             fingerprint_key: auth::FingerprintKey::new(&auth::FingerprintKey::generate_secret()),
             auth_failures: Arc::default(),
+            retention: None,
         }
     }
 }
@@ -272,22 +277,55 @@ pub async fn serve(settings: &ApiSettings, mut state: AppState) -> Result<(), Se
         signal_runner.stop();
         stop_tx.send_replace(true);
     });
-    // With the peer's address: the auth middleware counts 401s per address.
-    let api =
-        axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let pruning = state.retention.map(|keep| tokio::spawn(prune_daily(state.pool.clone(), keep, stop_rx.clone())));
+    let limits = limits::HttpLimits::from_settings(settings);
+    let api = limits::serve_http(listener, router(state.clone()), &limits, stopped(stop_rx.clone()));
     let metrics = async {
         match metrics_listener {
-            Some(l) => axum::serve(l, metrics_router(state)).with_graceful_shutdown(stopped(stop_rx.clone())).await,
+            Some(l) => limits::serve_http(l, metrics_router(state), &limits, stopped(stop_rx.clone())).await,
             None => Ok(()),
         }
     };
-    let served = tokio::try_join!(api.into_future(), metrics);
+    let served = tokio::try_join!(api, metrics);
     runner.stop();
     schedule.shutdown().await?;
     runner.wait_idle().await;
+    if let Some(task) = pruning {
+        task.abort();
+    }
     info!("stopped");
     served.map(|_| ()).map_err(ServeError::from)
+}
+
+/// Prunes what is older than `keep` a minute after start-up and then daily (hourly after a
+/// failure), until `stop`.
+///
+/// Each run is independent and safe beside a running sweep (see `store::retention`); a
+/// failed run (the database away) is logged and retried at the next one.
+async fn prune_daily(pool: PgPool, keep: chrono::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut wait = std::time::Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match store::retention::prune(&pool, keep).await {
+            Ok(p) => {
+                info!(
+                    snapshots = p.snapshots,
+                    gaps = p.gaps,
+                    sweep_tasks = p.sweep_tasks,
+                    evidence_detached = p.evidence_detached,
+                    "retention: pruned what is older than the retention"
+                );
+                wait = std::time::Duration::from_secs(24 * 3600);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "retention: pruning failed; retried in an hour");
+                wait = std::time::Duration::from_secs(3600);
+            }
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -128,10 +128,14 @@ fn retry_policy(settings: &AwsSettings) -> RetryConfig {
 }
 
 fn timeout_policy(settings: &AwsSettings) -> TimeoutConfig {
+    // An endpoint that is down (connection refused, or packets dropped) fails each attempt
+    // within the connect timeout, and the operation timeout bounds a call's attempts and
+    // backoff together: a sweep whose AWS side went away ends its remaining accounts as gaps
+    // in bounded time instead of hanging.
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(settings.connect_timeout_seconds))
         .operation_attempt_timeout(Duration::from_secs(settings.call_timeout_seconds))
-        .operation_timeout(Duration::from_secs(settings.call_timeout_seconds * u64::from(settings.max_attempts)))
+        .operation_timeout(Duration::from_secs(settings.operation_timeout_seconds))
         .build()
 }
 

@@ -7,6 +7,7 @@
 //! "could not look" can never be mistaken for "nothing there".
 
 mod account;
+pub mod normal;
 mod org;
 
 pub use account::*;

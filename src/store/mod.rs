@@ -10,6 +10,7 @@ pub mod findings;
 pub mod outbox;
 pub mod posture;
 pub mod server_secret;
+pub mod retention;
 pub mod snapshots;
 pub mod sweeps;
 pub mod totals;

@@ -13,6 +13,7 @@ mod honesty;
 mod identity;
 mod migrations;
 mod proxy;
+mod resilience;
 mod scp_e2e;
 mod security_hub;
 mod seed;

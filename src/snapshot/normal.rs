@@ -1,0 +1,59 @@
+//! The form of a snapshot its content hash is computed over: the stored JSON without what
+//! changes between two sweeps of an unchanged account, so unchanged evidence is stored once.
+//!
+//! Left out:
+//! - CloudTrail delivery times (a logging trail delivers every few minutes);
+//! - the message of a failed collection ([`super::Gap`], [`super::NotAssessed`]): it is for
+//!   people and carries per-call noise (request ids, the raw answer with its `Date` header).
+//!   What the failure is (service, operation, region, kind, code) is hashed.
+//!
+//! The stored content keeps them: the row is refreshed with the newest values
+//! (`store::snapshots::put`).
+
+use serde_json::Value;
+
+/// Keys whose values change with time alone.
+const VOLATILE_KEYS: &[&str] = &["latest_delivery_time", "latest_digest_delivery_time"];
+
+/// `value` without its volatile parts.
+pub fn hashed_form(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let failure = map.contains_key("kind") && map.contains_key("code") && map.contains_key("message");
+            let left_out = |k: &str| VOLATILE_KEYS.contains(&k) || (failure && k == "message");
+            map.iter().filter(|(k, _)| !left_out(k)).map(|(k, v)| (k.clone(), hashed_form(v))).collect()
+        }
+        Value::Array(items) => Value::Array(items.iter().map(hashed_form).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn delivery_times_and_failure_messages_do_not_reach_the_hashed_form() {
+        let a = json!({"trails": {"Ok": [{"name": "org", "status": {"Ok": {
+            "is_logging": true, "latest_delivery_time": "2026-11-01T00:00:00Z",
+            "latest_digest_delivery_time": "2026-11-01T00:00:00Z"}}}]},
+            "iam": {"Err": {"service": "iam", "operation": "ListRoles", "region": null, "kind": "service",
+                            "code": "InternalFailure", "message": "aws_request_id: \"r-1\", date: Mon"}}});
+        let mut b = a.clone();
+        b["trails"]["Ok"][0]["status"]["Ok"]["latest_delivery_time"] = json!("2026-11-02T00:00:00Z");
+        b["iam"]["Err"]["message"] = json!("aws_request_id: \"r-2\", date: Tue");
+        assert_ne!(a, b);
+        assert_eq!(hashed_form(&a), hashed_form(&b));
+        // What the controls judge still counts.
+        let mut c = a.clone();
+        c["trails"]["Ok"][0]["status"]["Ok"]["is_logging"] = json!(false);
+        assert_ne!(hashed_form(&a), hashed_form(&c));
+        let mut d = a.clone();
+        d["iam"]["Err"]["code"] = json!("AccessDenied");
+        assert_ne!(hashed_form(&a), hashed_form(&d));
+        // A `message` that is not a failure's is data, and kept.
+        let e = json!({"guardrail": {"message": "blocked"}});
+        assert_eq!(hashed_form(&e), e);
+    }
+}
