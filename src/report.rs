@@ -7,10 +7,13 @@ use serde_json::{Value, json};
 use crate::catalog::Catalog;
 use crate::domain::{Severity, Status};
 use crate::export::security_hub::DrainReport;
+use crate::store::findings::FindingRow;
+use crate::store::sweeps::FindingCount;
 use crate::sweep::SweepReport;
 
-/// The JSON document of `sweep --output json`.
-pub fn json(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
+/// The JSON document of `sweep --output json` without its `findings` (the caller streams
+/// them after it, each through [`finding_json`]).
+pub fn json_head(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
     json!({
         "security_hub": delivery,
         "sweep_id": r.sweep_id,
@@ -20,23 +23,70 @@ pub fn json(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
         "finished_at": r.finished_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "accounts": r.accounts,
         "aws_calls": r.aws_calls,
-        "findings": r.findings.iter().map(|f| json!({
-            "id": f.id,
-            "control_id": f.control_id,
-            "account_id": f.account_id,
-            "region": f.region,
-            "resource_id": f.resource_id,
-            "status": f.status,
-            "severity": f.severity,
-            "title": f.title,
-            "detail": f.detail,
-            "first_seen_at": f.first_seen_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        })).collect::<Vec<_>>(),
     })
 }
 
-/// The human summary of a sweep.
-pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
+/// One finding of the `findings` array of `sweep --output json`.
+pub fn finding_json(f: &FindingRow) -> Value {
+    json!({
+        "id": f.id,
+        "control_id": f.control_id,
+        "account_id": f.account_id,
+        "region": f.region,
+        "resource_id": f.resource_id,
+        "status": f.status,
+        "severity": f.severity,
+        "title": f.title,
+        "detail": f.detail,
+        "first_seen_at": f.first_seen_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    })
+}
+
+/// Writes the JSON document of `sweep --output json`: the head, then the findings one at a
+/// time as `findings` yields them, so a large organization's findings are never all held.
+pub async fn write_json<W, S>(out: &mut W, head: &Value, findings: S) -> Result<usize, WriteError>
+where
+    W: std::io::Write,
+    S: futures::Stream<Item = Result<FindingRow, crate::store::StoreError>>,
+{
+    use futures::StreamExt;
+    let mut head_text = serde_json::to_string_pretty(head)?;
+    // The head is an object: reopen it to append the array.
+    if head_text.ends_with('}') {
+        head_text.pop();
+    }
+    let head_text = head_text.trim_end();
+    let comma = if head_text.ends_with('{') { "" } else { "," };
+    write!(out, "{head_text}{comma}\n  \"findings\": [")?;
+    let mut findings = std::pin::pin!(findings);
+    let mut n = 0;
+    while let Some(f) = findings.next().await {
+        let sep = if n == 0 { "" } else { "," };
+        write!(out, "{sep}\n    {}", serde_json::to_string(&finding_json(&f?))?)?;
+        n += 1;
+    }
+    writeln!(out, "{}]\n}}", if n == 0 { "" } else { "\n  " })?;
+    out.flush()?;
+    Ok(n)
+}
+
+/// Why the JSON report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Writing failed (a closed pipe, a full disk).
+    #[error("cannot write the report: {0}")]
+    Io(#[from] std::io::Error),
+    /// Encoding failed.
+    #[error("cannot encode the report: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Reading the findings failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The human summary of a sweep; `counts` are its findings counted by control, severity and
+/// status (`store::sweeps::finding_counts`).
+pub fn text(r: &SweepReport, counts: &[FindingCount], delivery: Option<&DrainReport>) -> String {
     let mut s = String::new();
     let secs = (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0;
     line(
@@ -51,14 +101,14 @@ pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
             a.total, a.assessed, a.not_assessed, a.skipped
         ),
     );
-    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut failing_by_severity: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut failing_by_control: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in &r.findings {
-        *by_status.entry(f.status.as_str()).or_default() += 1;
-        if f.status == Status::Fail.as_str() {
-            *failing_by_severity.entry(f.severity.as_str()).or_default() += 1;
-            *failing_by_control.entry(f.control_id.as_str()).or_default() += 1;
+    let mut by_status: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut failing_by_severity: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut failing_by_control: BTreeMap<&str, i64> = BTreeMap::new();
+    for c in counts {
+        *by_status.entry(c.status.as_str()).or_default() += c.findings;
+        if c.status == Status::Fail.as_str() {
+            *failing_by_severity.entry(c.severity.as_str()).or_default() += c.findings;
+            *failing_by_control.entry(c.control_id.as_str()).or_default() += c.findings;
         }
     }
     let statuses: Vec<String> =
@@ -69,12 +119,12 @@ pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
         .map(|sev| format!("{} {}", failing_by_severity.get(sev.as_str()).unwrap_or(&0), sev))
         .collect();
     line(&mut s, format!("Failing by severity: {}", severities.join(", ")));
-    let mut top: Vec<(&str, usize)> = failing_by_control.into_iter().collect();
+    let mut top: Vec<(&str, i64)> = failing_by_control.into_iter().collect();
     top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
     if !top.is_empty() {
         line(&mut s, "Top failing controls:".to_owned());
         for (control, n) in top.iter().take(5) {
-            let title = r.findings.iter().find(|f| f.control_id == *control).map_or("", |f| f.title.as_str());
+            let title = counts.iter().find(|c| c.control_id == *control).map_or("", |c| c.title.as_str());
             line(&mut s, format!("  {control:<9} {n:>5}  {title}"));
         }
     }

@@ -58,8 +58,11 @@ pub async fn account(
     let trails =
         cloudtrail::collect(clients, if swept.is_empty() { std::slice::from_ref(home_region) } else { &swept }).await;
 
-    let mut per_region: Vec<RegionSnapshot> = futures::stream::iter(swept.iter())
-        .map(|region| collect_region(clients, region))
+    // The futures are made before they are streamed: a closure over `&Region` held across
+    // the await would keep this future from being provably `Send` (rust-lang/rust#102211),
+    // and the sweep spawns its workers.
+    let regional: Vec<_> = swept.iter().map(|region| collect_region(clients, region)).collect();
+    let mut per_region: Vec<RegionSnapshot> = futures::stream::iter(regional)
         .buffer_unordered(settings.region_concurrency)
         .collect()
         .await;
