@@ -183,3 +183,99 @@ fn line(s: &mut String, text: String) {
     s.push_str(&text);
     s.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::SweepId;
+    use crate::store::StoreError;
+    use crate::sweep::AccountCounts;
+
+    fn report() -> SweepReport {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        SweepReport {
+            sweep_id: SweepId::new(),
+            status: "completed".into(),
+            resumed: true,
+            started_at: at,
+            finished_at: at + chrono::Duration::seconds(90),
+            accounts: AccountCounts { total: 3, assessed: 2, not_assessed: 1, skipped: 0 },
+            aws_calls: Default::default(),
+            management_account: None,
+        }
+    }
+
+    fn finding(id: &str, control: &str, status: &str) -> FindingRow {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        FindingRow {
+            id: id.into(),
+            control_id: control.into(),
+            account_id: "111111111111".into(),
+            region: Some("us-east-1".into()),
+            resource_id: "r".into(),
+            status: status.into(),
+            severity: "high".into(),
+            title: format!("title of {control}"),
+            detail: "d \"quoted\"".into(),
+            first_seen_at: at,
+            last_seen_at: at,
+        }
+    }
+
+    async fn written(findings: Vec<Result<FindingRow, StoreError>>) -> (Result<usize, WriteError>, String) {
+        let mut out = Vec::new();
+        let n = write_json(&mut out, &json_head(&report(), None), futures::stream::iter(findings)).await;
+        (n, String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_streamed_json_report_is_one_document_with_every_finding() {
+        let (n, text) = written(vec![Ok(finding("a", "BR.NET.1", "fail")), Ok(finding("b", "BR.LOG.1", "pass"))]).await;
+        assert_eq!(n.unwrap(), 2);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["status"], "completed");
+        assert_eq!(doc["accounts"]["not_assessed"], 1);
+        let findings = doc["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0], finding_json(&finding("a", "BR.NET.1", "fail")));
+        assert_eq!(findings[1]["detail"], "d \"quoted\"");
+
+        let (n, text) = written(Vec::new()).await;
+        assert_eq!(n.unwrap(), 0);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["findings"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_of_the_findings_is_an_error_not_a_short_report() {
+        let broken = StoreError::Json(serde_json::from_str::<Value>("{").unwrap_err());
+        let (n, _) = written(vec![Ok(finding("a", "BR.NET.1", "fail")), Err(broken)]).await;
+        assert!(matches!(n, Err(WriteError::Store(_))), "{n:?}");
+    }
+
+    #[test]
+    fn the_summary_counts_come_from_the_database_counts() {
+        let count = |control: &str, severity: &str, status: &str, findings| FindingCount {
+            control_id: control.into(),
+            title: format!("title of {control}"),
+            severity: severity.into(),
+            status: status.into(),
+            findings,
+        };
+        let counts = [
+            count("BR.LOG.1", "medium", "fail", 2),
+            count("BR.LOG.1", "medium", "pass", 5),
+            count("BR.NET.1", "high", "fail", 7),
+            count("BR.NET.1", "high", "error", 1),
+        ];
+        let text = text(&report(), &counts, None);
+        assert!(text.contains("(resumed) in 90.0s"), "{text}");
+        assert!(text.contains("Findings: 9 fail, 1 error, 5 pass, 0 not_applicable"), "{text}");
+        assert!(text.contains("0 critical, 7 high, 2 medium"), "{text}");
+        let top: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("Top failing")).skip(1).take(2).collect();
+        assert!(top[0].contains("BR.NET.1") && top[0].contains("7") && top[0].contains("title of BR.NET.1"), "{text}");
+        assert!(top[1].contains("BR.LOG.1") && top[1].contains("2"), "{text}");
+    }
+}

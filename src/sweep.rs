@@ -39,9 +39,9 @@ pub enum SweepError {
     /// Another sweep is in progress, driven by a process whose lease is live (this one or another).
     #[error("sweep {0} is already running")]
     AlreadyRunning(SweepId),
-    /// This process lost the sweep's lease (it could not renew it in time) and another
-    /// process took the sweep over; that one finishes it.
-    #[error("sweep {0} was taken over by another process after this one's lease lapsed")]
+    /// This process lost the sweep's lease: another process took the sweep over, or this one
+    /// could not renew it for a whole lease (the database). Whoever holds it next finishes it.
+    #[error("this process lost the lease of sweep {0}; the process that takes it over finishes it")]
     TakenOver(SweepId),
     /// The organization could not be read.
     #[error(transparent)]

@@ -62,10 +62,8 @@ pub async fn account(
     // the await would keep this future from being provably `Send` (rust-lang/rust#102211),
     // and the sweep spawns its workers.
     let regional: Vec<_> = swept.iter().map(|region| collect_region(clients, region)).collect();
-    let mut per_region: Vec<RegionSnapshot> = futures::stream::iter(regional)
-        .buffer_unordered(settings.region_concurrency)
-        .collect()
-        .await;
+    let mut per_region: Vec<RegionSnapshot> =
+        futures::stream::iter(regional).buffer_unordered(settings.region_concurrency).collect().await;
     per_region.sort_by(|a, b| a.region.cmp(&b.region));
 
     let buckets = s3::collect_invocation_buckets(clients, &per_region).await;

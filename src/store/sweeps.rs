@@ -43,7 +43,12 @@ pub struct SweepRow {
 /// Starts a sweep held by `owner` for `lease_seconds`, or fails with `None` when another
 /// sweep is running (the partial unique index `sweeps_one_running` guarantees at most one,
 /// across processes).
-pub async fn start(pool: &PgPool, trigger: &str, owner: &str, lease_seconds: i64) -> Result<Option<SweepId>, StoreError> {
+pub async fn start(
+    pool: &PgPool,
+    trigger: &str,
+    owner: &str,
+    lease_seconds: i64,
+) -> Result<Option<SweepId>, StoreError> {
     let id = SweepId::new();
     let inserted = sqlx::query(
         "insert into sweeps (id, trigger, status, lease_owner, lease_expires_at)

@@ -179,10 +179,12 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
 
     // A second process while one runs is refused, across processes (the database says so:
     // the sweep's lease is live).
-    sqlx::query("update sweeps set status = 'running', lease_owner = 'alive', lease_expires_at = now() + interval '10 minutes'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "update sweeps set status = 'running', lease_owner = 'alive', lease_expires_at = now() + interval '10 minutes'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     sqlx::query("update sweep_tasks set state = 'running', lease_owner = 'alive', lease_expires_at = now() + interval '10 minutes'")
         .execute(&pool)
         .await

@@ -31,7 +31,8 @@ fn account() -> OrgAccount {
 async fn planned_sweep(pool: &PgPool, owner: &str, lease_seconds: i64) -> bedrock_sweeper::domain::SweepId {
     let id = sweeps::start(pool, "test", owner, lease_seconds).await.unwrap().unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    let hash = bedrock_sweeper::store::snapshots::put(&mut conn, "organization", &json!({"test": "org"})).await.unwrap();
+    let hash =
+        bedrock_sweeper::store::snapshots::put(&mut conn, "organization", &json!({"test": "org"})).await.unwrap();
     drop(conn);
     let task = PlannedTask { account_id: AccountId::parse(ACCOUNT).unwrap(), skip_reason: None };
     assert!(sweeps::plan(pool, id, owner, &hash, &[task]).await.unwrap());
@@ -113,7 +114,8 @@ async fn a_process_whose_sweep_lease_was_taken_over_cannot_write_the_sweep() {
     // p1 lost it: no renewal, no plan, no claim, no completion, no failure.
     assert!(!sweeps::renew(&pool, sweep, "sweep-p1", 60).await.unwrap());
     let mut conn = pool.acquire().await.unwrap();
-    let hash = bedrock_sweeper::store::snapshots::put(&mut conn, "organization", &json!({"other": "org"})).await.unwrap();
+    let hash =
+        bedrock_sweeper::store::snapshots::put(&mut conn, "organization", &json!({"other": "org"})).await.unwrap();
     drop(conn);
     let extra = PlannedTask { account_id: AccountId::parse("222222222222").unwrap(), skip_reason: None };
     assert!(!sweeps::plan(&pool, sweep, "sweep-p1", &hash, &[extra]).await.unwrap());
@@ -122,12 +124,11 @@ async fn a_process_whose_sweep_lease_was_taken_over_cannot_write_the_sweep() {
     assert!(!sweeps::complete(&pool, sweep, "sweep-p1", &CallCounts::new()).await.unwrap());
     assert!(!sweeps::finish(&pool, sweep, "sweep-p1", "failed", &CallCounts::new(), Some("p1")).await.unwrap());
     sweeps::release_sweep(&pool, sweep, "sweep-p1").await.unwrap();
-    let row: (String, Option<String>, f64) = sqlx::query_as(
-        "select status, lease_owner, extract(epoch from lease_expires_at - now())::float8 from sweeps",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let row: (String, Option<String>, f64) =
+        sqlx::query_as("select status, lease_owner, extract(epoch from lease_expires_at - now())::float8 from sweeps")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!((row.0.as_str(), row.1.as_deref()), ("running", Some("sweep-p2")));
     assert!(row.2 > 50.0, "p1's release did not touch p2's lease");
 

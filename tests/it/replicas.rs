@@ -195,8 +195,14 @@ async fn a_replica_killed_mid_sweep_is_taken_over_and_its_sweep_completes_once()
     );
     // A renewed at most one renewal interval before the kill: the lease lapsed between
     // lease - renewal and lease after it; B takes over as soon as it has, never before.
-    assert!(takeover + renewal + Duration::from_millis(300) >= lease, "taken over before the lease lapsed: {takeover:?}");
-    assert!(takeover <= lease + Duration::from_secs(1), "taken over {takeover:?} after the kill; the lease is {lease:?}");
+    assert!(
+        takeover + renewal + Duration::from_millis(300) >= lease,
+        "taken over before the lease lapsed: {takeover:?}"
+    );
+    assert!(
+        takeover <= lease + Duration::from_secs(1),
+        "taken over {takeover:?} after the kill; the lease is {lease:?}"
+    );
 
     let finished = b.wait_finished(id, Duration::from_secs(180)).await;
     assert_eq!(finished["status"], "completed", "{finished}");
