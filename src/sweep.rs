@@ -149,6 +149,14 @@ pub fn resume(deps: &SweepDeps) -> impl Future<Output = Result<Option<SweepRepor
     }
 }
 
+// Compile-time check, beside the return types' bounds: the sweep's futures can be spawned
+// (`serve` runs them on the runtime, which moves them between threads).
+const _: fn(&SweepDeps) = |deps| {
+    fn spawnable<F: Future + Send + 'static>(_: F) {}
+    spawnable(run(deps, "check"));
+    spawnable(resume(deps));
+};
+
 /// A lease holder's id: the process, plus a random part so each holder (the sweep's driver,
 /// each worker) is told apart from every other, in this process and elsewhere.
 fn owner_id(role: &str) -> String {
