@@ -351,13 +351,15 @@ pub struct SweepSettings {
     pub account_concurrency: usize,
     /// Regions collected at once within one account.
     pub region_concurrency: usize,
-    /// How long a worker owns an account task before another may take it over, in seconds.
+    /// How long a lease lasts without renewal, in seconds: the sweep's (held by the process
+    /// that drives it) and each account task's (held by one worker). Holders renew three
+    /// times per lease; a dead process's sweep is taken over once its lease lapsed.
     pub lease_seconds: i64,
 }
 
 impl Default for SweepSettings {
     fn default() -> Self {
-        Self { regions: Vec::new(), account_concurrency: 8, region_concurrency: 4, lease_seconds: 900 }
+        Self { regions: Vec::new(), account_concurrency: 8, region_concurrency: 4, lease_seconds: 60 }
     }
 }
 
@@ -521,8 +523,8 @@ impl Settings {
         if self.sweep.region_concurrency == 0 || self.sweep.region_concurrency > 64 {
             return invalid("sweep.region_concurrency", "must be between 1 and 64");
         }
-        if self.sweep.lease_seconds < 60 {
-            return invalid("sweep.lease_seconds", "must be at least 60");
+        if !(3..=86_400).contains(&self.sweep.lease_seconds) {
+            return invalid("sweep.lease_seconds", "must be between 3 and 86400");
         }
         let name_ok = !self.aws.member_role_name.is_empty()
             && self.aws.member_role_name.len() <= 64

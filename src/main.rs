@@ -143,15 +143,23 @@ async fn main() -> ExitCode {
                         }
                     };
                     match output {
-                        Output::Text => print!("{}", report::text(&r, delivery.as_ref())),
-                        Output::Json => match serde_json::to_string_pretty(&report::json(&r, delivery.as_ref())) {
-                            Ok(text) => println!("{text}"),
+                        Output::Text => match store::sweeps::finding_counts(&deps.pool, r.sweep_id).await {
+                            Ok(counts) => print!("{}", report::text(&r, &counts, delivery.as_ref())),
                             Err(e) => return fail(1, &e.to_string()),
                         },
+                        Output::Json => {
+                            // Streamed: the findings of a large organization are never all in memory.
+                            let head = report::json_head(&r, delivery.as_ref());
+                            let findings = store::sweeps::stream_findings(&deps.pool, r.sweep_id);
+                            let mut out = std::io::BufWriter::new(std::io::stdout());
+                            if let Err(e) = report::write_json(&mut out, &head, findings).await {
+                                return fail(1, &e.to_string());
+                            }
+                        }
                     }
                     if r.status == "completed" { ExitCode::SUCCESS } else { ExitCode::from(3) }
                 }
-                Err(e @ SweepError::AlreadyRunning(_)) => fail(3, &e.to_string()),
+                Err(e @ (SweepError::AlreadyRunning(_) | SweepError::TakenOver(_))) => fail(3, &e.to_string()),
                 Err(SweepError::Discovery(e)) if e.is_config_error() => fail(2, &e.to_string()),
                 Err(e) => fail(1, &e.to_string()),
             }

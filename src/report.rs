@@ -7,10 +7,13 @@ use serde_json::{Value, json};
 use crate::catalog::Catalog;
 use crate::domain::{Severity, Status};
 use crate::export::security_hub::DrainReport;
+use crate::store::findings::FindingRow;
+use crate::store::sweeps::FindingCount;
 use crate::sweep::SweepReport;
 
-/// The JSON document of `sweep --output json`.
-pub fn json(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
+/// The JSON document of `sweep --output json` without its `findings` (the caller streams
+/// them after it, each through [`finding_json`]).
+pub fn json_head(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
     json!({
         "security_hub": delivery,
         "sweep_id": r.sweep_id,
@@ -20,23 +23,70 @@ pub fn json(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
         "finished_at": r.finished_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "accounts": r.accounts,
         "aws_calls": r.aws_calls,
-        "findings": r.findings.iter().map(|f| json!({
-            "id": f.id,
-            "control_id": f.control_id,
-            "account_id": f.account_id,
-            "region": f.region,
-            "resource_id": f.resource_id,
-            "status": f.status,
-            "severity": f.severity,
-            "title": f.title,
-            "detail": f.detail,
-            "first_seen_at": f.first_seen_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        })).collect::<Vec<_>>(),
     })
 }
 
-/// The human summary of a sweep.
-pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
+/// One finding of the `findings` array of `sweep --output json`.
+pub fn finding_json(f: &FindingRow) -> Value {
+    json!({
+        "id": f.id,
+        "control_id": f.control_id,
+        "account_id": f.account_id,
+        "region": f.region,
+        "resource_id": f.resource_id,
+        "status": f.status,
+        "severity": f.severity,
+        "title": f.title,
+        "detail": f.detail,
+        "first_seen_at": f.first_seen_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    })
+}
+
+/// Writes the JSON document of `sweep --output json`: the head, then the findings one at a
+/// time as `findings` yields them, so a large organization's findings are never all held.
+pub async fn write_json<W, S>(out: &mut W, head: &Value, findings: S) -> Result<usize, WriteError>
+where
+    W: std::io::Write,
+    S: futures::Stream<Item = Result<FindingRow, crate::store::StoreError>>,
+{
+    use futures::StreamExt;
+    let mut head_text = serde_json::to_string_pretty(head)?;
+    // The head is an object: reopen it to append the array.
+    if head_text.ends_with('}') {
+        head_text.pop();
+    }
+    let head_text = head_text.trim_end();
+    let comma = if head_text.ends_with('{') { "" } else { "," };
+    write!(out, "{head_text}{comma}\n  \"findings\": [")?;
+    let mut findings = std::pin::pin!(findings);
+    let mut n = 0;
+    while let Some(f) = findings.next().await {
+        let sep = if n == 0 { "" } else { "," };
+        write!(out, "{sep}\n    {}", serde_json::to_string(&finding_json(&f?))?)?;
+        n += 1;
+    }
+    writeln!(out, "{}]\n}}", if n == 0 { "" } else { "\n  " })?;
+    out.flush()?;
+    Ok(n)
+}
+
+/// Why the JSON report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Writing failed (a closed pipe, a full disk).
+    #[error("cannot write the report: {0}")]
+    Io(#[from] std::io::Error),
+    /// Encoding failed.
+    #[error("cannot encode the report: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Reading the findings failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The human summary of a sweep; `counts` are its findings counted by control, severity and
+/// status (`store::sweeps::finding_counts`).
+pub fn text(r: &SweepReport, counts: &[FindingCount], delivery: Option<&DrainReport>) -> String {
     let mut s = String::new();
     let secs = (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0;
     line(
@@ -51,14 +101,14 @@ pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
             a.total, a.assessed, a.not_assessed, a.skipped
         ),
     );
-    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut failing_by_severity: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut failing_by_control: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in &r.findings {
-        *by_status.entry(f.status.as_str()).or_default() += 1;
-        if f.status == Status::Fail.as_str() {
-            *failing_by_severity.entry(f.severity.as_str()).or_default() += 1;
-            *failing_by_control.entry(f.control_id.as_str()).or_default() += 1;
+    let mut by_status: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut failing_by_severity: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut failing_by_control: BTreeMap<&str, i64> = BTreeMap::new();
+    for c in counts {
+        *by_status.entry(c.status.as_str()).or_default() += c.findings;
+        if c.status == Status::Fail.as_str() {
+            *failing_by_severity.entry(c.severity.as_str()).or_default() += c.findings;
+            *failing_by_control.entry(c.control_id.as_str()).or_default() += c.findings;
         }
     }
     let statuses: Vec<String> =
@@ -69,12 +119,12 @@ pub fn text(r: &SweepReport, delivery: Option<&DrainReport>) -> String {
         .map(|sev| format!("{} {}", failing_by_severity.get(sev.as_str()).unwrap_or(&0), sev))
         .collect();
     line(&mut s, format!("Failing by severity: {}", severities.join(", ")));
-    let mut top: Vec<(&str, usize)> = failing_by_control.into_iter().collect();
+    let mut top: Vec<(&str, i64)> = failing_by_control.into_iter().collect();
     top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
     if !top.is_empty() {
         line(&mut s, "Top failing controls:".to_owned());
         for (control, n) in top.iter().take(5) {
-            let title = r.findings.iter().find(|f| f.control_id == *control).map_or("", |f| f.title.as_str());
+            let title = counts.iter().find(|c| c.control_id == *control).map_or("", |c| c.title.as_str());
             line(&mut s, format!("  {control:<9} {n:>5}  {title}"));
         }
     }
@@ -132,4 +182,100 @@ pub fn controls_table(catalog: &Catalog) -> String {
 fn line(s: &mut String, text: String) {
     s.push_str(&text);
     s.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::SweepId;
+    use crate::store::StoreError;
+    use crate::sweep::AccountCounts;
+
+    fn report() -> SweepReport {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        SweepReport {
+            sweep_id: SweepId::new(),
+            status: "completed".into(),
+            resumed: true,
+            started_at: at,
+            finished_at: at + chrono::Duration::seconds(90),
+            accounts: AccountCounts { total: 3, assessed: 2, not_assessed: 1, skipped: 0 },
+            aws_calls: Default::default(),
+            management_account: None,
+        }
+    }
+
+    fn finding(id: &str, control: &str, status: &str) -> FindingRow {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        FindingRow {
+            id: id.into(),
+            control_id: control.into(),
+            account_id: "111111111111".into(),
+            region: Some("us-east-1".into()),
+            resource_id: "r".into(),
+            status: status.into(),
+            severity: "high".into(),
+            title: format!("title of {control}"),
+            detail: "d \"quoted\"".into(),
+            first_seen_at: at,
+            last_seen_at: at,
+        }
+    }
+
+    async fn written(findings: Vec<Result<FindingRow, StoreError>>) -> (Result<usize, WriteError>, String) {
+        let mut out = Vec::new();
+        let n = write_json(&mut out, &json_head(&report(), None), futures::stream::iter(findings)).await;
+        (n, String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_streamed_json_report_is_one_document_with_every_finding() {
+        let (n, text) = written(vec![Ok(finding("a", "BR.NET.1", "fail")), Ok(finding("b", "BR.LOG.1", "pass"))]).await;
+        assert_eq!(n.unwrap(), 2);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["status"], "completed");
+        assert_eq!(doc["accounts"]["not_assessed"], 1);
+        let findings = doc["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0], finding_json(&finding("a", "BR.NET.1", "fail")));
+        assert_eq!(findings[1]["detail"], "d \"quoted\"");
+
+        let (n, text) = written(Vec::new()).await;
+        assert_eq!(n.unwrap(), 0);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["findings"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_of_the_findings_is_an_error_not_a_short_report() {
+        let broken = StoreError::Json(serde_json::from_str::<Value>("{").unwrap_err());
+        let (n, _) = written(vec![Ok(finding("a", "BR.NET.1", "fail")), Err(broken)]).await;
+        assert!(matches!(n, Err(WriteError::Store(_))), "{n:?}");
+    }
+
+    #[test]
+    fn the_summary_counts_come_from_the_database_counts() {
+        let count = |control: &str, severity: &str, status: &str, findings| FindingCount {
+            control_id: control.into(),
+            title: format!("title of {control}"),
+            severity: severity.into(),
+            status: status.into(),
+            findings,
+        };
+        let counts = [
+            count("BR.LOG.1", "medium", "fail", 2),
+            count("BR.LOG.1", "medium", "pass", 5),
+            count("BR.NET.1", "high", "fail", 7),
+            count("BR.NET.1", "high", "error", 1),
+        ];
+        let text = text(&report(), &counts, None);
+        assert!(text.contains("(resumed) in 90.0s"), "{text}");
+        assert!(text.contains("Findings: 9 fail, 1 error, 5 pass, 0 not_applicable"), "{text}");
+        assert!(text.contains("0 critical, 7 high, 2 medium"), "{text}");
+        let top: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("Top failing")).skip(1).take(2).collect();
+        assert!(top[0].contains("BR.NET.1") && top[0].contains("7") && top[0].contains("title of BR.NET.1"), "{text}");
+        assert!(top[1].contains("BR.LOG.1") && top[1].contains("2"), "{text}");
+    }
 }

@@ -1,12 +1,15 @@
-//! Runs sweeps for the `serve` process: on the cron schedule, on `POST /api/v1/sweeps`, and
-//! once at start-up to resume an interrupted sweep. Each run is `sweep::run` followed by the
-//! Security Hub delivery (the same steps as the `sweep` subcommand, through [`deliver`]).
-//! Between sweeps it also delivers on its own interval and when an exception changes, so
-//! suppressions, their expiry and deferred findings reach Security Hub without a sweep.
+//! Runs sweeps for the `serve` process: on the cron schedule, on `POST /api/v1/sweeps`, at
+//! start-up to resume an interrupted sweep, and whenever the running sweep's lease lapses
+//! (its process died: [`start`] also watches the lease). Each run is `sweep::run` (or
+//! `sweep::resume`) followed by the Security Hub delivery (the same steps as the `sweep`
+//! subcommand, through [`deliver`]). Between sweeps it also delivers on its own interval and
+//! when an exception changes, so suppressions, their expiry and deferred findings reach
+//! Security Hub without a sweep.
 //!
 //! It never decides by itself whether a sweep may start: `sweep::run` refuses a second
-//! sweep through the database (`sweeps_one_running`), which holds across replicas. It must
-//! not call AWS or the database other than through `sweep`, `store` and `export`.
+//! sweep through the database (`sweeps_one_running` and the sweep's lease), which holds
+//! across replicas. It must not call AWS or the database other than through `sweep`,
+//! `store` and `export`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,20 +49,6 @@ pub async fn deliver(
 }
 
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
-/// Runs `sweep::run` on a blocking-pool thread that drives it with `block_on`.
-///
-/// rustc cannot prove `sweep::run`'s future `Send` (higher-ranked lifetimes in its worker
-/// closures, rust-lang/rust#102211), so it cannot go to `tokio::spawn`; `block_on` needs no
-/// `Send`, and the sweep's own I/O still runs on the shared runtime.
-async fn sweep_off_thread(deps: SweepDeps, trigger: String) -> Result<SweepReport, SweepError> {
-    let runtime = tokio::runtime::Handle::current();
-    match tokio::task::spawn_blocking(move || runtime.block_on(sweep::run(&deps, &trigger))).await {
-        Ok(result) => result,
-        // A panic in the sweep is a bug: let it surface where it would have without the thread.
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
 
 // `Sender::drain` is Send, but rustc needs the concrete lifetimes of this site to see it.
 fn boxed_deliver(
@@ -199,56 +188,83 @@ impl Runner {
         self.deps.stop.load(Ordering::Relaxed)
     }
 
-    /// One sweep (or the resumption of the interrupted one), then delivery to Security Hub.
+    /// One sweep (or the resumption of the one whose process died), then delivery to Security Hub.
     ///
     /// A delivery failure is logged, not returned: the findings stay in the outbox for the next run.
     pub async fn run_once(self: &Arc<Self>, trigger: &str) -> Result<SweepReport, SweepError> {
         let _running = self.active.read().await;
         let started = Instant::now();
-        let result = sweep_off_thread(self.deps.clone(), trigger.to_owned()).await;
+        let result = sweep::run(&self.deps, trigger).await;
         crate::api::metrics::record_sweep(&result, started.elapsed());
         let report = result?;
-        // After a shutdown signal the outbox is left for the next process.
-        if !self.stopping() {
-            let management = report.management_account.clone();
-            match boxed_deliver(&self.deps, self.security_hub_concurrency, management, Arc::clone(&self.counters)).await
-            {
-                // Another delivery runs: this sweep's findings go with one more run after it.
-                Ok(Some(d)) if d.busy => self.request_security_hub_sync(),
-                Ok(Some(d)) => info!(
-                    sweep.id = %report.sweep_id, imported = d.imported, failed = d.failed, deferred = d.deferred,
-                    suppressions = d.workflow.updated, "Security Hub delivery done"
-                ),
-                Ok(None) => {}
-                Err(e) => {
-                    error!(sweep.id = %report.sweep_id, error = %e, "Security Hub delivery failed; findings stay queued")
-                }
-            }
-        }
+        self.deliver_after(&report).await;
         Ok(report)
     }
 
-    /// A scheduler tick or the start-up resumption: runs a sweep and logs how it ended.
+    /// Takes over and finishes the running sweep when its lease lapsed, then delivers; never
+    /// starts a new sweep. `Ok(None)`: no sweep is running.
+    pub async fn resume_once(self: &Arc<Self>) -> Result<Option<SweepReport>, SweepError> {
+        let _running = self.active.read().await;
+        let started = Instant::now();
+        let result = match sweep::resume(&self.deps).await {
+            Ok(None) => return Ok(None),
+            Ok(Some(report)) => Ok(report),
+            Err(e) => Err(e),
+        };
+        crate::api::metrics::record_sweep(&result, started.elapsed());
+        let report = result?;
+        self.deliver_after(&report).await;
+        Ok(Some(report))
+    }
+
+    async fn deliver_after(self: &Arc<Self>, report: &SweepReport) {
+        // After a shutdown signal the outbox is left for the next process.
+        if self.stopping() {
+            return;
+        }
+        let management = report.management_account.clone();
+        match boxed_deliver(&self.deps, self.security_hub_concurrency, management, Arc::clone(&self.counters)).await {
+            // Another delivery runs: this sweep's findings go with one more run after it.
+            Ok(Some(d)) if d.busy => self.request_security_hub_sync(),
+            Ok(Some(d)) => info!(
+                sweep.id = %report.sweep_id, imported = d.imported, failed = d.failed, deferred = d.deferred,
+                suppressions = d.workflow.updated, "Security Hub delivery done"
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                error!(sweep.id = %report.sweep_id, error = %e, "Security Hub delivery failed; findings stay queued")
+            }
+        }
+    }
+
+    /// A scheduler tick: runs a sweep (or takes over the one whose process died) and logs how it ended.
     pub async fn run_logged(self: &Arc<Self>, trigger: &str) {
         if self.stopping() {
             return;
         }
-        match self.run_once(trigger).await {
-            Ok(r) => info!(sweep.id = %r.sweep_id, sweep.trigger = trigger, status = %r.status, "sweep ended"),
-            Err(SweepError::AlreadyRunning(id)) => {
-                info!(sweep.id = %id, sweep.trigger = trigger, "sweep not started: another sweep is running");
-            }
-            Err(e) => error!(sweep.trigger = trigger, error = %e, "sweep failed (a running sweep stays resumable)"),
-        }
+        log_outcome(trigger, self.run_once(trigger).await.map(Some));
     }
 
-    /// Starts a sweep in the background and returns its id as soon as it is recorded.
+    /// Start-up and the lease watcher: takes over the running sweep if its lease lapsed, and
+    /// logs how it ended.
+    pub async fn resume_logged(self: &Arc<Self>, trigger: &str) {
+        if self.stopping() {
+            return;
+        }
+        log_outcome(trigger, self.resume_once().await);
+    }
+
+    /// Starts a sweep in the background and returns its id as soon as it is recorded; when
+    /// the running sweep's process died (its lease lapsed), resumes that one and returns its id.
     pub async fn trigger(self: &Arc<Self>, trigger: &'static str) -> Result<SweepId, TriggerError> {
         if self.stopping() {
             return Err(TriggerError::ShuttingDown);
         }
-        if let Some(running) = sweeps::running(&self.deps.pool).await? {
-            return Err(TriggerError::AlreadyRunning(running.id));
+        // A sweep whose lease lapsed (its process died) is not refused: this trigger resumes it.
+        if let Some((id, lease_left)) = sweeps::running_lease(&self.deps.pool).await?
+            && lease_left > 0.0
+        {
+            return Err(TriggerError::AlreadyRunning(id));
         }
         let newest_before = sweeps::page(&self.deps.pool, None, 1).await?.first().map(|s| s.id);
         let runner = Arc::clone(self);
@@ -274,8 +290,11 @@ impl Runner {
                     Err(e) => Err(TriggerError::Failed(e.to_string())),
                 };
             }
-            if let Some(running) = sweeps::running(&self.deps.pool).await? {
-                return Ok(running.id);
+            // Recorded (or taken over) and driven: a live lease on the running sweep.
+            if let Some((id, lease_left)) = sweeps::running_lease(&self.deps.pool).await?
+                && lease_left > 0.0
+            {
+                return Ok(id);
             }
             if Instant::now() > deadline {
                 // The task goes on; it is visible in GET /sweeps once recorded.
@@ -299,8 +318,10 @@ impl Runner {
 
 /// Starts the cron schedule (six fields, seconds first, UTC). Each tick runs a sweep unless one
 /// is running, in which case the tick is refused and logged. With Security Hub delivery on,
-/// it also delivers on the runner's sync interval between sweeps.
+/// it also delivers on the runner's sync interval between sweeps. Also starts the lease
+/// watcher ([`watch_lease`]), which ends when the runner stops.
 pub async fn start(runner: Arc<Runner>, schedule: &str) -> Result<JobScheduler, JobSchedulerError> {
+    tokio::spawn(watch_lease(Arc::clone(&runner)));
     let scheduler = JobScheduler::new().await?;
     let sweeps = Arc::clone(&runner);
     let job = Job::new_async(schedule, move |_id, _lock| {
@@ -319,11 +340,55 @@ pub async fn start(runner: Arc<Runner>, schedule: &str) -> Result<JobScheduler, 
     Ok(scheduler)
 }
 
-/// Resumes the interrupted sweep, if there is one, in the background.
+/// Resumes the interrupted sweep in the background, if there is one whose lease lapsed. A
+/// sweep another live process drives is left to it (the lease watcher takes it over if that
+/// process dies).
 pub async fn resume_interrupted(runner: &Arc<Runner>) -> Result<Option<SweepId>, StoreError> {
-    let Some(running) = sweeps::running(&runner.deps.pool).await? else { return Ok(None) };
-    warn!(sweep.id = %running.id, "resuming an interrupted sweep");
+    let Some((id, lease_left)) = sweeps::running_lease(&runner.deps.pool).await? else { return Ok(None) };
+    if lease_left > 0.0 {
+        info!(sweep.id = %id, "a sweep is running in another process; taken over here if its lease lapses");
+        return Ok(None);
+    }
+    warn!(sweep.id = %id, "resuming an interrupted sweep");
     let runner = Arc::clone(runner);
-    tokio::spawn(async move { runner.run_logged("resume").await });
-    Ok(Some(running.id))
+    tokio::spawn(async move { runner.resume_logged("resume").await });
+    Ok(Some(id))
+}
+
+/// Takes the running sweep over as soon as its lease lapses (its process died or hangs),
+/// until the runner stops. It sleeps until the lease it sees would lapse, at most a quarter
+/// of a lease (at least a second, at most 15 s) at a time, so a sweep started elsewhere
+/// is noticed soon and one whose process dies is resumed within a lease and a fraction.
+pub async fn watch_lease(runner: Arc<Runner>) {
+    let lease = runner.deps.sweep.lease_seconds as f64;
+    let poll = (lease / 4.0).clamp(1.0, 15.0);
+    while !runner.stopping() {
+        let wait = match sweeps::running_lease(&runner.deps.pool).await {
+            Ok(None) => poll,
+            Ok(Some((_, left))) if left > 0.0 => (left + 0.05).min(poll),
+            Ok(Some((id, _))) => {
+                info!(sweep.id = %id, "the running sweep's lease lapsed: taking it over");
+                runner.resume_logged("takeover").await;
+                // Not at once: a takeover that failed (the database) is not retried in a loop.
+                1.0
+            }
+            Err(e) => {
+                warn!(error = %e, "could not read the running sweep's lease");
+                poll
+            }
+        };
+        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+    }
+}
+
+fn log_outcome(trigger: &str, outcome: Result<Option<SweepReport>, SweepError>) {
+    match outcome {
+        Ok(Some(r)) => info!(sweep.id = %r.sweep_id, sweep.trigger = trigger, status = %r.status, "sweep ended"),
+        Ok(None) => {}
+        Err(SweepError::AlreadyRunning(id)) => {
+            info!(sweep.id = %id, sweep.trigger = trigger, "sweep not started: another sweep is running");
+        }
+        Err(e @ SweepError::TakenOver(_)) => warn!(sweep.trigger = trigger, error = %e, "sweep handed over"),
+        Err(e) => error!(sweep.trigger = trigger, error = %e, "sweep failed (a running sweep stays resumable)"),
+    }
 }

@@ -2,33 +2,47 @@
 //! discover → plan tasks → (per account, bounded) assume → collect → evaluate → record
 //! → finish.
 //!
-//! A sweep is rows in Postgres. If a process dies mid-sweep, the next `sweep` finds the
-//! running sweep with no live lease and resumes it from its stored organization snapshot.
+//! A sweep is rows in Postgres, driven by one process at a time: the one holding the
+//! sweep's lease (`store::sweeps`), which it renews while it runs, discovery included. Its
+//! workers (each with an owner id of its own) claim account tasks and renew their leases
+//! while they sweep the account. If the process dies, the next process (at start-up, at a
+//! scheduler tick, on `POST /sweeps`, or its lease watcher) takes the sweep over once the
+//! lease lapsed and resumes it from its stored organization snapshot, or reads the
+//! organization again if it had not been planned yet. A process that loses its lease stops
+//! claiming; whatever it still writes is refused by the guards on every write.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::{info, instrument, warn};
 
 use crate::aws::{self, AwsContext, CallCounts};
 use crate::catalog::Catalog;
 use crate::config::{ControlParameters, ManagementAccess, SweepSettings};
-use crate::domain::{Region, Status, SweepId};
+use crate::domain::{AccountId, Region, Status, SweepId};
 use crate::evaluate::{self, AccountInput};
 use crate::snapshot::{NotAssessed, OrgAccount, OrgSnapshot};
-use crate::store::findings::{AccountRecord, FindingRow};
+use crate::store::findings::AccountRecord;
 use crate::store::{self, StoreError, sweeps};
 use crate::{collect, org};
 
 /// Why a sweep could not run or could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    /// Another sweep is in progress (in this or another process).
+    /// Another sweep is in progress, driven by a process whose lease is live (this one or another).
     #[error("sweep {0} is already running")]
     AlreadyRunning(SweepId),
+    /// This process lost the sweep's lease: another process took the sweep over, or this one
+    /// could not renew it for a whole lease (the database). Whoever holds it next finishes it.
+    #[error("this process lost the lease of sweep {0}; the process that takes it over finishes it")]
+    TakenOver(SweepId),
     /// The organization could not be read.
     #[error(transparent)]
     Discovery(#[from] org::DiscoveryError),
@@ -46,7 +60,7 @@ pub struct SweepDeps {
     pub aws: AwsContext,
     /// The validated catalog.
     pub catalog: Arc<Catalog>,
-    /// Regions and concurrency.
+    /// Regions, concurrency and leases.
     pub sweep: SweepSettings,
     /// Control parameters.
     pub controls: ControlParameters,
@@ -73,14 +87,15 @@ pub struct AccountCounts {
     pub skipped: i64,
 }
 
-/// The outcome of a sweep.
+/// The outcome of a sweep. Its findings stay in the database (`store::findings::of_sweep`,
+/// `store::sweeps::stream_findings`): a sweep of a large organization does not hold them.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepReport {
     /// Its id.
     pub sweep_id: SweepId,
     /// `completed`, or `interrupted` when stopped early (resumable).
     pub status: String,
-    /// Whether this run resumed an interrupted sweep.
+    /// Whether this run took over a sweep started earlier (by a process that died or stopped).
     pub resumed: bool,
     /// Start.
     pub started_at: DateTime<Utc>,
@@ -90,111 +105,271 @@ pub struct SweepReport {
     pub accounts: AccountCounts,
     /// AWS calls (attempts) by service and operation made by this run.
     pub aws_calls: CallCounts,
-    /// Every active finding this sweep wrote.
-    pub findings: Vec<FindingRow>,
     /// The organization's management account.
     pub management_account: Option<crate::domain::AccountId>,
 }
 
-/// Runs one sweep to the end (or resumes the interrupted one).
-#[instrument(skip_all, fields(sweep.trigger = trigger))]
-pub async fn run(deps: &SweepDeps, trigger: &str) -> Result<SweepReport, SweepError> {
-    // The counter lives as long as the AWS context; report only what this run called.
-    let calls_before = deps.aws.counter().snapshot();
-    let (sweep_id, org, resumed) = match resumable(deps).await? {
-        Some((id, org)) => (id, org, true),
+/// Runs one sweep to the end: takes over the running sweep if its lease lapsed (its
+/// process died or stopped), else starts a new one; refused while another process's lease
+/// is live.
+///
+/// The future owns what it uses and is `Send + 'static` (the bound on the return type is
+/// the compile-time check), so `serve` spawns it and its workers run on every core.
+pub fn run(deps: &SweepDeps, trigger: &str) -> impl Future<Output = Result<SweepReport, SweepError>> + Send + 'static {
+    let deps = deps.clone();
+    let trigger = trigger.to_owned();
+    async move {
+        let calls_before = deps.aws.counter().snapshot();
+        let owner = owner_id("sweep");
+        let held = match take_over(&deps, &owner).await? {
+            Some(held) => held,
+            None => match sweeps::start(&deps.pool, &trigger, &owner, deps.sweep.lease_seconds).await? {
+                Some(id) => Held { id, org_hash: None, resumed: false },
+                None => {
+                    // Another process started one between the two statements.
+                    let running = sweeps::running(&deps.pool).await?.map_or_else(SweepId::new, |s| s.id);
+                    return Err(SweepError::AlreadyRunning(running));
+                }
+            },
+        };
+        drive(deps, owner, held, calls_before).await
+    }
+}
+
+/// Takes over and finishes the running sweep if its lease lapsed; `None` when no sweep is
+/// running. Never starts a new sweep (the lease watcher and start-up use it, so a sweep
+/// that just completed is not followed by a second one).
+pub fn resume(deps: &SweepDeps) -> impl Future<Output = Result<Option<SweepReport>, SweepError>> + Send + 'static {
+    let deps = deps.clone();
+    async move {
+        let calls_before = deps.aws.counter().snapshot();
+        let owner = owner_id("sweep");
+        let Some(held) = take_over(&deps, &owner).await? else { return Ok(None) };
+        drive(deps, owner, held, calls_before).await.map(Some)
+    }
+}
+
+// Compile-time check, beside the return types' bounds: the sweep's futures can be spawned
+// (`serve` runs them on the runtime, which moves them between threads).
+const _: fn(&SweepDeps) = |deps| {
+    fn spawnable<F: Future + Send + 'static>(_: F) {}
+    spawnable(run(deps, "check"));
+    spawnable(resume(deps));
+};
+
+/// A lease holder's id: the process, plus a random part so each holder (the sweep's driver,
+/// each worker) is told apart from every other, in this process and elsewhere.
+fn owner_id(role: &str) -> String {
+    format!("{role}-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// The sweep this process now drives.
+struct Held {
+    id: SweepId,
+    org_hash: Option<String>,
+    resumed: bool,
+}
+
+/// The running sweep, taken over for `owner` if its lease lapsed; `None` if none runs.
+async fn take_over(deps: &SweepDeps, owner: &str) -> Result<Option<Held>, SweepError> {
+    match sweeps::take_over(&deps.pool, owner, deps.sweep.lease_seconds).await? {
+        sweeps::Takeover::NoneRunning => Ok(None),
+        sweeps::Takeover::Live(id) => Err(SweepError::AlreadyRunning(id)),
+        sweeps::Takeover::Taken(row) => {
+            warn!(sweep.id = %row.id, "taking over a sweep whose lease lapsed");
+            Ok(Some(Held { id: row.id, org_hash: row.org_snapshot_hash, resumed: true }))
+        }
+    }
+}
+
+/// How often a holder renews a lease: three times per lease, so one or two failed renewals
+/// (a slow database) do not lose it.
+fn renew_interval(lease_seconds: i64) -> Duration {
+    Duration::from_secs_f64((lease_seconds as f64 / 3.0).max(0.5))
+}
+
+/// The sweep's lease, renewed in the background while this value lives.
+struct SweepLease {
+    lost: watch::Receiver<bool>,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SweepLease {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
+}
+
+impl SweepLease {
+    fn hold(pool: PgPool, sweep: SweepId, owner: String, lease_seconds: i64) -> Self {
+        let (tx, lost) = watch::channel(false);
+        let lease = Duration::from_secs(u64::try_from(lease_seconds).unwrap_or(0));
+        let renewer = tokio::spawn(async move {
+            let mut held_since = Instant::now();
+            loop {
+                tokio::time::sleep(renew_interval(lease_seconds)).await;
+                let asked = Instant::now();
+                match sweeps::renew(&pool, sweep, &owner, lease_seconds).await {
+                    Ok(true) => held_since = asked,
+                    Ok(false) => {
+                        warn!(sweep.id = %sweep, "the sweep's lease was taken over by another process");
+                        break;
+                    }
+                    Err(e) if held_since.elapsed() >= lease => {
+                        // It may have lapsed: another process may take the sweep over now.
+                        warn!(sweep.id = %sweep, error = %e, "could not renew the sweep's lease for a whole lease");
+                        break;
+                    }
+                    Err(e) => warn!(sweep.id = %sweep, error = %e, "could not renew the sweep's lease; retrying"),
+                }
+            }
+            tx.send_replace(true);
+        });
+        Self { lost, renewer }
+    }
+
+    fn is_lost(&self) -> bool {
+        *self.lost.borrow()
+    }
+
+    /// Resolves once the lease is lost.
+    fn lost(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.lost.clone();
+        async move {
+            // An error means the renewer is gone, which happens only after it reported the loss.
+            drop(rx.wait_for(|lost| *lost).await);
+        }
+    }
+}
+
+/// What the workers of one sweep share.
+struct SweepRun {
+    deps: SweepDeps,
+    sweep: SweepId,
+    /// The process's lease on the sweep: only its workers claim tasks.
+    sweep_owner: String,
+    org: Arc<OrgSnapshot>,
+    /// SCP policies parsed once and BR.ORG.1–6 verdicts shared by accounts on the same path.
+    scp: evaluate::scp::ScpEngine<'static>,
+    lease: SweepLease,
+    done: AtomicUsize,
+    total: usize,
+}
+
+async fn drive(
+    deps: SweepDeps,
+    owner: String,
+    held: Held,
+    calls_before: CallCounts,
+) -> Result<SweepReport, SweepError> {
+    let sweep_id = held.id;
+    let lease = SweepLease::hold(deps.pool.clone(), sweep_id, owner.clone(), deps.sweep.lease_seconds);
+    let org = match load_org(&deps, held.org_hash.as_deref()).await? {
+        Some(org) => org,
         None => {
-            let Some(id) = sweeps::start(&deps.pool, trigger).await? else {
-                let running = sweeps::running(&deps.pool).await?.map_or_else(SweepId::new, |s| s.id);
-                return Err(SweepError::AlreadyRunning(running));
+            // Not planned yet (new, or taken over while its first process read the organization).
+            // Checked: with own-credentials, the credentials must be the management account's.
+            let discovered = tokio::select! {
+                d = org::discover_checked(&deps.aws, &deps.home_region) => d,
+                () = lease.lost() => return Err(SweepError::TakenOver(sweep_id)),
             };
-            let org = match org::discover_checked(&deps.aws, &deps.home_region).await {
+            let org = match discovered {
                 Ok(org) => org,
                 Err(e) => {
-                    sweeps::finish(&deps.pool, id, "failed", &deps.aws.counter().snapshot(), Some(&e.to_string()))
-                        .await?;
+                    let calls = aws::calls_since(&calls_before, &deps.aws.counter().snapshot());
+                    sweeps::finish(&deps.pool, sweep_id, &owner, "failed", &calls, Some(&e.to_string())).await?;
                     return Err(e.into());
                 }
             };
             let mut conn = deps.pool.acquire().await.map_err(StoreError::from)?;
             let hash = store::snapshots::put(&mut conn, "organization", &org).await?;
             drop(conn);
-            sweeps::plan(&deps.pool, id, &hash, &plan_tasks(&org)).await?;
-            (id, org, false)
+            if !sweeps::plan(&deps.pool, sweep_id, &owner, &hash, &plan_tasks(&org)).await? {
+                return Err(SweepError::TakenOver(sweep_id));
+            }
+            org
         }
     };
-    info!(sweep.id = %sweep_id, resumed, accounts = org.accounts.len(), "sweep started");
+    info!(sweep.id = %sweep_id, resumed = held.resumed, accounts = org.accounts.len(), "sweep started");
     let started = sweeps::get(&deps.pool, sweep_id).await?.map_or_else(Utc::now, |s| s.started_at);
 
     let org = Arc::new(org);
-    // SCP policies parsed once and BR.ORG.1–6 verdicts shared by accounts on the same path.
-    let scp = evaluate::scp::ScpEngine::new(&org, deps.catalog.regions(), &deps.controls);
-    let owner = format!("worker-{}-{}", std::process::id(), &uuid::Uuid::new_v4().to_string()[..8]);
-    let done = Arc::new(AtomicUsize::new(0));
+    let scp = evaluate::scp::ScpEngine::shared(Arc::clone(&org), deps.catalog.regions(), &deps.controls);
     let (already, total) = sweeps::progress(&deps.pool, sweep_id).await?;
-    done.fetch_add(usize::try_from(already).unwrap_or(0), Ordering::Relaxed);
-    let workers = (0..deps.sweep.account_concurrency).map(|_| {
-        worker(deps, sweep_id, Arc::clone(&org), &owner, Arc::clone(&done), usize::try_from(total).unwrap_or(0), &scp)
+    let run = Arc::new(SweepRun {
+        sweep: sweep_id,
+        sweep_owner: owner.clone(),
+        org: Arc::clone(&org),
+        scp,
+        lease,
+        done: AtomicUsize::new(usize::try_from(already).unwrap_or(0)),
+        total: usize::try_from(total).unwrap_or(0),
+        deps,
     });
-    let results = futures::future::join_all(workers).await;
-    if let Some(err) = results.into_iter().find_map(Result::err) {
-        // Leave the sweep running: the next `sweep` resumes it.
+    let mut workers = JoinSet::new();
+    for _ in 0..run.deps.sweep.account_concurrency {
+        workers.spawn(worker(Arc::clone(&run), owner_id("worker")));
+    }
+    let mut failed = None;
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                failed.get_or_insert(e);
+            }
+            // A panic in a worker is a bug: let it surface where it would have without the task.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled (the runtime shuts down): its account stays open and the sweep resumable.
+            Err(e) => warn!(sweep.id = %sweep_id, error = %e, "a worker was cancelled"),
+        }
+    }
+    let deps = &run.deps;
+    if run.lease.is_lost() {
+        return Err(SweepError::TakenOver(sweep_id));
+    }
+    if let Some(err) = failed {
+        // The sweep stays running; handing its lease back lets the next trigger resume it at once.
+        release_sweep(deps, sweep_id, &owner).await;
         return Err(err);
     }
 
     let calls = aws::calls_since(&calls_before, &deps.aws.counter().snapshot());
     let (done_count, total) = sweeps::progress(&deps.pool, sweep_id).await?;
     let status = if done_count == total {
-        sweeps::complete(&deps.pool, sweep_id, &calls).await?;
+        if !sweeps::complete(&deps.pool, sweep_id, &owner, &calls).await? {
+            return Err(SweepError::TakenOver(sweep_id));
+        }
         "completed"
     } else {
+        // Stopped (shutdown, Ctrl-C): the next process takes it over without waiting for the lease.
+        release_sweep(deps, sweep_id, &owner).await;
         "interrupted"
     };
     let (assessed, not_assessed, skipped) = sweeps::account_outcomes(&deps.pool, sweep_id).await?;
-    let findings = store::findings::of_sweep(&deps.pool, sweep_id).await?;
-    info!(sweep.id = %sweep_id, status, findings = findings.len(), "sweep finished");
+    info!(sweep.id = %sweep_id, status, "sweep finished");
     Ok(SweepReport {
         sweep_id,
         status: status.to_owned(),
-        resumed,
+        resumed: held.resumed,
         started_at: started,
         finished_at: Utc::now(),
         accounts: AccountCounts { total, assessed, not_assessed, skipped },
         aws_calls: calls,
-        findings,
-        management_account: Some(org.management_account_id.clone()),
+        management_account: Some(run.org.management_account_id.clone()),
     })
 }
 
-/// The running sweep, if no live worker holds any of its tasks: it is ours to resume.
-async fn resumable(deps: &SweepDeps) -> Result<Option<(SweepId, OrgSnapshot)>, SweepError> {
-    let Some(running) = sweeps::running(&deps.pool).await? else { return Ok(None) };
-    let live: (i64,) = sqlx::query_as(
-        "select count(*) from sweep_tasks where sweep_id = $1 and state = 'running' and lease_expires_at > now()",
-    )
-    .bind(running.id)
-    .fetch_one(&deps.pool)
-    .await
-    .map_err(StoreError::from)?;
-    if live.0 > 0 {
-        return Err(SweepError::AlreadyRunning(running.id));
+async fn release_sweep(deps: &SweepDeps, sweep: SweepId, owner: &str) {
+    if let Err(e) = sweeps::release_sweep(&deps.pool, sweep, owner).await {
+        warn!(sweep.id = %sweep, error = %e, "could not hand the sweep's lease back; it lapses on its own");
     }
-    let org = match &running.org_snapshot_hash {
-        Some(hash) => store::snapshots::get::<OrgSnapshot>(&deps.pool, hash).await?,
-        None => None,
-    };
-    match org {
-        Some(org) => Ok(Some((running.id, org))),
-        None => {
-            // Died before it had planned anything: nothing to resume.
-            let age = Utc::now() - running.started_at;
-            if age.num_seconds() < deps.sweep.lease_seconds {
-                return Err(SweepError::AlreadyRunning(running.id));
-            }
-            sweeps::finish(&deps.pool, running.id, "failed", &CallCounts::new(), Some("interrupted before planning"))
-                .await?;
-            Ok(None)
-        }
+}
+
+/// The stored organization snapshot of a planned sweep; `None` when it was not planned.
+async fn load_org(deps: &SweepDeps, hash: Option<&str>) -> Result<Option<OrgSnapshot>, SweepError> {
+    match hash {
+        Some(hash) => Ok(store::snapshots::get::<OrgSnapshot>(&deps.pool, hash).await?),
+        None => Ok(None),
     }
 }
 
@@ -208,52 +383,70 @@ fn plan_tasks(org: &OrgSnapshot) -> Vec<sweeps::PlannedTask> {
         .collect()
 }
 
-async fn worker(
-    deps: &SweepDeps,
-    sweep: SweepId,
-    org: Arc<OrgSnapshot>,
-    owner: &str,
-    done: Arc<AtomicUsize>,
-    total: usize,
-    scp: &evaluate::scp::ScpEngine<'_>,
-) -> Result<(), SweepError> {
-    while !deps.stop.load(Ordering::Relaxed) {
-        let Some(account_id) = sweeps::claim(&deps.pool, sweep, owner, deps.sweep.lease_seconds).await? else {
+/// Claims accounts until none is left. When what is left is held by other workers it waits:
+/// for them to finish, or for the lease of a dead one to lapse, so it claims that account too.
+async fn worker(run: Arc<SweepRun>, owner: String) -> Result<(), SweepError> {
+    let deps = &run.deps;
+    let lease_seconds = deps.sweep.lease_seconds;
+    loop {
+        if deps.stop.load(Ordering::Relaxed) || run.lease.is_lost() {
             return Ok(());
-        };
-        let Some(account) = org.account(&account_id) else {
-            warn!(account.id = %account_id, "task for an account missing from the organization snapshot");
-            sweeps::release(&deps.pool, sweep, &account_id, owner).await?;
+        }
+        let claimed = sweeps::claim(&deps.pool, run.sweep, &owner, &run.sweep_owner, lease_seconds).await?;
+        let Some(account_id) = claimed else {
+            let open = sweeps::open_tasks(&deps.pool, run.sweep).await?;
+            if open.pending == 0 && open.running == 0 {
+                return Ok(());
+            }
+            let wait = open.next_lapse_seconds.unwrap_or(0.0).clamp(0.05, 1.0);
+            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
             continue;
         };
-        match sweep_account(deps, sweep, &org, account, owner, scp).await {
-            Ok(line) => {
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if deps.progress {
-                    eprintln!("[{n}/{total}] {line}");
+        let Some(account) = run.org.account(&account_id) else {
+            warn!(account.id = %account_id, "task for an account missing from the organization snapshot");
+            sweeps::release(&deps.pool, run.sweep, &account_id, &owner).await?;
+            continue;
+        };
+        tokio::select! {
+            swept = sweep_account(&run, account, &owner) => match swept {
+                Ok(line) => {
+                    let n = run.done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if deps.progress {
+                        eprintln!("[{n}/{}] {line}", run.total);
+                    }
                 }
-            }
-            Err(e) => {
-                // Best effort: hand the account back so a resumed sweep takes it at once.
-                if let Err(release_err) = sweeps::release(&deps.pool, sweep, &account_id, owner).await {
-                    warn!(account.id = %account_id, error = %release_err, "could not release the task");
+                Err(e) => {
+                    // Best effort: hand the account back so a resumed sweep takes it at once.
+                    if let Err(release_err) = sweeps::release(&deps.pool, run.sweep, &account_id, &owner).await {
+                        warn!(account.id = %account_id, error = %release_err, "could not release the task");
+                    }
+                    return Err(e);
                 }
-                return Err(e);
+            },
+            () = hold_task(&deps.pool, run.sweep, &account_id, &owner, lease_seconds) => {
+                warn!(account.id = %account_id, "task lease lapsed and was taken over; the other worker's result stands");
             }
         }
     }
-    Ok(())
+}
+
+/// Renews the worker's lease on its task while it sweeps the account; returns when the task
+/// is no longer its own.
+async fn hold_task(pool: &PgPool, sweep: SweepId, account: &AccountId, owner: &str, lease_seconds: i64) {
+    loop {
+        tokio::time::sleep(renew_interval(lease_seconds)).await;
+        match sweeps::renew_task(pool, sweep, account, owner, lease_seconds).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            // The write of the result checks the lease itself; keep trying.
+            Err(e) => warn!(account.id = %account, error = %e, "could not renew the task's lease"),
+        }
+    }
 }
 
 #[instrument(skip_all, fields(account.id = %account.id))]
-async fn sweep_account(
-    deps: &SweepDeps,
-    sweep: SweepId,
-    org: &OrgSnapshot,
-    account: &OrgAccount,
-    owner: &str,
-    scp: &evaluate::scp::ScpEngine<'_>,
-) -> Result<String, SweepError> {
+async fn sweep_account(run: &SweepRun, account: &OrgAccount, owner: &str) -> Result<String, SweepError> {
+    let (deps, sweep, org, scp) = (&run.deps, run.sweep, run.org.as_ref(), &run.scp);
     let own = account.id == org.management_account_id
         && deps.aws.settings().management_account_access == ManagementAccess::OwnCredentials;
     let clients = if own { Ok(deps.aws.own_clients()) } else { aws::assume_role(&deps.aws, &account.id).await };

@@ -1,5 +1,6 @@
 //! `GET /sweeps`, `GET /sweeps/{id}` (with progress while running) and `POST /sweeps`
-//! (starts one in the background: 202 with its id, 409 with the running one's id).
+//! (starts one in the background, or resumes the one whose process died: 202 with its id;
+//! 409 with the running one's id while a live process drives it).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -128,9 +129,11 @@ pub struct SweepStarted {
     pub sweep_id: uuid::Uuid,
 }
 
-/// Starts a sweep now (operator role). It runs in the background.
+/// Starts a sweep now (operator role), or resumes the running sweep whose process died (its
+/// lease lapsed). It runs in the background.
 #[utoipa::path(post, operation_id = "startSweep", path = "/sweeps", tag = "sweeps",
-    responses((status = 202, body = SweepStarted), (status = 409, description = "A sweep is running; `error.sweep_id` names it", body = ErrorBody),
+    responses((status = 202, description = "Started, or resumed (the id of the sweep whose process died)", body = SweepStarted),
+        (status = 409, description = "A sweep is running in a live process; `error.sweep_id` names it", body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn start(State(state): State<AppState>) -> Result<(StatusCode, Json<SweepStarted>), ApiError> {

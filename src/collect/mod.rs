@@ -58,11 +58,12 @@ pub async fn account(
     let trail_regions = if swept.is_empty() { std::slice::from_ref(home_region) } else { &swept };
     let trails = cloudtrail::collect(clients, Some(account), trail_regions).await;
 
-    let mut per_region: Vec<RegionSnapshot> = futures::stream::iter(swept.iter())
-        .map(|region| collect_region(clients, region))
-        .buffer_unordered(settings.region_concurrency)
-        .collect()
-        .await;
+    // The futures are made before they are streamed: a closure over `&Region` held across
+    // the await would keep this future from being provably `Send` (rust-lang/rust#102211),
+    // and the sweep spawns its workers.
+    let regional: Vec<_> = swept.iter().map(|region| collect_region(clients, region)).collect();
+    let mut per_region: Vec<RegionSnapshot> =
+        futures::stream::iter(regional).buffer_unordered(settings.region_concurrency).collect().await;
     per_region.sort_by(|a, b| a.region.cmp(&b.region));
 
     let buckets = s3::collect_invocation_buckets(clients, &per_region).await;

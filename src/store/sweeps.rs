@@ -1,8 +1,16 @@
 //! Sweeps and their per-account tasks.
 //!
 //! A sweep is rows, not memory: one `sweeps` row and one `sweep_tasks` row per account.
-//! Workers claim tasks with `FOR UPDATE SKIP LOCKED` and a lease; a task whose lease
-//! expired (its worker died) is claimed again, so an interrupted sweep is resumed.
+//!
+//! Two kinds of lease, both renewed by their holder while it works and taken over only once
+//! they lapsed:
+//! - the sweep's: held by the one process that drives the sweep (plans it, lets its workers
+//!   claim tasks, completes it). Another process takes the sweep over once it lapsed.
+//! - a task's: held by one worker (each worker has its own owner id) while it sweeps that
+//!   account. Workers claim tasks with `FOR UPDATE SKIP LOCKED`.
+//!
+//! Every write of a sweep or task is guarded by `status`/`state = 'running'` and by the
+//! writer's own owner id, so a holder whose lease was taken over cannot write any more.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -32,17 +40,98 @@ pub struct SweepRow {
     pub error: Option<String>,
 }
 
-/// Starts a sweep, or fails with `None` when another sweep is running (the partial
-/// unique index `sweeps_one_running` guarantees at most one, across processes).
-pub async fn start(pool: &PgPool, trigger: &str) -> Result<Option<SweepId>, StoreError> {
+/// Starts a sweep held by `owner` for `lease_seconds`, or fails with `None` when another
+/// sweep is running (the partial unique index `sweeps_one_running` guarantees at most one,
+/// across processes).
+pub async fn start(
+    pool: &PgPool,
+    trigger: &str,
+    owner: &str,
+    lease_seconds: i64,
+) -> Result<Option<SweepId>, StoreError> {
     let id = SweepId::new();
-    let inserted =
-        sqlx::query("insert into sweeps (id, trigger, status) values ($1, $2, 'running') on conflict do nothing")
-            .bind(id)
-            .bind(trigger)
-            .execute(pool)
-            .await?;
+    let inserted = sqlx::query(
+        "insert into sweeps (id, trigger, status, lease_owner, lease_expires_at)
+         values ($1, $2, 'running', $3, now() + make_interval(secs => $4)) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(trigger)
+    .bind(owner)
+    .bind(lease_seconds as f64)
+    .execute(pool)
+    .await?;
     Ok((inserted.rows_affected() == 1).then_some(id))
+}
+
+/// What [`take_over`] found.
+#[derive(Debug)]
+pub enum Takeover {
+    /// No sweep is running.
+    NoneRunning,
+    /// The running sweep's lease is live: another process (or this one) drives it.
+    Live(SweepId),
+    /// The running sweep's lease had lapsed; it is now held by the caller.
+    Taken(SweepRow),
+}
+
+/// Takes the running sweep over for `owner` when its lease has lapsed (its process died,
+/// or could not renew for a whole lease).
+pub async fn take_over(pool: &PgPool, owner: &str, lease_seconds: i64) -> Result<Takeover, StoreError> {
+    let taken = sqlx::query_as::<_, SweepRow>(
+        "update sweeps set lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2)
+         where status = 'running' and (lease_expires_at is null or lease_expires_at <= now())
+         returning id, trigger, status, started_at, finished_at, org_snapshot_hash, accounts_total, error",
+    )
+    .bind(owner)
+    .bind(lease_seconds as f64)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = taken {
+        return Ok(Takeover::Taken(row));
+    }
+    Ok(match running(pool).await? {
+        Some(row) => Takeover::Live(row.id),
+        None => Takeover::NoneRunning,
+    })
+}
+
+/// The running sweep and the seconds left on its lease (zero or less: lapsed, free to take over).
+pub async fn running_lease(pool: &PgPool) -> Result<Option<(SweepId, f64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "select id, coalesce(extract(epoch from lease_expires_at - now())::float8, 0)
+         from sweeps where status = 'running'",
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Extends `owner`'s lease on the sweep; `false` when it is no longer `owner`'s (taken
+/// over, or the sweep ended).
+pub async fn renew(pool: &PgPool, sweep: SweepId, owner: &str, lease_seconds: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update sweeps set lease_expires_at = now() + make_interval(secs => $3)
+         where id = $1 and status = 'running' and lease_owner = $2",
+    )
+    .bind(sweep)
+    .bind(owner)
+    .bind(lease_seconds as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives the sweep's lease up (the sweep stays running): the next process, or the next
+/// trigger here, takes it over at once instead of after the lease.
+pub async fn release_sweep(pool: &PgPool, sweep: SweepId, owner: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "update sweeps set lease_owner = null, lease_expires_at = null
+         where id = $1 and status = 'running' and lease_owner = $2",
+    )
+    .bind(sweep)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// The running sweep, if any.
@@ -75,15 +164,29 @@ pub struct PlannedTask {
     pub skip_reason: Option<String>,
 }
 
-/// Records the organization snapshot and creates the tasks.
-pub async fn plan(pool: &PgPool, sweep: SweepId, org_hash: &str, tasks: &[PlannedTask]) -> Result<(), StoreError> {
+/// Records the organization snapshot and creates the tasks; `false` (and nothing written)
+/// when the sweep is no longer `owner`'s.
+pub async fn plan(
+    pool: &PgPool,
+    sweep: SweepId,
+    owner: &str,
+    org_hash: &str,
+    tasks: &[PlannedTask],
+) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("update sweeps set org_snapshot_hash = $2, accounts_total = $3 where id = $1")
-        .bind(sweep)
-        .bind(org_hash)
-        .bind(i32::try_from(tasks.len()).unwrap_or(i32::MAX))
-        .execute(&mut *tx)
-        .await?;
+    let planned = sqlx::query(
+        "update sweeps set org_snapshot_hash = $2, accounts_total = $3
+         where id = $1 and status = 'running' and lease_owner = $4",
+    )
+    .bind(sweep)
+    .bind(org_hash)
+    .bind(i32::try_from(tasks.len()).unwrap_or(i32::MAX))
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+    if planned.rows_affected() == 0 {
+        return Ok(false);
+    }
     for t in tasks {
         let (state, note) = match &t.skip_reason {
             Some(reason) => ("skipped", Some(reason.as_str())),
@@ -102,14 +205,17 @@ pub async fn plan(pool: &PgPool, sweep: SweepId, org_hash: &str, tasks: &[Planne
         .await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
-/// Claims the next open task of `sweep` for `owner`, leasing it for `lease_seconds`.
+/// Claims the next open task of `sweep` for the worker `owner`, leasing it for
+/// `lease_seconds`: a pending task, or a running one whose lease lapsed (its worker died).
+/// Only workers of the process holding the sweep's lease (`sweep_owner`) claim.
 pub async fn claim(
     pool: &PgPool,
     sweep: SweepId,
     owner: &str,
+    sweep_owner: &str,
     lease_seconds: i64,
 ) -> Result<Option<AccountId>, StoreError> {
     let row: Option<(AccountId,)> = sqlx::query_as(
@@ -118,7 +224,8 @@ pub async fn claim(
          where (t.sweep_id, t.account_id) = (
              select sweep_id, account_id from sweep_tasks
              where sweep_id = $1
-               and (state = 'pending' or (state = 'running' and lease_expires_at < now()))
+               and (state = 'pending' or (state = 'running' and lease_expires_at <= now()))
+               and exists (select 1 from sweeps s where s.id = $1 and s.status = 'running' and s.lease_owner = $4)
              order by account_id
              limit 1
              for update skip locked)
@@ -127,9 +234,58 @@ pub async fn claim(
     .bind(sweep)
     .bind(owner)
     .bind(lease_seconds as f64)
+    .bind(sweep_owner)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|(a,)| a))
+}
+
+/// Extends the worker `owner`'s lease on its task; `false` when the task is no longer its
+/// own (taken over after its lease lapsed, or already recorded).
+pub async fn renew_task(
+    pool: &PgPool,
+    sweep: SweepId,
+    account: &AccountId,
+    owner: &str,
+    lease_seconds: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update sweep_tasks set lease_expires_at = now() + make_interval(secs => $4)
+         where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running'",
+    )
+    .bind(sweep)
+    .bind(account)
+    .bind(owner)
+    .bind(lease_seconds as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Tasks of a sweep not yet done.
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+pub struct OpenTasks {
+    /// Waiting for a worker.
+    pub pending: i64,
+    /// Held by a worker (here or elsewhere, live or not).
+    pub running: i64,
+    /// Seconds until the first lease of a running task lapses (zero or less: one has).
+    pub next_lapse_seconds: Option<f64>,
+}
+
+/// What is left of a sweep: pending tasks, and tasks held by workers with when the first
+/// of their leases lapses.
+pub async fn open_tasks(pool: &PgPool, sweep: SweepId) -> Result<OpenTasks, StoreError> {
+    Ok(sqlx::query_as(
+        "select count(*) filter (where state = 'pending') as pending,
+                count(*) filter (where state = 'running') as running,
+                extract(epoch from min(lease_expires_at) filter (where state = 'running') - now())::float8
+                    as next_lapse_seconds
+         from sweep_tasks where sweep_id = $1",
+    )
+    .bind(sweep)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// Hands a task back (shutdown or a database error while recording): it becomes
@@ -158,38 +314,51 @@ pub async fn progress(pool: &PgPool, sweep: SweepId) -> Result<(i64, i64), Store
     Ok(row)
 }
 
-/// Marks the sweep finished with the AWS call counts.
+/// Marks `owner`'s sweep finished (`failed`) with the AWS call counts; `false` when the
+/// sweep is no longer `owner`'s.
 pub async fn finish(
     pool: &PgPool,
     sweep: SweepId,
+    owner: &str,
     status: &str,
     calls: &CallCounts,
     error: Option<&str>,
-) -> Result<(), StoreError> {
-    sqlx::query("update sweeps set status = $2, finished_at = now(), aws_calls = $3, error = $4 where id = $1")
-        .bind(sweep)
-        .bind(status)
-        .bind(serde_json::to_value(calls)?)
-        .bind(error)
-        .execute(pool)
-        .await?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update sweeps set status = $2, finished_at = now(), aws_calls = $3, error = $4, lease_expires_at = null
+         where id = $1 and status = 'running' and lease_owner = $5",
+    )
+    .bind(sweep)
+    .bind(status)
+    .bind(serde_json::to_value(calls)?)
+    .bind(error)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
-/// Marks the sweep completed and records the posture it leaves (the trend's point), in one
-/// transaction.
-pub async fn complete(pool: &PgPool, sweep: SweepId, calls: &CallCounts) -> Result<(), StoreError> {
+/// Marks `owner`'s sweep completed and records the posture it leaves (the trend's point),
+/// in one transaction; `false` (nothing written) when the sweep is no longer `owner`'s.
+/// `lease_owner` stays, naming the process that completed it.
+pub async fn complete(pool: &PgPool, sweep: SweepId, owner: &str, calls: &CallCounts) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "update sweeps set status = 'completed', finished_at = now(), aws_calls = $2, error = null where id = $1",
+    let done = sqlx::query(
+        "update sweeps set status = 'completed', finished_at = now(), aws_calls = $2, error = null,
+                lease_expires_at = null
+         where id = $1 and status = 'running' and lease_owner = $3",
     )
     .bind(sweep)
     .bind(serde_json::to_value(calls)?)
+    .bind(owner)
     .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
     super::posture::record_point(&mut tx, sweep).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The management account of the organization as the newest sweep read it.
@@ -274,4 +443,49 @@ pub async fn with_progress(pool: &PgPool, id: SweepId) -> Result<Option<SweepPro
         .bind(id)
         .fetch_optional(pool)
         .await?)
+}
+
+/// Active findings last written by a sweep, counted by control, severity and status.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FindingCount {
+    /// The control.
+    pub control_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its severity.
+    pub severity: String,
+    /// `pass`, `fail`, `error`, `not_applicable`.
+    pub status: String,
+    /// How many findings.
+    pub findings: i64,
+}
+
+/// The counts behind the CLI summary of `sweep`, computed in the database: nothing loads
+/// every finding to count them.
+pub async fn finding_counts(pool: &PgPool, sweep: SweepId) -> Result<Vec<FindingCount>, StoreError> {
+    Ok(sqlx::query_as(
+        "select control_id, min(title) as title, severity, status, count(*) as findings
+         from findings where last_sweep_id = $1 and active
+         group by control_id, severity, status order by control_id, severity, status",
+    )
+    .bind(sweep)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The active findings last written by `sweep` (as `findings::of_sweep` orders them), one
+/// row at a time, so `sweep --output json` writes them without holding them all.
+pub fn stream_findings(
+    pool: &PgPool,
+    sweep: SweepId,
+) -> impl futures::Stream<Item = Result<super::findings::FindingRow, StoreError>> + Send + '_ {
+    use futures::StreamExt;
+    sqlx::query_as::<_, super::findings::FindingRow>(
+        "select id, control_id, account_id, region, resource_id, status, severity, title, detail, first_seen_at, last_seen_at
+         from findings where last_sweep_id = $1 and active
+         order by control_id, account_id, region nulls first, resource_id",
+    )
+    .bind(sweep)
+    .fetch(pool)
+    .map(|row| row.map_err(StoreError::from))
 }

@@ -18,7 +18,6 @@ use axum::http::{Request, StatusCode, header};
 use bedrock_sweeper::api::{self, AppState};
 use bedrock_sweeper::config::{AwsSettings, Role, TokenHash};
 use bedrock_sweeper::scheduler::Runner;
-use bedrock_sweeper::sweep;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -229,7 +228,7 @@ async fn the_api_reports_what_a_sweep_found() {
     let at_root = org.account("tooling", &org.root).await;
     let (pool, _) = test_db().await;
     let before = chrono::Utc::now() - chrono::Duration::hours(2);
-    let report = sweep::run(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
+    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
     assert_eq!(report.status, "completed");
     let (app, _) = app(&moto.endpoint(), pool);
 
@@ -338,8 +337,7 @@ async fn the_api_reports_what_a_sweep_found() {
     assert!(failing_accounts["accounts"].as_array().unwrap().iter().all(|a| a["failing"].as_i64().unwrap() > 0));
 
     // A finding has the same fields as `sweep --output json`, plus its evidence and history.
-    let json_report = bedrock_sweeper::report::json(&report, None);
-    let from_cli = &json_report["findings"][0];
+    let from_cli = &bedrock_sweeper::report::finding_json(&report.findings[0]);
     let detail = get(&app, &format!("/api/v1/findings/{}", from_cli["id"].as_str().unwrap())).await;
     for (key, value) in from_cli.as_object().unwrap() {
         assert_eq!(&detail[key], value, "field {key}");

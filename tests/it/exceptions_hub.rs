@@ -14,7 +14,6 @@ use bedrock_sweeper::config::{Role, TokenHash};
 use bedrock_sweeper::domain::{AccountId, ControlId};
 use bedrock_sweeper::scheduler::Runner;
 use bedrock_sweeper::store::exceptions;
-use bedrock_sweeper::sweep;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -109,7 +108,7 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
     let (pool, _) = test_db().await;
     let mut d = deps(&proxy.endpoint(), pool.clone());
     d.security_hub = Some(policy());
-    let r = sweep::run(&d, "test").await.unwrap();
+    let r = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let first = sender(&d, &r).drain().await.unwrap();
     assert_eq!(first.workflow.requests, 0, "no exception, no workflow update: {first:?}");
     let target = r.findings.iter().find(|f| f.control_id == "BR.CFG.1" && f.account_id == member).unwrap();
@@ -266,7 +265,7 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
         .send()
         .await
         .unwrap();
-    let fixed = sweep::run(&d, "test").await.unwrap();
+    let fixed = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let before = updates.lock().unwrap().len();
     let archived = sender(&d, &fixed).drain().await.unwrap();
     assert!(archived.imported >= 1 && archived.workflow.requests == 0, "{archived:?}");
@@ -275,7 +274,7 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
     assert_eq!((quiet.workflow.requests, quiet.workflow_pending), (0, 0), "{quiet:?}");
     assert_eq!(updates.lock().unwrap().len(), before);
     seed::stop_config_recorder(&m).await;
-    let broken = sweep::run(&d, "test").await.unwrap();
+    let broken = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let reopened = sender(&d, &broken).drain().await.unwrap();
     assert!(reopened.imported >= 1, "{reopened:?}");
     let sent = sent_since(&updates, before);

@@ -64,7 +64,7 @@ async fn delivery_health_is_judged_from_trail_status() {
         })
     });
     let (pool, _) = test_db().await;
-    let r = sweep::run(&deps(&proxy.endpoint(), pool), "test").await.unwrap();
+    let r = crate::helpers::run_sweep(&deps(&proxy.endpoint(), pool), "test").await.unwrap();
     let log4 = |account: &str| {
         r.findings.iter().find(|f| f.control_id == "BR.LOG.4" && f.account_id == account).cloned().unwrap()
     };
@@ -106,7 +106,7 @@ async fn throttling_is_retried_and_unimplemented_apis_are_gaps_not_passes() {
             ..Default::default()
         },
     );
-    let r = sweep::run(&d, "test").await.unwrap();
+    let r = crate::helpers::run_sweep(&d, "test").await.unwrap();
     assert_eq!(
         throttled.load(Ordering::SeqCst),
         4,
@@ -150,7 +150,7 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
     d.sweep.account_concurrency = 1;
     // Stop after the first account: the sweep stays `running` with its tasks in Postgres.
     d.stop.store(true, Ordering::SeqCst);
-    let first = sweep::run(&d, "test").await.unwrap();
+    let first = crate::helpers::run_sweep(&d, "test").await.unwrap();
     assert_eq!(first.status, "interrupted");
     let done: i64 =
         sqlx::query_scalar("select count(*) from sweep_tasks where state = 'done'").fetch_one(&pool).await.unwrap();
@@ -162,7 +162,7 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
         .await
         .unwrap();
     d.stop.store(false, Ordering::SeqCst);
-    let resumed = sweep::run(&d, "test").await.unwrap();
+    let resumed = crate::helpers::run_sweep(&d, "test").await.unwrap();
     assert!(resumed.resumed);
     assert_eq!(resumed.sweep_id, first.sweep_id);
     assert_eq!(resumed.status, "completed");
@@ -177,8 +177,14 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
     let sweeps: i64 = sqlx::query_scalar("select count(*) from sweeps").fetch_one(&pool).await.unwrap();
     assert_eq!(sweeps, 1);
 
-    // A second process while one runs is refused, across processes (the database says so).
-    sqlx::query("update sweeps set status = 'running'").execute(&pool).await.unwrap();
+    // A second process while one runs is refused, across processes (the database says so:
+    // the sweep's lease is live).
+    sqlx::query(
+        "update sweeps set status = 'running', lease_owner = 'alive', lease_expires_at = now() + interval '10 minutes'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     sqlx::query("update sweep_tasks set state = 'running', lease_owner = 'alive', lease_expires_at = now() + interval '10 minutes'")
         .execute(&pool)
         .await

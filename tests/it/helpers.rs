@@ -170,3 +170,28 @@ pub fn assert_totals_match_findings(pool: &PgPool) -> impl std::future::Future<O
         assert!(drifted.is_empty(), "account counts drifted: {drifted:?} (checked at {caller})");
     }
 }
+
+/// A sweep's report with its active findings, as the tests read them (the library's report
+/// does not hold them: `serve` never needs them all).
+pub struct Swept {
+    pub report: bedrock_sweeper::sweep::SweepReport,
+    pub findings: Vec<bedrock_sweeper::store::findings::FindingRow>,
+}
+
+impl std::ops::Deref for Swept {
+    type Target = bedrock_sweeper::sweep::SweepReport;
+
+    fn deref(&self) -> &Self::Target {
+        &self.report
+    }
+}
+
+/// `sweep::run`, then the findings it left active.
+pub async fn run_sweep(
+    deps: &bedrock_sweeper::sweep::SweepDeps,
+    trigger: &str,
+) -> Result<Swept, bedrock_sweeper::sweep::SweepError> {
+    let report = bedrock_sweeper::sweep::run(deps, trigger).await?;
+    let findings = bedrock_sweeper::store::findings::of_sweep(&deps.pool, report.sweep_id).await?;
+    Ok(Swept { report, findings })
+}

@@ -13,7 +13,7 @@ use bedrock_sweeper::sweep::{self, SweepDeps};
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::helpers::{Moto, assert_totals_match_findings, test_db};
+use super::helpers::{Moto, assert_totals_match_findings, run_sweep, test_db};
 use super::proxy::{Proxy, Reply, Req};
 use super::security_hub::{policy, sender};
 use super::seed::{self, Org, TrailSpec};
@@ -441,7 +441,7 @@ async fn organization_trails_are_judged_from_the_management_account() {
     });
     proxy.rule(bedrock_reply);
     let (pool, _) = test_db().await;
-    let r = sweep::run(&deps(&proxy.endpoint(), pool.clone()), "test").await.unwrap();
+    let r = run_sweep(&deps(&proxy.endpoint(), pool.clone()), "test").await.unwrap();
     let of = |control: &str| {
         r.findings.iter().filter(|f| f.account_id == member && f.control_id == control).cloned().collect::<Vec<_>>()
     };

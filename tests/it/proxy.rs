@@ -7,7 +7,9 @@
 //! forwards, so rules can target one member account.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -80,6 +82,7 @@ pub type Rule = Box<dyn Fn(&Req) -> Option<Reply> + Send + Sync>;
 pub struct Proxy {
     pub port: u16,
     rules: Arc<Mutex<Vec<Rule>>>,
+    delay_ms: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -95,18 +98,28 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
         let keys: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-        let (r, k) = (Arc::clone(&rules), Arc::clone(&keys));
+        let delay_ms: Arc<AtomicU64> = Arc::default();
+        let (r, k, d) = (Arc::clone(&rules), Arc::clone(&keys), Arc::clone(&delay_ms));
         let task = tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else { return };
-                let (r, k) = (Arc::clone(&r), Arc::clone(&k));
+                let (r, k, d) = (Arc::clone(&r), Arc::clone(&k), Arc::clone(&d));
                 tokio::spawn(async move {
+                    let delay = d.load(Ordering::Relaxed);
+                    if delay > 0 {
+                        tokio::time::sleep(Duration::from_millis(delay)).await;
+                    }
                     // A broken connection only affects that request; the SDK reports it.
                     serve(socket, upstream_port, r, k).await.ok();
                 });
             }
         });
-        Self { port, rules, task }
+        Self { port, rules, delay_ms, task }
+    }
+
+    /// Delays every request by `delay` before it is answered (a slow AWS), from now on.
+    pub fn delay(&self, delay: Duration) {
+        self.delay_ms.store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Adds a rule; the first rule that answers wins, otherwise the request goes to moto.

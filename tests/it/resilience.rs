@@ -23,7 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::api::{OPERATOR, VIEWER, silent_endpoint};
-use super::helpers::{Moto, test_db};
+use super::helpers::{Moto, run_sweep, test_db};
 use super::proxy::{Proxy, Reply};
 use super::security_hub::{member_with_hub, policy, sender};
 use super::seed::{self, Org, TrailSpec};
@@ -434,7 +434,7 @@ async fn emulator_killed_mid_sweep_leaves_gaps_and_nothing_passes() {
         },
     );
     let started = Instant::now();
-    let r = tokio::time::timeout(Duration::from_secs(180), sweep::run(&d, "test")).await.expect("bounded").unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(180), run_sweep(&d, "test")).await.expect("bounded").unwrap();
     let took = started.elapsed();
     eprintln!("sweep with the emulator killed at the third of {} accounts: {took:?}", r.accounts.total);
     assert!(moto.lock().unwrap().is_none(), "the emulator was killed");
@@ -506,7 +506,7 @@ async fn security_hub_unreachable_keeps_the_outbox_and_the_next_delivery_sends_e
     let (pool, _) = test_db().await;
     let mut d = deps(&proxy.endpoint(), pool.clone());
     d.security_hub = Some(policy());
-    let r = sweep::run(&d, "test").await.unwrap();
+    let r = run_sweep(&d, "test").await.unwrap();
     let queued: i64 = sqlx::query_scalar("select count(*) from security_hub_outbox").fetch_one(&pool).await.unwrap();
     let to_send = r.findings.iter().filter(|f| f.status == "fail" || f.status == "error").count() as i64;
     assert!(queued > 0 && queued == to_send, "queued {queued}, fail/error findings {to_send}");
@@ -528,7 +528,7 @@ async fn security_hub_unreachable_keeps_the_outbox_and_the_next_delivery_sends_e
     assert!(imported.lock().unwrap().is_empty());
 
     // A second sweep while it is still down changes nothing in the outbox's content.
-    let r2 = sweep::run(&d, "test").await.unwrap();
+    let r2 = run_sweep(&d, "test").await.unwrap();
     let queued2: i64 = sqlx::query_scalar("select count(*) from security_hub_outbox").fetch_one(&pool).await.unwrap();
     assert_eq!(queued2, queued);
 

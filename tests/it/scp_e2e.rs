@@ -2,7 +2,6 @@
 //! in the emulator, discovered through the Organizations API and judged account by account.
 
 use aws_sdk_organizations::types::PolicyType;
-use bedrock_sweeper::sweep::{self, SweepReport};
 
 use super::helpers::{Moto, test_db};
 use super::seed::Org;
@@ -66,7 +65,7 @@ async fn policy(org: &Org, name: &str, content: &str, targets: &[&str]) -> Strin
 }
 
 #[track_caller]
-fn verdict<'a>(r: &'a SweepReport, control: &str, account: &str) -> (&'a str, &'a str) {
+fn verdict<'a>(r: &'a crate::helpers::Swept, control: &str, account: &str) -> (&'a str, &'a str) {
     let f = r.findings.iter().find(|f| f.control_id == control && f.account_id == account).unwrap();
     (f.status.as_str(), f.detail.as_str())
 }
@@ -98,7 +97,7 @@ async fn scps_on_every_level_are_judged_per_account() {
     let malformed = policy(&org, "malformed", "{ this is not json", &[&broken]).await;
 
     let (pool, _) = test_db().await;
-    let r = sweep::run(&deps(&moto.endpoint(), pool), "test").await.unwrap();
+    let r = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool), "test").await.unwrap();
 
     if std::env::var("SCP_E2E_DEBUG").is_ok() {
         for f in r.findings.iter().filter(|f| f.control_id.starts_with("BR.ORG")) {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use bedrock_sweeper::export::security_hub::Sender;
 use bedrock_sweeper::store::outbox::OutboxPolicy;
-use bedrock_sweeper::sweep::{self, SweepReport};
+use bedrock_sweeper::sweep::SweepReport;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -83,7 +83,7 @@ async fn findings_are_imported_resolved_and_not_resent() {
     let (pool, _) = test_db().await;
     let mut d = deps(&moto.endpoint(), pool.clone());
     d.security_hub = Some(policy());
-    let r1 = sweep::run(&d, "test").await.unwrap();
+    let r1 = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let sent1 = sender(&d, &r1).drain().await.unwrap();
     assert_eq!((sent1.failed, sent1.deferred, sent1.pending), (0, 0, 0), "{sent1:?}");
 
@@ -114,7 +114,7 @@ async fn findings_are_imported_resolved_and_not_resent() {
         .send()
         .await
         .unwrap();
-    let r2 = sweep::run(&d, "test").await.unwrap();
+    let r2 = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let sent2 = sender(&d, &r2).drain().await.unwrap();
     assert_eq!(sent2.imported, 1, "only the resolved finding is sent: {sent2:?}");
     let resolved = &hub_findings(&org, &member).await[&asff_id];
@@ -124,14 +124,14 @@ async fn findings_are_imported_resolved_and_not_resent() {
     assert!(resolved.updated_at > in_hub.updated_at);
 
     // Nothing changed: nothing is sent.
-    let r3 = sweep::run(&d, "test").await.unwrap();
+    let r3 = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let sent3 = sender(&d, &r3).drain().await.unwrap();
     assert_eq!((sent3.imported, sent3.requests), (0, 0), "{sent3:?}");
     assert_eq!(outbox_count(&pool).await, 0);
 
     // It regresses: the same Id is re-opened (ACTIVE + FAILED again).
     seed::stop_config_recorder(&m).await;
-    let r4 = sweep::run(&d, "test").await.unwrap();
+    let r4 = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let sent4 = sender(&d, &r4).drain().await.unwrap();
     assert_eq!(sent4.imported, 1, "{sent4:?}");
     assert_totals_match_findings(&pool).await;
@@ -142,7 +142,7 @@ async fn findings_are_imported_resolved_and_not_resent() {
 
     // The heartbeat: once it is due, unchanged active findings are re-sent (and only those).
     sqlx::query("update findings set sh_sent_at = sh_sent_at - interval '8 days'").execute(&pool).await.unwrap();
-    let r5 = sweep::run(&d, "test").await.unwrap();
+    let r5 = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let sent5 = sender(&d, &r5).drain().await.unwrap();
     let active_in_hub: u64 = r5.findings.iter().filter(|f| f.status == "fail" || f.status == "error").count() as u64;
     assert_eq!(sent5.imported, active_in_hub, "{sent5:?}");
@@ -199,7 +199,7 @@ async fn broad_iam_org(
     proxy: &Proxy,
     moto: &Moto,
     principals: usize,
-) -> (Org, String, bedrock_sweeper::sweep::SweepDeps, SweepReport) {
+) -> (Org, String, bedrock_sweeper::sweep::SweepDeps, crate::helpers::Swept) {
     let org = Org::create(&moto.endpoint()).await;
     let member = org.account("member", &org.root).await;
     let m = org.member(&member).await;
@@ -219,7 +219,7 @@ async fn broad_iam_org(
     let (pool, _) = test_db().await;
     let mut d = deps(&proxy.endpoint(), pool);
     d.security_hub = Some(policy());
-    let r = sweep::run(&d, "test").await.unwrap();
+    let r = crate::helpers::run_sweep(&d, "test").await.unwrap();
     (org, member, d, r)
 }
 

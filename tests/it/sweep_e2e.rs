@@ -10,11 +10,11 @@ use bedrock_sweeper::catalog::Catalog;
 use bedrock_sweeper::config::{AwsSettings, ControlParameters, ManagementAccess, SweepSettings};
 use bedrock_sweeper::domain::Region;
 use bedrock_sweeper::store::findings::{FindingRow, events_of_sweep};
-use bedrock_sweeper::sweep::{self, SweepDeps, SweepReport};
+use bedrock_sweeper::sweep::SweepDeps;
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::helpers::{Moto, assert_totals_match_findings, sdk_config, test_db};
+use super::helpers::{Moto, Swept, assert_totals_match_findings, sdk_config, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
 
@@ -50,7 +50,7 @@ pub fn deps(endpoint: &str, pool: PgPool) -> SweepDeps {
 /// The one finding of `control` for `account` in `region` (None: account-wide) and `resource`.
 #[track_caller]
 fn finding<'a>(
-    r: &'a SweepReport,
+    r: &'a Swept,
     control: &str,
     account: &str,
     region: Option<&str>,
@@ -71,7 +71,7 @@ fn finding<'a>(
 }
 
 #[track_caller]
-fn status(r: &SweepReport, control: &str, account: &str, region: Option<&str>, resource: Option<&str>) -> String {
+fn status(r: &Swept, control: &str, account: &str, region: Option<&str>, resource: Option<&str>) -> String {
     finding(r, control, account, region, resource).status.clone()
 }
 
@@ -222,7 +222,7 @@ async fn sweep_end_to_end_with_transitions() {
 
     let (pool, _) = test_db().await;
     let deps = deps(&proxy.endpoint(), pool.clone());
-    let r1 = sweep::run(&deps, "test").await.unwrap();
+    let r1 = crate::helpers::run_sweep(&deps, "test").await.unwrap();
     assert_eq!(r1.status, "completed");
     assert_totals_match_findings(&pool).await;
     assert_eq!((r1.accounts.total, r1.accounts.assessed, r1.accounts.not_assessed, r1.accounts.skipped), (6, 4, 1, 1));
@@ -367,7 +367,7 @@ async fn sweep_end_to_end_with_transitions() {
     seed::config_recorder(&b, "bad-config", true).await;
     seed::stop_config_recorder(&g).await;
 
-    let r2 = sweep::run(&deps, "test").await.unwrap();
+    let r2 = crate::helpers::run_sweep(&deps, "test").await.unwrap();
     assert_ne!(r1.sweep_id, r2.sweep_id);
     let org_calls: u64 = r2.aws_calls["Organizations"].values().map(|c| c.calls).sum();
     assert_eq!(org_calls, 13, "each report counts its own sweep's calls");
@@ -382,7 +382,7 @@ async fn sweep_end_to_end_with_transitions() {
     );
 
     let events = events_of_sweep(&pool, r2.sweep_id).await.unwrap();
-    let id_of = |r: &SweepReport, c, a: &str, reg, res| finding(r, c, a, reg, res).id.clone();
+    let id_of = |r: &Swept, c, a: &str, reg, res| finding(r, c, a, reg, res).id.clone();
     let kind_of = |id: &str| events.iter().filter(|e| e.finding_id == id).map(|e| e.kind.clone()).collect::<Vec<_>>();
     assert_eq!(kind_of(&id_of(&r2, "BR.NET.1", &bad, us, None)), ["resolved"]);
     assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &bad, us, None)), ["resolved"]);

@@ -30,6 +30,7 @@ mod tests_engine;
 mod trail;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use iam_policy::{Level, Lint, Policy, PolicyError, ScpOutcome, evaluate_scps, lint_policy, parse_policy};
 
@@ -64,14 +65,32 @@ pub(crate) struct PolicyEntry {
 /// carry; an input with a different snapshot or parameters is still judged correctly, just
 /// without the cache.
 pub struct ScpEngine<'a> {
-    org: &'a OrgSnapshot,
+    org: OrgRef<'a>,
     params: ProbeParams,
     regions: Vec<CatalogRegion>,
     /// Parallel to `org.policies`.
     policies: Vec<Result<PolicyEntry, PolicyError>>,
-    by_target: HashMap<&'a str, Vec<usize>>,
+    by_target: HashMap<String, Vec<usize>>,
     probes: Vec<Probe>,
     cache: PathCache,
+}
+
+/// The organization an engine judges: borrowed, or shared with the sweep's workers, which
+/// run on tasks of their own and so need an engine that owns what it reads.
+enum OrgRef<'a> {
+    Borrowed(&'a OrgSnapshot),
+    Shared(Arc<OrgSnapshot>),
+}
+
+impl std::ops::Deref for OrgRef<'_> {
+    type Target = OrgSnapshot;
+
+    fn deref(&self) -> &OrgSnapshot {
+        match self {
+            OrgRef::Borrowed(org) => org,
+            OrgRef::Shared(org) => org,
+        }
+    }
 }
 
 impl std::fmt::Debug for ScpEngine<'_> {
@@ -85,10 +104,22 @@ impl std::fmt::Debug for ScpEngine<'_> {
     }
 }
 
+impl ScpEngine<'static> {
+    /// Like [`ScpEngine::new`], for an engine shared by the sweep's workers (each on its own
+    /// task): it keeps `org` alive itself. The per-path verdict cache is shared the same way.
+    pub fn shared(org: Arc<OrgSnapshot>, regions: &[RegionInfo], params: &ControlParameters) -> Self {
+        Self::build(OrgRef::Shared(org), regions, params)
+    }
+}
+
 impl<'a> ScpEngine<'a> {
     /// Parses and lints every policy of `org` and builds the probe matrix over the catalog's
     /// commercial `regions`.
     pub fn new(org: &'a OrgSnapshot, regions: &[RegionInfo], params: &ControlParameters) -> Self {
+        Self::build(OrgRef::Borrowed(org), regions, params)
+    }
+
+    fn build(org: OrgRef<'a>, regions: &[RegionInfo], params: &ControlParameters) -> Self {
         let params = ProbeParams::of(params);
         let regions: Vec<CatalogRegion> =
             regions.iter().map(|r| CatalogRegion { name: r.name.as_str().to_owned(), bedrock: r.bedrock }).collect();
@@ -103,10 +134,10 @@ impl<'a> ScpEngine<'a> {
                 Ok(PolicyEntry { lints: lint_policy(&policy), policy, account_sensitive: sensitive })
             })
             .collect();
-        let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_target: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, p) in org.policies.iter().enumerate() {
             for t in &p.targets {
-                by_target.entry(t.as_str()).or_default().push(i);
+                by_target.entry(t.as_str().to_owned()).or_default().push(i);
             }
         }
         Self { org, params, regions, policies, by_target, probes, cache: PathCache::default() }
@@ -118,7 +149,7 @@ impl<'a> ScpEngine<'a> {
     }
 
     fn serves(&self, input: &AccountInput<'_>) -> bool {
-        std::ptr::eq(self.org, input.org) && self.params == ProbeParams::of(input.params)
+        std::ptr::eq(&*self.org, input.org) && self.params == ProbeParams::of(input.params)
     }
 
     /// The verdicts of BR.ORG.1–6 for the input's account, rendered for it.

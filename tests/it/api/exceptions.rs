@@ -2,7 +2,6 @@
 //! are suppressed only while the exception lives.
 
 use axum::http::StatusCode;
-use bedrock_sweeper::sweep;
 
 use super::super::helpers::{Moto, test_db};
 use super::super::seed::Org;
@@ -16,7 +15,7 @@ async fn exceptions_suppress_matching_findings_until_withdrawn_or_expired() {
     let sandbox = org.ou(&org.root, "Sandbox").await;
     let member = org.account("sandbox-app", &sandbox).await;
     let (pool, _) = test_db().await;
-    let report = sweep::run(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
+    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
     let (app, _) = app(&moto.endpoint(), pool.clone());
     let target = report.findings.iter().find(|f| f.status == "fail" && f.account_id == member).unwrap();
     let elsewhere: Vec<&str> = report

@@ -35,7 +35,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_against_the_document()
     let workloads = org.ou(&org.root, "Workloads").await;
     org.account("prod-app", &workloads).await;
     let (pool, _) = test_db().await;
-    let report = bedrock_sweeper::sweep::run(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
+    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
     assert_eq!(report.status, "completed");
     let (router, _runner) = app(&moto.endpoint(), pool);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
