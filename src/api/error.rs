@@ -173,8 +173,8 @@ fn database_away(e: &StoreError) -> bool {
     }
 }
 
-/// The 503 body for a connection over `api.max_connections`, written straight to the socket
-/// (no request is read).
+/// The whole 503 answer for a connection over `api.max_connections`, written straight to the
+/// socket (the request, if any, is not parsed).
 pub(crate) fn overloaded_connection_response() -> Vec<u8> {
     let body = ErrorBody {
         error: ErrorDetail {

@@ -355,6 +355,14 @@ async fn postgres_restarted_under_serve_gives_503_then_recovers_and_the_sweep_re
     let listed = request(server.addr, "GET", &format!("/api/v1/sweeps/{sweep_id}"), Some(VIEWER)).await;
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert_eq!(listed.json()["status"], "running", "interrupted, not failed: {}", listed.body);
+    let (done, total): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where state = 'done'), count(*) from sweep_tasks where sweep_id = $1::uuid",
+    )
+    .bind(&sweep_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(done >= 1 && done < total, "stopped mid-sweep: {done} of {total} accounts recorded");
 
     // Resumed the way the product offers today: the `sweep` command (`sweep::run`), once the
     // interrupted account's lease has lapsed.
