@@ -67,6 +67,7 @@ async fn a_worker_whose_task_was_taken_over_cannot_write_its_result() {
     let catalog = Catalog::embedded().unwrap();
     let member = account();
     let evidence = json!({"from": "worker-1"});
+    let complete = bedrock_sweeper::evaluate::inputs::Incomplete::default();
     let record = |owner| AccountRecord {
         sweep,
         owner,
@@ -75,7 +76,7 @@ async fn a_worker_whose_task_was_taken_over_cannot_write_its_result() {
         assessed: false,
         evidence: &evidence,
         evaluations: &[],
-        incomplete: &Default::default(),
+        incomplete: &complete,
         gaps: Vec::new(),
         security_hub: None,
     };
