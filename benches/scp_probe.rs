@@ -141,6 +141,7 @@ fn main() {
         .collect();
     let org = OrgSnapshot {
         organization_id: "o-bench".into(),
+        partition: bedrock_sweeper::domain::Partition::aws(),
         management_account_id: AccountId::parse(MGMT).unwrap(),
         roots: vec![OrgRoot { id: "r-bench".into(), name: "Root".into(), scp_enabled: true }],
         ous,

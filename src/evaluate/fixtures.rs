@@ -63,6 +63,7 @@ pub fn org_snapshot() -> OrgSnapshot {
     };
     OrgSnapshot {
         organization_id: "o-example".into(),
+        partition: crate::domain::Partition::aws(),
         management_account_id: AccountId::parse(MANAGEMENT).unwrap(),
         roots: vec![OrgRoot { id: "r-ab12".into(), name: "Root".into(), scp_enabled: true }],
         ous: vec![],

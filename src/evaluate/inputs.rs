@@ -147,6 +147,7 @@ impl InputGap<'_> {
 pub fn org_gaps(org: &OrgSnapshot) -> Vec<InputGap<'_>> {
     let OrgSnapshot {
         organization_id: _,
+        partition: _,
         management_account_id: _,
         roots: _,
         ous: _,

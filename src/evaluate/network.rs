@@ -3,7 +3,7 @@
 //! organization through), judged with `iam-policy` on probe requests.
 
 use super::{AccountInput, Evaluation};
-use crate::domain::{Region, Status};
+use crate::domain::{Partition, Region, Status};
 use crate::snapshot::{AccountSnapshot, VpcEndpoint};
 
 /// BR.NET.1.
@@ -102,8 +102,9 @@ fn judge_endpoint_policy(input: &AccountInput<'_>, region: &Region, e: &VpcEndpo
         Ok(p) => p,
         Err(err) => return (Status::Error, format!("{what}: the endpoint policy cannot be judged: {err}.")),
     };
-    let outsider_arn = format!("arn:aws:iam::{OUTSIDER_ACCOUNT}:role/outside-caller");
-    let insider_arn = format!("arn:aws:iam::{}:role/inside-caller", input.account.id);
+    let partition = &input.org.partition;
+    let outsider_arn = partition.arn("iam", "", OUTSIDER_ACCOUNT, "role/outside-caller");
+    let insider_arn = partition.arn("iam", "", input.account.id.as_str(), "role/inside-caller");
     let outsider = iam_policy::Caller { arn: &outsider_arn, account: OUTSIDER_ACCOUNT };
     // An outsider may belong to another organization or to none; either may be the way in.
     let outsiders = [
@@ -112,7 +113,7 @@ fn judge_endpoint_policy(input: &AccountInput<'_>, region: &Region, e: &VpcEndpo
     ];
     for probe in &outsiders {
         for action in PROBED_ACTIONS {
-            for resource in probe_resources(&policy, region, action) {
+            for resource in probe_resources(&policy, partition, region, action) {
                 let ctx = context(probe, e, action, &resource);
                 match iam_policy::evaluate_resource_policy(&policy, &probe.caller, &ctx) {
                     iam_policy::Access::Allowed { by } => {
@@ -146,7 +147,7 @@ fn judge_endpoint_policy(input: &AccountInput<'_>, region: &Region, e: &VpcEndpo
         org_id: Some(input.org.organization_id.as_str()),
     };
     let open_inside = PROBED_ACTIONS.iter().all(|action| {
-        let ctx = context(&insider, e, action, &generic_resource(region, action));
+        let ctx = context(&insider, e, action, &generic_resource(partition, region, action));
         iam_policy::evaluate_resource_policy(&policy, &insider.caller, &ctx).is_allowed()
     });
     let inside = if open_inside {
@@ -175,9 +176,9 @@ fn context(probe: &Probe<'_>, e: &VpcEndpoint, action: &str, resource: &str) -> 
     ctx
 }
 
-fn generic_resource(region: &Region, action: &str) -> String {
+fn generic_resource(partition: &Partition, region: &Region, action: &str) -> String {
     if action.starts_with("bedrock:Invoke") && action.contains("Model") {
-        format!("arn:aws:bedrock:{region}::foundation-model/probe.any-model-v1")
+        partition.arn("bedrock", region.as_str(), "", "foundation-model/probe.any-model-v1")
     } else {
         "*".to_owned()
     }
@@ -185,8 +186,8 @@ fn generic_resource(region: &Region, action: &str) -> String {
 
 /// Resources to try an action on: a generic one, and every resource an Allow statement
 /// names for that action (an outsider who may invoke only one model may still invoke it).
-fn probe_resources(policy: &iam_policy::Policy, region: &Region, action: &str) -> Vec<String> {
-    let mut out = vec![generic_resource(region, action)];
+fn probe_resources(policy: &iam_policy::Policy, partition: &Partition, region: &Region, action: &str) -> Vec<String> {
+    let mut out = vec![generic_resource(partition, region, action)];
     for stmt in policy.statements.iter().filter(|s| s.effect == iam_policy::Effect::Allow) {
         if let iam_policy::ResourceSpec::Resource(list) = &stmt.resource {
             for r in list {

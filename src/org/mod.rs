@@ -12,7 +12,7 @@ use tracing::instrument;
 use crate::aws::errors::{Failure, FailureKind, classify};
 use crate::aws::{self, AccountClients, AwsContext, ManagementAccessRefused};
 use crate::collect::{cloudtrail, kms};
-use crate::domain::{AccountId, Region};
+use crate::domain::{AccountId, Partition, Region};
 use crate::snapshot::{OrgAccount, OrgRoot, OrgSnapshot, OrgUnit, ScpPolicy};
 
 /// Discovery could not build the organization: the sweep cannot run.
@@ -103,6 +103,12 @@ async fn discover_after(
     let organization = described
         .organization
         .ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "an organization" })?;
+    // An organization never spans partitions: its ARN names the one every built ARN is in.
+    let partition = organization
+        .arn
+        .as_deref()
+        .and_then(|arn| Partition::of_arn(arn).ok())
+        .ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "an ARN" })?;
     let organization_id =
         organization.id.ok_or(DiscoveryError::Incomplete { operation: "DescribeOrganization", what: "an id" })?;
     let management_account_id = organization
@@ -200,6 +206,7 @@ async fn discover_after(
 
     Ok(OrgSnapshot {
         organization_id,
+        partition,
         management_account_id,
         roots,
         ous,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::{Collected, KmsKey, Trail};
-use crate::domain::AccountId;
+use crate::domain::{AccountId, Partition};
 
 /// The organization: its tree, accounts and service control policies, plus the trails
 /// of the management account (organization trails are only fully visible there).
@@ -13,6 +13,11 @@ use crate::domain::AccountId;
 pub struct OrgSnapshot {
     /// `o-...`.
     pub organization_id: String,
+    /// The partition the organization lives in (from its ARN): every ARN the evaluators build
+    /// (probe principals and resources) is in it. Snapshots stored before it was recorded are
+    /// of the commercial partition.
+    #[serde(default = "Partition::aws")]
+    pub partition: Partition,
     /// The management account (SCPs never apply to it).
     pub management_account_id: AccountId,
     /// The roots (in practice one).

@@ -33,7 +33,8 @@ impl Builder<'_> {
                         if region == UNSPECIFIED && inference.contains(&action) {
                             // A global cross-region inference leg names its profile (§5.4).
                             let profile = format!(
-                                "arn:aws:bedrock:{source}:{}:inference-profile/global.{}",
+                                "arn:{}:bedrock:{source}:{}:inference-profile/global.{}",
+                                self.partition,
                                 self.account,
                                 self.model()
                             );
@@ -136,7 +137,8 @@ impl Builder<'_> {
             let mut ctx = self.baseline(action, region, p, n);
             ctx.resource = self.fm(region, UNAPPROVED_MODEL);
             out.push(self.probe(Ctl::Models, "other", Expect::Deny, region, p, n, UNAPPROVED_MODEL, ctx));
-            let profile = format!("arn:aws:bedrock:{region}:{acct}:inference-profile/us.{UNAPPROVED_MODEL}");
+            let profile =
+                format!("arn:{}:bedrock:{region}:{acct}:inference-profile/us.{UNAPPROVED_MODEL}", self.partition);
             let mut ctx =
                 self.baseline(action, region, p, n).with_value("bedrock:InferenceProfileArn", profile.as_str());
             ctx.resource = profile.clone();

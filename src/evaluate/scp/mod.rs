@@ -123,7 +123,8 @@ impl<'a> ScpEngine<'a> {
         let params = ProbeParams::of(params);
         let regions: Vec<CatalogRegion> =
             regions.iter().map(|r| CatalogRegion { name: r.name.as_str().to_owned(), bedrock: r.bedrock }).collect();
-        let probes = probes::build(&params, &regions, &org.organization_id, PLACEHOLDER_ACCOUNT);
+        let probes =
+            probes::build(&params, &regions, org.partition.as_str(), &org.organization_id, PLACEHOLDER_ACCOUNT);
         let account_values = probes::account_values(&probes, PLACEHOLDER_ACCOUNT);
         let policies = org
             .policies
@@ -181,7 +182,13 @@ impl<'a> ScpEngine<'a> {
         let own;
         let probes: &[Probe] = match account {
             Some(a) => {
-                own = probes::build(&self.params, &self.regions, &self.org.organization_id, a);
+                own = probes::build(
+                    &self.params,
+                    &self.regions,
+                    self.org.partition.as_str(),
+                    &self.org.organization_id,
+                    a,
+                );
                 &own
             }
             None => &self.probes,

@@ -100,9 +100,9 @@ pub enum Expect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Principal {
-    /// `arn:aws:iam::<account>:role/probe`, no tags.
+    /// `arn:<partition>:iam::<account>:role/probe`, no tags.
     GenericRole,
-    /// `arn:aws:iam::<account>:root`.
+    /// `arn:<partition>:iam::<account>:root`.
     RootUser,
 }
 
@@ -169,8 +169,14 @@ pub(crate) struct CatalogRegion {
 pub(crate) const UNSPECIFIED: &str = "unspecified";
 
 /// Builds every probe for `account` (the placeholder or a real id).
-pub(crate) fn build(params: &ProbeParams, regions: &[CatalogRegion], org_id: &str, account: &str) -> Vec<Probe> {
-    let b = Builder { params, org_id, account };
+pub(crate) fn build(
+    params: &ProbeParams,
+    regions: &[CatalogRegion],
+    partition: &str,
+    org_id: &str,
+    account: &str,
+) -> Vec<Probe> {
+    let b = Builder { params, partition, org_id, account };
     let approved = b.approved_regions(regions);
     let mut out = Vec::new();
     b.region_probes(regions, &mut out);
@@ -190,7 +196,7 @@ pub(crate) fn build(params: &ProbeParams, regions: &[CatalogRegion], org_id: &st
                     "us-east-1",
                     principal,
                     network,
-                    &format!("arn:aws:iam::{account}:user/probe"),
+                    &format!("arn:{partition}:iam::{account}:user/probe"),
                 )
                 .with_value("iam:ServiceSpecificCredentialServiceName", "bedrock.amazonaws.com");
             out.push(b.probe(Ctl::ApiKeys, "create", Expect::Deny, "us-east-1", principal, network, "", ctx));
@@ -201,6 +207,8 @@ pub(crate) fn build(params: &ProbeParams, regions: &[CatalogRegion], org_id: &st
 
 pub(crate) struct Builder<'a> {
     pub params: &'a ProbeParams,
+    /// The organization's partition: every probe ARN is built in it.
+    pub partition: &'a str,
     pub org_id: &'a str,
     pub account: &'a str,
 }
@@ -221,7 +229,7 @@ impl Builder<'_> {
     }
 
     pub(crate) fn fm(&self, region: &str, model: &str) -> String {
-        format!("arn:aws:bedrock:{region}::foundation-model/{model}")
+        format!("arn:{}:bedrock:{region}::foundation-model/{model}", self.partition)
     }
 
     pub(crate) fn approved_vpce(&self) -> &str {
@@ -230,18 +238,18 @@ impl Builder<'_> {
 
     /// The resource an action authorizes (§5.3); model actions use the probe model.
     pub(crate) fn resource(&self, action: &str, region: &str) -> String {
-        let acct = self.account;
+        let (p, acct) = (self.partition, self.account);
         let r = if region == UNSPECIFIED { "" } else { region };
         match action.rsplit(':').next().unwrap_or(action) {
             "InvokeModel"
             | "InvokeModelWithResponseStream"
             | "CreateModelInvocationJob"
             | "CreateModelCustomizationJob" => self.fm(r, &self.model()),
-            "InvokeAgent" => format!("arn:aws:bedrock:{r}:{acct}:agent-alias/PROBEAGENT/PROBEALIAS"),
-            "Retrieve" | "RetrieveAndGenerate" => format!("arn:aws:bedrock:{r}:{acct}:knowledge-base/PROBEKB"),
-            "ApplyGuardrail" => format!("arn:aws:bedrock:{r}:{acct}:guardrail/probeguardrail"),
+            "InvokeAgent" => format!("arn:{p}:bedrock:{r}:{acct}:agent-alias/PROBEAGENT/PROBEALIAS"),
+            "Retrieve" | "RetrieveAndGenerate" => format!("arn:{p}:bedrock:{r}:{acct}:knowledge-base/PROBEKB"),
+            "ApplyGuardrail" => format!("arn:{p}:bedrock:{r}:{acct}:guardrail/probeguardrail"),
             "StopLogging" | "DeleteTrail" | "UpdateTrail" | "PutEventSelectors" => {
-                format!("arn:aws:cloudtrail:{r}:{acct}:trail/probe-trail")
+                format!("arn:{p}:cloudtrail:{r}:{acct}:trail/probe-trail")
             }
             _ => "*".to_owned(),
         }
@@ -256,10 +264,10 @@ impl Builder<'_> {
         network: Network,
         resource: &str,
     ) -> RequestContext {
-        let acct = self.account;
+        let (p, acct) = (self.partition, self.account);
         let (arn, kind) = match principal {
-            Principal::GenericRole => (format!("arn:aws:iam::{acct}:role/probe"), "AssumedRole"),
-            Principal::RootUser => (format!("arn:aws:iam::{acct}:root"), "Account"),
+            Principal::GenericRole => (format!("arn:{p}:iam::{acct}:role/probe"), "AssumedRole"),
+            Principal::RootUser => (format!("arn:{p}:iam::{acct}:root"), "Account"),
         };
         let mut ctx = RequestContext::new(action, resource)
             .with_value("aws:RequestedRegion", region)
@@ -303,7 +311,7 @@ impl Builder<'_> {
                 let r = if region == UNSPECIFIED { "" } else { region };
                 ctx.with_value(
                     "bedrock:GuardrailIdentifier",
-                    format!("arn:aws:bedrock:{r}:{}:guardrail/probeguardrail", self.account),
+                    format!("arn:{}:bedrock:{r}:{}:guardrail/probeguardrail", self.partition, self.account),
                 )
             }
         }

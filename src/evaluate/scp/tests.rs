@@ -43,6 +43,7 @@ pub(super) fn org(scps: &[(&str, &str, &[&str])], detach: &[&str], scp_enabled: 
     }));
     OrgSnapshot {
         organization_id: "o-example".into(),
+        partition: crate::domain::Partition::aws(),
         management_account_id: AccountId::parse(MANAGEMENT).unwrap(),
         roots: vec![OrgRoot { id: "r-ab12".into(), name: "Root".into(), scp_enabled }],
         ous: vec![
@@ -373,4 +374,26 @@ fn endpoint_guardrail_audit_keys_models_br_org_2_to_6() {
             )
         },
     ]);
+}
+
+/// Probes are built in the organization's partition: an exemption written for commercial
+/// role ARNs does not exempt anyone in GovCloud, and one written for GovCloud does.
+#[test]
+fn probes_are_built_in_the_organizations_partition() {
+    let deny_exempting = |pattern: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"DenyOutside","Effect":"Deny","Action":"*","Resource":"*",
+              "Condition":{{"StringNotEquals":{{"aws:RequestedRegion":["eu-west-1","eu-central-1"]}},
+                            "ArnNotLike":{{"aws:PrincipalArn":"{pattern}"}}}}}}]}}"#
+        )
+    };
+    let verdict = |partition: &str, pattern: &str| {
+        let mut o = org(&[("p-regions", &deny_exempting(pattern), &["r-ab12"])], &[], true);
+        o.partition = crate::domain::Partition::parse(partition).unwrap();
+        judge(&o, MEMBER, &params(), region_deny).status
+    };
+    // Every role is exempt, in the partition the pattern names.
+    assert_eq!(verdict("aws", "arn:aws:iam::*:role/*"), Status::Fail);
+    assert_eq!(verdict("aws-us-gov", "arn:aws:iam::*:role/*"), Status::Pass);
+    assert_eq!(verdict("aws-us-gov", "arn:aws-us-gov:iam::*:role/*"), Status::Fail);
 }
