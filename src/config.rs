@@ -445,6 +445,9 @@ impl FilterStrength {
 
 const ENV_PREFIX: &str = "SWEEPER_";
 
+/// Keys whose values are secrets: an error about them never repeats the value.
+const SECRET_KEYS: [&str; 3] = ["database.url", "aws.external_id", "api.fingerprint_secret"];
+
 impl Settings {
     /// Loads settings from `path` (if given) and the process environment, then validates them.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
@@ -509,8 +512,13 @@ impl Settings {
         }
         // Round-trip through text so that serde errors carry the key path.
         let merged = toml::to_string(&table).map_err(|e| ConfigError::Shape(e.to_string()))?;
-        let settings: Settings =
-            toml::from_str(&merged).map_err(|e| ConfigError::Shape(e.message().to_owned() + &key_hint(&e, &merged)))?;
+        let settings: Settings = toml::from_str(&merged).map_err(|e| {
+            let hint = key_hint(&e, &merged);
+            // serde quotes the value it refused (`invalid type: integer `123``); not for a secret.
+            let secret = SECRET_KEYS.iter().any(|k| hint.contains(&format!("`{k}`")));
+            let problem = if secret { "invalid value (not shown: this key holds a secret)" } else { e.message() };
+            ConfigError::Shape(problem.to_owned() + &hint)
+        })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -718,6 +726,21 @@ mod tests {
         assert!(err.to_string().contains("SWEEPER_NOPE__X"), "{err}");
         let err = Settings::from_sources("not toml [", env(&[])).unwrap_err();
         assert!(matches!(err, ConfigError::Syntax { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_repeated() {
+        for text in [
+            "[aws]\nexternal_id = 987654321\n",
+            "[database]\nurl = 987654321\n",
+            "[api]\nfingerprint_secret = 987654321\n",
+        ] {
+            let err = Settings::from_sources(text, env(&[])).unwrap_err().to_string();
+            assert!(!err.contains("987654321") && err.contains("holds a secret"), "{err}");
+        }
+        // Other keys still say what they refused.
+        let err = Settings::from_sources("[aws]\nmanagement_account_access = \"owned\"\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("owned"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-fn sweeper() -> Command {
+pub(super) fn sweeper() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bedrock-sweeper"));
     for (k, _) in std::env::vars() {
         if k.starts_with("SWEEPER_") || k.starts_with("AWS_") {

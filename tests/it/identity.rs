@@ -111,3 +111,34 @@ async fn role_arns_are_built_in_the_callers_partition() {
 fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_exits_2_for_own_credentials_of_another_account() {
+    let moto = Moto::start().await;
+    let org = Org::create(&moto.endpoint()).await;
+    let delegated = org.account("security-tooling", &org.root).await;
+    let creds = aws_sdk_sts::Client::new(&org.mgmt)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{delegated}:role/OrganizationAccountAccessRole"))
+        .role_session_name("delegated-admin")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let (_pool, url) = test_db().await;
+    let out = super::cli::sweeper()
+        .args(["sweep", "--quiet"])
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+        .env("AWS_SESSION_TOKEN", creds.session_token())
+        .env("SWEEPER_DATABASE__URL", &url)
+        .env("SWEEPER_AWS__MANAGEMENT_ACCOUNT_ACCESS", "own-credentials")
+        .env("SWEEPER_AWS__MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&delegated) && err.contains(&org.management_account), "{err}");
+}

@@ -1,8 +1,11 @@
 //! Property: whatever query string a client sends to a listing (every GET operation in the
 //! OpenAPI document without a path parameter, so a new endpoint is covered the day it is
 //! added), the answer is 200 or a 400 in the error shape: never a panic, never a 500.
-//! Values mix arbitrary text with what breaks arithmetic and SQL: dates at chrono's limits,
-//! huge numbers, NUL bytes, and well-encoded cursors holding extreme keys.
+//! Queries are mostly well formed, with one hostile value at a time (dates at chrono's
+//! limits, huge numbers, NUL bytes, arbitrary text, well-encoded cursors holding extreme
+//! keys), so the hostile value reaches the code that parses it. Without the bound on cursor
+//! dates (`pagination::storable`) this fails, shrinking to a `-first_seen_at` cursor just
+//! before PostgreSQL's first year.
 
 use axum::http::StatusCode;
 use base64::Engine;
@@ -14,8 +17,16 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use super::super::helpers::test_db;
 use super::{VIEWER, app, call};
 
-/// `(path, query parameter names)` of every GET listing.
-fn listings() -> Vec<(String, Vec<String>)> {
+/// A documented query parameter: its name and the values its pattern spells out, if it is
+/// an alternation such as `^(id|severity|first_seen_at|-first_seen_at)$`.
+#[derive(Debug, Clone)]
+struct Param {
+    name: String,
+    documented: Vec<String>,
+}
+
+/// `(path, parameters)` of every GET listing.
+fn listings() -> Vec<(String, Vec<Param>)> {
     let doc = bedrock_sweeper::api::openapi();
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -23,13 +34,24 @@ fn listings() -> Vec<(String, Vec<String>)> {
         if !path.starts_with("/api/v1/") || path.contains('{') || path == "/api/v1/openapi.json" {
             continue;
         }
-        let names = get["parameters"]
+        let params = get["parameters"]
             .as_array()
             .map(|ps| {
-                ps.iter().filter(|p| p["in"] == "query").map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+                ps.iter()
+                    .filter(|p| p["in"] == "query")
+                    .map(|p| {
+                        let pattern = p["schema"]["pattern"].as_str().unwrap_or_default();
+                        let documented = pattern
+                            .strip_prefix("^(")
+                            .and_then(|r| r.strip_suffix(")$"))
+                            .map(|alts| alts.split('|').map(str::to_owned).collect())
+                            .unwrap_or_default();
+                        Param { name: p["name"].as_str().unwrap().to_owned(), documented }
+                    })
+                    .collect()
             })
             .unwrap_or_default();
-        out.push((path.clone(), names));
+        out.push((path.clone(), params));
     }
     out
 }
@@ -65,17 +87,23 @@ const EXTREME: &[&str] = &[
 
 /// A cursor that decodes: the version prefix (or not) and a key shaped like one of ours.
 fn cursor() -> impl Strategy<Value = String> {
-    let micros = prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), Just(-8_334_632_851_200_000_000)];
-    let key = prop_oneof![
-        (prop::sample::select(vec!["t", "d", "s"]), micros, "[0-9a-f]{32}")
-            .prop_map(|(k, m, id)| format!("{k}:{m}:{id}")),
-        (prop::sample::select(EXTREME.to_vec()), any::<u128>())
-            .prop_map(|(at, id)| format!("{at}|{}", uuid::Uuid::from_u128(id))),
-        any::<u128>().prop_map(|id| uuid::Uuid::from_u128(id).to_string()),
-        "[0-9]{12}",
-        any::<String>(),
+    // Half of them before PostgreSQL's first year (4713 BC) but within chrono's range.
+    let micros = prop_oneof![
+        any::<i64>(),
+        -8_000_000_000_000_000_000i64..-300_000_000_000_000_000,
+        Just(i64::MIN),
+        Just(i64::MAX)
     ];
-    (prop::sample::select(vec!["v1:", "v2:", ""]), key)
+    let key = prop_oneof![
+        3 => (prop::sample::select(vec!["t", "d", "s"]), micros, "[0-9a-f]{32}")
+            .prop_map(|(k, m, id)| format!("{k}:{m}:{id}")),
+        1 => (prop::sample::select(EXTREME.to_vec()), any::<u128>())
+            .prop_map(|(at, id)| format!("{at}|{}", uuid::Uuid::from_u128(id))),
+        1 => any::<u128>().prop_map(|id| uuid::Uuid::from_u128(id).to_string()),
+        1 => "[0-9]{12}",
+        1 => any::<String>(),
+    ];
+    (prop::sample::select(vec!["v1:", "v1:", "v1:", "v2:", ""]), key)
         .prop_map(|(prefix, key)| URL_SAFE_NO_PAD.encode(format!("{prefix}{key}")))
 }
 
@@ -88,17 +116,56 @@ fn value() -> impl Strategy<Value = String> {
     ]
 }
 
-/// One query string for a listing with parameters `names`: known and unknown names,
-/// repeats, percent-encoded values, and raw URI-safe text with broken escapes.
-fn query(names: Vec<String>) -> impl Strategy<Value = String> {
-    let mut known = names;
-    known.extend(["bogus".to_owned(), String::new()]);
-    let pair = (prop::sample::select(known), value())
-        .prop_map(|(k, v)| format!("{k}={}", utf8_percent_encode(&v, NON_ALPHANUMERIC)));
-    prop_oneof![
-        4 => prop::collection::vec(pair, 0..5).prop_map(|pairs| pairs.join("&")),
-        1 => "[A-Za-z0-9%=&+._~-]{0,40}",
-    ]
+/// Values a parameter is meant to take: its documented alternatives, or by name.
+fn usual(p: &Param) -> BoxedStrategy<String> {
+    if p.name == "cursor" {
+        return cursor().boxed();
+    }
+    if !p.documented.is_empty() {
+        return prop::sample::select(p.documented.clone()).boxed();
+    }
+    let pool: Vec<&str> = match p.name.as_str() {
+        "limit" => vec!["1", "2", "100", "500"],
+        "from" | "to" => vec!["2026-11-01T00:00:00Z", "2026-11-30T12:00:00.5+02:00", "2025-06-01T00:00:00Z"],
+        "failing" | "include_withdrawn" => vec!["true", "false"],
+        "account_id" => vec!["111122223333"],
+        "region" => vec!["us-east-1", "eu-west-1"],
+        "control_id" => vec!["BR.NET.1", "BR.COV.1"],
+        "ou" => vec!["Root", "Root/Workloads"],
+        _ => vec!["x"],
+    };
+    prop::sample::select(pool).prop_map(str::to_owned).boxed()
+}
+
+/// One query string for a listing: each documented parameter present or not with a usual
+/// value, then at most one of them (or an unknown name) given a hostile value: an extreme,
+/// arbitrary text or a cursor; sometimes raw URI-safe text with broken escapes. One hostile
+/// value at a time, so it reaches the code that parses it instead of being refused beside
+/// another bad one.
+fn query(params: Vec<Param>) -> impl Strategy<Value = String> {
+    fn encode(k: &str, v: &str) -> String {
+        format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC))
+    }
+    let names: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
+    let usual_pairs: Vec<BoxedStrategy<Option<(String, String)>>> = params
+        .iter()
+        .map(|p| {
+            let name = p.name.clone();
+            prop::option::weighted(0.6, usual(p)).prop_map(move |v| v.map(|v| (name.clone(), v))).boxed()
+        })
+        .collect();
+    let mut hostile_names = names;
+    hostile_names.extend(["bogus".to_owned(), String::new()]);
+    let hostile = prop::option::weighted(0.8, (prop::sample::select(hostile_names), value()));
+    let structured = (usual_pairs, hostile).prop_map(|(pairs, hostile)| {
+        let mut pairs: Vec<(String, String)> = pairs.into_iter().flatten().collect();
+        if let Some((name, v)) = hostile {
+            pairs.retain(|(n, _)| *n != name);
+            pairs.push((name, v));
+        }
+        pairs.iter().map(|(k, v)| encode(k, v)).collect::<Vec<_>>().join("&")
+    });
+    prop_oneof![9 => structured, 1 => "[A-Za-z0-9%=&+._~-]{0,40}"]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +175,10 @@ async fn every_listing_answers_any_query_with_200_or_400() {
     let (app, _runner) = app("http://127.0.0.1:9", pool);
     let listings = listings();
     assert!(listings.len() >= 6, "{listings:?}");
-    assert!(listings.iter().any(|(p, names)| p == "/api/v1/history/posture" && names.contains(&"from".to_owned())));
+    assert!(
+        listings.iter().any(|(p, params)| p == "/api/v1/history/posture" && params.iter().any(|x| x.name == "from"))
+    );
+    assert!(listings.iter().flat_map(|(_, ps)| ps).any(|p| p.name == "sort" && p.documented.len() == 4));
 
     // Known extremes first, by hand: each is a 400 naming the parameter.
     for (uri, named) in [
@@ -124,24 +194,27 @@ async fn every_listing_answers_any_query_with_200_or_400() {
         assert!(message.contains(named), "{uri}: {message}");
     }
 
-    let strategy = prop::sample::select(listings).prop_flat_map(|(path, names)| (Just(path), query(names)));
+    // Each listing gets its own run, so none is left to chance.
     let handle = tokio::runtime::Handle::current();
     let outcome = tokio::task::spawn_blocking(move || {
-        let mut runner = TestRunner::new(Config { cases: 600, failure_persistence: None, ..Config::default() });
-        runner.run(&strategy, |(path, query)| {
-            let uri = format!("{path}?{query}");
-            let r = handle.block_on(call(&app, "GET", &uri, Some(VIEWER)));
-            match r.status {
-                StatusCode::OK => {}
-                StatusCode::BAD_REQUEST => {
-                    let body: serde_json::Value = serde_json::from_str(&r.text)
-                        .map_err(|e| TestCaseError::fail(format!("{uri}: not JSON ({e}): {}", r.text)))?;
-                    prop_assert_eq!(&body["error"]["code"], "bad_request", "{}: {}", uri, r.text);
+        for (path, params) in listings {
+            let mut runner = TestRunner::new(Config { cases: 1000, failure_persistence: None, ..Config::default() });
+            runner.run(&query(params), |query| {
+                let uri = format!("{path}?{query}");
+                let r = handle.block_on(call(&app, "GET", &uri, Some(VIEWER)));
+                match r.status {
+                    StatusCode::OK => {}
+                    StatusCode::BAD_REQUEST => {
+                        let body: serde_json::Value = serde_json::from_str(&r.text)
+                            .map_err(|e| TestCaseError::fail(format!("{uri}: not JSON ({e}): {}", r.text)))?;
+                        prop_assert_eq!(&body["error"]["code"], "bad_request", "{}: {}", uri, r.text);
+                    }
+                    other => return Err(TestCaseError::fail(format!("{uri}: {other} {}", r.text))),
                 }
-                other => return Err(TestCaseError::fail(format!("{uri}: {other} {}", r.text))),
-            }
-            Ok(())
-        })
+                Ok(())
+            })?;
+        }
+        Ok::<(), proptest::test_runner::TestError<String>>(())
     })
     .await
     .unwrap();
