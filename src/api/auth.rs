@@ -77,19 +77,21 @@ impl FingerprintKey {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104) over the crate's SHA-256: `H((K ^ opad) || H((K ^ ipad) || m))`,
-/// with keys longer than the block hashed first. Checked against RFC 4231's vectors below.
+/// HMAC-SHA256 (RFC 2104), from the `hmac` crate.
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.map(|k| k ^ byte);
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
-    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+    use hmac::Mac;
+    // Any key length is valid for HMAC; `new_from_slice` fails for none of them.
+    let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable_key_length(),
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+#[expect(clippy::panic, reason = "HMAC accepts keys of every length")]
+fn unreachable_key_length() -> ! {
+    panic!("HMAC refused a key length")
 }
 
 /// Failures an address may have in [`FAILURE_WINDOW`] before it is locked out.
