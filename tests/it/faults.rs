@@ -12,19 +12,6 @@ use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
 
-fn trail_spec<'a>(bucket: &'a str) -> TrailSpec<'a> {
-    TrailSpec {
-        name: "main",
-        bucket,
-        multi_region: true,
-        organization: false,
-        validation: true,
-        kms_key: None,
-        logging: true,
-        bedrock_data_events: false,
-    }
-}
-
 /// GetTrailStatus answered as CloudTrail documents it (awsJson1_1: epoch-second timestamps).
 fn trail_status(age_hours: f64, delivery_error: Option<&str>) -> Reply {
     let now = chrono::Utc::now().timestamp() as f64;
@@ -51,7 +38,7 @@ async fn delivery_health_is_judged_from_trail_status() {
         let cfg = org.member(account).await;
         let bucket = format!("trail-{account}");
         seed::bucket(&cfg, &bucket, None).await;
-        seed::trail(&cfg, trail_spec(&bucket)).await;
+        seed::trail(&cfg, TrailSpec::main(&bucket)).await;
     }
     let broken_rule = broken.clone();
     proxy.rule(move |req| {

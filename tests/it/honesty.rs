@@ -401,20 +401,7 @@ async fn organization_trails_are_judged_from_the_management_account() {
     let org = Org::create(&moto.endpoint()).await;
     let key = seed::cmk(&org.mgmt, true).await;
     seed::bucket(&org.mgmt, "org-trail-logs", None).await;
-    let trail_arn = seed::trail(
-        &org.mgmt,
-        TrailSpec {
-            name: "org",
-            bucket: "org-trail-logs",
-            multi_region: true,
-            organization: true,
-            validation: true,
-            kms_key: Some(&key),
-            logging: true,
-            bedrock_data_events: true,
-        },
-    )
-    .await;
+    let trail_arn = seed::trail(&org.mgmt, TrailSpec::organization("org-trail-logs", &key)).await;
     let member = org.account("member", &org.root).await;
 
     let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -238,25 +238,12 @@ async fn varied_org(moto_endpoint: &str, members: usize) -> (Org, Vec<String>) {
             }
             _ => {
                 seed::bucket(&cfg, &format!("trail-{i}"), None).await;
-                seed::trail(&cfg, trail(&format!("trail-{i}"))).await;
+                seed::trail(&cfg, TrailSpec::main(&format!("trail-{i}"))).await;
             }
         }
         ids.push(id);
     }
     (org, ids)
-}
-
-fn trail(bucket: &str) -> TrailSpec<'_> {
-    TrailSpec {
-        name: "main",
-        bucket,
-        multi_region: true,
-        organization: false,
-        validation: true,
-        kms_key: None,
-        logging: true,
-        bedrock_data_events: false,
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -251,6 +251,37 @@ pub struct TrailSpec<'a> {
     pub bedrock_data_events: bool,
 }
 
+impl<'a> TrailSpec<'a> {
+    /// `main`: an account's own multi-region, validated, logging trail without a KMS key.
+    pub fn main(bucket: &'a str) -> Self {
+        Self {
+            name: "main",
+            bucket,
+            multi_region: true,
+            organization: false,
+            validation: true,
+            kms_key: None,
+            logging: true,
+            bedrock_data_events: false,
+        }
+    }
+
+    /// `org`: the organization trail everything asks for: multi-region, validated, logging,
+    /// encrypted with `kms_key`, recording Bedrock data events.
+    pub fn organization(bucket: &'a str, kms_key: &'a str) -> Self {
+        Self {
+            name: "org",
+            bucket,
+            multi_region: true,
+            organization: true,
+            validation: true,
+            kms_key: Some(kms_key),
+            logging: true,
+            bedrock_data_events: true,
+        }
+    }
+}
+
 pub async fn trail(cfg: &SdkConfig, t: TrailSpec<'_>) -> String {
     let ct = aws_sdk_cloudtrail::Client::new(cfg);
     let arn = ct

@@ -142,20 +142,7 @@ async fn sweep_end_to_end_with_transitions() {
     // Management account: a multi-region, logging, validated, CMK-encrypted organization trail.
     let org_key = seed::cmk(&org.mgmt, true).await;
     seed::bucket(&org.mgmt, "org-trail-logs", None).await;
-    let org_trail = seed::trail(
-        &org.mgmt,
-        TrailSpec {
-            name: "org",
-            bucket: "org-trail-logs",
-            multi_region: true,
-            organization: true,
-            validation: true,
-            kms_key: Some(&org_key),
-            logging: true,
-            bedrock_data_events: true,
-        },
-    )
-    .await;
+    let org_trail = seed::trail(&org.mgmt, TrailSpec::organization("org-trail-logs", &org_key)).await;
 
     let workloads = org.ou(&org.root, "Workloads").await;
     let prod = org.ou(&workloads, "Prod").await;
