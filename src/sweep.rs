@@ -467,7 +467,7 @@ async fn sweep_account(run: &SweepRun, account: &OrgAccount, owner: &str) -> Res
     let verdicts = evaluate::account(&input);
     let evaluations = &verdicts.evaluations;
     let gaps = match &collected {
-        Ok(snap) => evaluate::gaps(snap),
+        Ok(snap) => evaluate::inputs::coverage_gaps(org, &account.id, snap),
         Err(_) => Vec::new(),
     };
     let failing = evaluations.iter().filter(|e| e.status == Status::Fail).count();

@@ -53,7 +53,17 @@ async fn describe(clients: &AccountClients, region: &Region, key_ref: &str) -> C
             message: format!("DescribeKey for {key_ref} answered without key metadata"),
         });
     };
-    let manager = meta.key_manager().map(|m| m.as_str().to_owned()).unwrap_or_default();
+    // Who manages the key decides every verdict about it: an answer without it is no answer.
+    let Some(manager) = meta.key_manager().map(|m| m.as_str().to_owned()) else {
+        return Err(crate::snapshot::Gap {
+            service: "kms".into(),
+            operation: "DescribeKey".into(),
+            region: Some(region.clone()),
+            kind: crate::aws::errors::FailureKind::BadResponse,
+            code: "MissingKeyManager".into(),
+            message: format!("DescribeKey for {key_ref} answered without KeyManager"),
+        });
+    };
     let key_spec = meta.key_spec().map(|s| s.as_str().to_owned()).unwrap_or_default();
     // Rotation applies to customer-managed symmetric keys only; AWS-managed keys rotate yearly by themselves.
     let rotation_enabled = if manager == "CUSTOMER" && key_spec == "SYMMETRIC_DEFAULT" {

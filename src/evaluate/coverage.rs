@@ -1,7 +1,8 @@
 //! BR.COV.1: the sweep could look at the whole account. A role that could not be
-//! assumed, or any collector that failed, fails this control and names what was not read.
+//! assumed, or any collector that failed, fails this control and names what was not read
+//! (for the management account, also what discovery could not read of it).
 
-use super::inputs::gaps;
+use super::inputs::coverage_gaps;
 use super::{AccountInput, Evaluation};
 use crate::domain::Status;
 
@@ -13,7 +14,7 @@ pub fn coverage(input: &AccountInput<'_>) -> Vec<Evaluation> {
             format!("The account could not be assessed: assuming {} failed with {}.", na.role_arn, na.code),
         ),
         Ok(snap) => {
-            let gaps = gaps(snap);
+            let gaps = coverage_gaps(input.org, &input.account.id, snap);
             if gaps.is_empty() {
                 (Status::Pass, format!("Every collector returned data ({} regions swept).", snap.per_region.len()))
             } else {

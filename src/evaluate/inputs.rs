@@ -185,6 +185,21 @@ pub fn gaps(snap: &AccountSnapshot) -> Vec<&Gap> {
     out
 }
 
+/// Every gap BR.COV.1 names and the store records for `account`: its snapshot's, and for the
+/// management account also what discovery could not read of it (its trails and their keys,
+/// which every account's trail controls rely on). Once each, by call and error.
+pub fn coverage_gaps<'a>(org: &'a OrgSnapshot, account: &AccountId, snap: &'a AccountSnapshot) -> Vec<&'a Gap> {
+    let mut out = gaps(snap);
+    if *account == org.management_account_id {
+        for g in org_gaps(org) {
+            if !out.iter().any(|seen| seen.summary() == g.gap.summary()) {
+                out.push(g.gap);
+            }
+        }
+    }
+    out
+}
+
 /// Every gap of an account snapshot, with what it hides.
 pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
     let AccountSnapshot { account_id: _, regions, iam, trails, per_region, kms_keys, buckets } = snap;

@@ -88,7 +88,7 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
 
 /// One probe caller: who, and the request keys it brings.
 struct Probe<'a> {
-    who: &'static str,
+    who: String,
     caller: iam_policy::Caller<'a>,
     org_id: Option<&'a str>,
 }
@@ -103,46 +103,60 @@ fn judge_endpoint_policy(input: &AccountInput<'_>, region: &Region, e: &VpcEndpo
         Err(err) => return (Status::Error, format!("{what}: the endpoint policy cannot be judged: {err}.")),
     };
     let partition = &input.org.partition;
-    let outsider_arn = partition.arn("iam", "", OUTSIDER_ACCOUNT, "role/outside-caller");
     let insider_arn = partition.arn("iam", "", input.account.id.as_str(), "role/inside-caller");
-    let outsider = iam_policy::Caller { arn: &outsider_arn, account: OUTSIDER_ACCOUNT };
-    // An outsider may belong to another organization or to none; either may be the way in.
-    let outsiders = [
-        Probe { who: "a principal of another organization", caller: outsider, org_id: Some("o-outsider00") },
-        Probe { who: "a principal outside any organization", caller: outsider, org_id: None },
-    ];
-    for probe in &outsiders {
-        for action in PROBED_ACTIONS {
-            for resource in probe_resources(&policy, partition, region, action) {
-                let ctx = context(probe, e, action, &resource);
-                match iam_policy::evaluate_resource_policy(&policy, &probe.caller, &ctx) {
-                    iam_policy::Access::Allowed { by } => {
-                        return (
-                            Status::Fail,
-                            format!(
-                                "{what} lets {} call {action} on {resource} ({by} of the endpoint policy).",
-                                probe.who
-                            ),
-                        );
+    let callers = outside_callers(&policy, input, partition);
+    let mut actions: Vec<String> = PROBED_ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    // Whatever an Allow statement names is tried too (a pattern matches itself): another
+    // Bedrock action, or another service behind the endpoint.
+    for stmt in policy.statements.iter().filter(|s| s.effect == iam_policy::Effect::Allow) {
+        if let iam_policy::ActionSpec::Action(list) = &stmt.action {
+            for a in list {
+                if a != "*" && !actions.contains(a) {
+                    actions.push(a.clone());
+                }
+            }
+        }
+    }
+    for (account, arn, named) in &callers {
+        // An outsider may belong to another organization or to none; either may be the way in.
+        let caller = iam_policy::Caller { arn, account };
+        let outsiders = [
+            Probe { who: format!("{named} of another organization"), caller, org_id: Some("o-outsider00") },
+            Probe { who: format!("{named} outside any organization"), caller, org_id: None },
+        ];
+        for probe in &outsiders {
+            for action in &actions {
+                for resource in probe_resources(&policy, partition, region, action) {
+                    let ctx = context(probe, e, action, &resource);
+                    match iam_policy::evaluate_resource_policy(&policy, &probe.caller, &ctx) {
+                        iam_policy::Access::Allowed { by } => {
+                            return (
+                                Status::Fail,
+                                format!(
+                                    "{what} lets {} call {action} on {resource} ({by} of the endpoint policy).",
+                                    probe.who
+                                ),
+                            );
+                        }
+                        iam_policy::Access::Depends(keys) => {
+                            return (
+                                Status::Fail,
+                                format!(
+                                    "{what} may let {} call {action}: it depends only on {}, which the caller \
+                                     sets itself.",
+                                    probe.who,
+                                    keys.join(", ")
+                                ),
+                            );
+                        }
+                        iam_policy::Access::Denied { .. } | iam_policy::Access::NotAllowed => {}
                     }
-                    iam_policy::Access::Depends(keys) => {
-                        return (
-                            Status::Fail,
-                            format!(
-                                "{what} may let {} call {action}: it depends only on {}, which the caller \
-                                 sets on its own principal.",
-                                probe.who,
-                                keys.join(", ")
-                            ),
-                        );
-                    }
-                    iam_policy::Access::Denied { .. } | iam_policy::Access::NotAllowed => {}
                 }
             }
         }
     }
     let insider = Probe {
-        who: "a principal of the organization",
+        who: "a principal of the organization".to_owned(),
         caller: iam_policy::Caller { arn: &insider_arn, account: input.account.id.as_str() },
         org_id: Some(input.org.organization_id.as_str()),
     };
@@ -169,11 +183,72 @@ fn context(probe: &Probe<'_>, e: &VpcEndpoint, action: &str, resource: &str) -> 
         .with_value("aws:SourceVpce", e.id.as_str())
         .with_value("aws:SourceVpc", e.vpc_id.as_str())
         .with_value("aws:SecureTransport", "true")
+        // The caller picks its own session and user names, and its tags.
+        .with_unknown("aws:userid")
+        .with_unknown("aws:username")
         .with_tag_keys_unknown();
     if let Some(org) = probe.org_id {
         ctx = ctx.with_value("aws:PrincipalOrgID", org);
     }
     ctx
+}
+
+/// Outside callers to try, as (account, principal ARN, how to name it): a made-up account, and
+/// every account or principal the policy names — in `Principal`, or in a condition on the
+/// caller's account or ARN — that is not one of the organization's. Wildcards in a named ARN
+/// are the caller's to fill (an outsider names its role to match), so they become literal
+/// text, and a wildcard account becomes the made-up one.
+fn outside_callers(
+    policy: &iam_policy::Policy,
+    input: &AccountInput<'_>,
+    partition: &Partition,
+) -> Vec<(String, String, String)> {
+    let ours = |account: &str| input.org.accounts.iter().any(|a| a.id.as_str() == account);
+    let generic = partition.arn("iam", "", OUTSIDER_ACCOUNT, "role/outside-caller");
+    let mut out = vec![(OUTSIDER_ACCOUNT.to_owned(), generic, "a principal".to_owned())];
+    let add = |account: &str, arn: String, out: &mut Vec<(String, String, String)>| {
+        if !ours(account) && !out.iter().any(|(_, a, _)| *a == arn) {
+            out.push((account.to_owned(), arn.clone(), arn));
+        }
+    };
+    for stmt in &policy.statements {
+        if let Some(iam_policy::PrincipalSpec::Principal(ids)) = &stmt.principal {
+            for id in ids {
+                match id {
+                    iam_policy::PrincipalId::Account(a) => {
+                        add(a, partition.arn("iam", "", a, "role/outside-caller"), &mut out);
+                    }
+                    iam_policy::PrincipalId::Arn(arn) => {
+                        if let Some(a) = arn.split(':').nth(4) {
+                            add(a, arn.clone(), &mut out);
+                        }
+                    }
+                    iam_policy::PrincipalId::Anyone | iam_policy::PrincipalId::Other(_) => {}
+                }
+            }
+        }
+        for cond in &stmt.conditions {
+            let key = cond.key.to_ascii_lowercase();
+            for value in cond.values.iter().filter(|v| !v.contains("${")) {
+                if key == "aws:principalaccount" && value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+                    add(value, partition.arn("iam", "", value, "role/outside-caller"), &mut out);
+                } else if key == "aws:principalarn" {
+                    let parts: Vec<&str> = value.splitn(6, ':').collect();
+                    if let [_, _, service, _, account, resource] = parts.as_slice() {
+                        let literal = |s: &str| s.replace(['*', '?'], "x");
+                        let account = if account.bytes().all(|b| b.is_ascii_digit()) && account.len() == 12 {
+                            (*account).to_owned()
+                        } else {
+                            OUTSIDER_ACCOUNT.to_owned()
+                        };
+                        let arn = partition.arn(&literal(service), "", &account, &literal(resource));
+                        add(&account, arn, &mut out);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn generic_resource(partition: &Partition, region: &Region, action: &str) -> String {
@@ -340,6 +415,44 @@ mod tests {
                 )),
                 Status::Fail,
                 "aws:PrincipalTag/team",
+            ),
+            (
+                "an account outside the organization, named",
+                Some(stmt(
+                    r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999900001111:root"},"Action":"bedrock:*","Resource":"*"}"#,
+                )),
+                Status::Fail,
+                "arn:aws:iam::999900001111:role/outside-caller",
+            ),
+            (
+                "a role name any account can take",
+                Some(stmt(
+                    r#"{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/app"}}}"#,
+                )),
+                Status::Fail,
+                "arn:aws:iam::000000000000:role/app",
+            ),
+            (
+                "a role of the account only, by ARN condition",
+                Some(stmt(&format!(
+                    r#"{{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{{"ArnLike":{{"aws:PrincipalArn":"arn:aws:iam::{MEMBER}:role/*"}}}}}}"#
+                ))),
+                Status::Pass,
+                "admits no principal from outside",
+            ),
+            (
+                "an action we do not list, for everyone",
+                Some(stmt(r#"{"Effect":"Allow","Principal":"*","Action":"bedrock:InvokeFlow","Resource":"*"}"#)),
+                Status::Fail,
+                "bedrock:InvokeFlow",
+            ),
+            (
+                "a session name the caller picks",
+                Some(stmt(
+                    r#"{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:userid":"*:ml-*"}}}"#,
+                )),
+                Status::Fail,
+                "aws:userid",
             ),
             ("not JSON", Some("{not json".to_owned()), Status::Error, "cannot be judged"),
             (
