@@ -385,6 +385,9 @@ fn plan_tasks(org: &OrgSnapshot) -> Vec<sweeps::PlannedTask> {
 
 /// Claims accounts until none is left. When what is left is held by other workers it waits:
 /// for them to finish, or for the lease of a dead one to lapse, so it claims that account too.
+/// Claims of one account's task in one sweep before it is given up (counted as not assessed).
+pub const MAX_TASK_ATTEMPTS: i32 = 5;
+
 async fn worker(run: Arc<SweepRun>, owner: String) -> Result<(), SweepError> {
     let deps = &run.deps;
     let lease_seconds = deps.sweep.lease_seconds;
@@ -407,6 +410,18 @@ async fn worker(run: Arc<SweepRun>, owner: String) -> Result<(), SweepError> {
             sweeps::release(&deps.pool, run.sweep, &account_id, &owner).await?;
             continue;
         };
+        // An account whose result could not be recorded time after time (each failure hands
+        // the sweep over) would keep the sweep running for ever: give it up, as not assessed.
+        let attempts = sweeps::attempts(&deps.pool, run.sweep, &account_id).await?;
+        if attempts > MAX_TASK_ATTEMPTS {
+            let reason = format!(
+                "gave up on the account after {MAX_TASK_ATTEMPTS} attempts in this sweep ended without a recorded \
+                 result (see the service log); its earlier findings are left as they were"
+            );
+            warn!(account.id = %account_id, attempts, "{reason}");
+            sweeps::give_up(&deps.pool, run.sweep, &account_id, &owner, &reason).await?;
+            continue;
+        }
         tokio::select! {
             swept = sweep_account(&run, account, &owner) => match swept {
                 Ok(line) => {

@@ -13,7 +13,7 @@ use crate::aws::errors::{Failure, FailureKind, classify};
 use crate::aws::{self, AccountClients, AwsContext, ManagementAccessRefused};
 use crate::collect::{cloudtrail, kms};
 use crate::domain::{AccountId, Partition, Region};
-use crate::snapshot::{OrgAccount, OrgRoot, OrgSnapshot, OrgUnit, ScpPolicy};
+use crate::snapshot::{Gap, OrgAccount, OrgRoot, OrgSnapshot, OrgUnit, ScpPolicy};
 
 /// Discovery could not build the organization: the sweep cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -74,12 +74,20 @@ impl DiscoveryError {
 /// with those credentials. With `management_account_access = "own-credentials"` the
 /// credentials must be the management account's: a delegated administrator is refused
 /// right after DescribeOrganization, before anything else is read.
+///
+/// The management account's trails and their keys are read as the management account: with
+/// its own credentials when the service runs there, else through the member role in it (a
+/// delegated administrator sees the organization trail as a shadow and may not describe the
+/// management account's key).
 pub async fn discover_checked(ctx: &AwsContext, trail_region: &Region) -> Result<OrgSnapshot, DiscoveryError> {
     let caller = ctx.caller_identity().await.map_err(DiscoveryError::CallerIdentity)?.clone();
     let mode = ctx.settings().management_account_access;
-    discover_after(&ctx.own_clients(), trail_region, |management| {
-        Ok(aws::check_management_access(mode, &caller, management)?)
-    })
+    discover_after(
+        &ctx.own_clients(),
+        trail_region,
+        |management| Ok(aws::check_management_access(mode, &caller, management)?),
+        Some((ctx, &caller.account)),
+    )
     .await
 }
 
@@ -87,14 +95,17 @@ pub async fn discover_checked(ctx: &AwsContext, trail_region: &Region) -> Result
 /// administrator) credentials, and collects the management account's trails in `trail_region`.
 #[instrument(skip_all, fields(aws.region = %trail_region))]
 pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result<OrgSnapshot, DiscoveryError> {
-    discover_after(clients, trail_region, |_| Ok(())).await
+    discover_after(clients, trail_region, |_| Ok(()), None).await
 }
 
-/// [`discover`], with `check` run on the management account id as soon as it is known.
+/// [`discover`], with `check` run on the management account id as soon as it is known. With
+/// `role` (the context and the caller's account), the management account's trails are read
+/// through the member role when the caller is another account.
 async fn discover_after(
     clients: &AccountClients,
     trail_region: &Region,
     check: impl FnOnce(&AccountId) -> Result<(), DiscoveryError>,
+    role: Option<(&AwsContext, &AccountId)>,
 ) -> Result<OrgSnapshot, DiscoveryError> {
     let org = clients.organizations(None);
 
@@ -193,16 +204,29 @@ async fn discover_after(
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
 
     let policies = discover_policies(&org).await?;
-    // Every trail the sweeper's own credentials see, organization trails whoever owns them.
-    let management_trails = cloudtrail::collect(clients, None, std::slice::from_ref(trail_region)).await;
-    let key_refs = match &management_trails {
-        Ok(trails) => trails
-            .iter()
-            .filter_map(|t| t.kms_key_id.clone().map(|k| (k, Region::parse(&t.home_region).ok())))
-            .collect(),
-        Err(_) => Vec::new(),
+    let as_management = match role {
+        Some((ctx, caller)) if *caller != management_account_id => aws::assume_role(ctx, &management_account_id)
+            .await
+            .map_err(|e| Gap::from_failure("sts", "AssumeRole", None, e.failure)),
+        _ => Ok(clients.clone()),
     };
-    let management_kms_keys = kms::collect(clients, key_refs, trail_region).await;
+    let (management_trails, management_kms_keys) = match as_management {
+        Ok(management) => {
+            // Every trail the management account sees, organization trails among them.
+            let trails = cloudtrail::collect(&management, None, std::slice::from_ref(trail_region)).await;
+            let key_refs = match &trails {
+                Ok(trails) => trails
+                    .iter()
+                    .filter_map(|t| t.kms_key_id.clone().map(|k| (k, Region::parse(&t.home_region).ok())))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let keys = kms::collect(&management, key_refs, trail_region).await;
+            (trails, keys)
+        }
+        // Not read: every control that relies on the organization trails says so.
+        Err(gap) => (Err(gap), Default::default()),
+    };
 
     Ok(OrgSnapshot {
         organization_id,

@@ -288,6 +288,54 @@ pub async fn open_tasks(pool: &PgPool, sweep: SweepId) -> Result<OpenTasks, Stor
     .await?)
 }
 
+/// How many times the task has been claimed in its sweep (this claim included).
+pub async fn attempts(pool: &PgPool, sweep: SweepId, account: &AccountId) -> Result<i32, StoreError> {
+    let (n,): (i32,) = sqlx::query_as("select attempts from sweep_tasks where sweep_id = $1 and account_id = $2")
+        .bind(sweep)
+        .bind(account)
+        .fetch_one(pool)
+        .await?;
+    Ok(n)
+}
+
+/// Closes the worker `owner`'s task without a result: the account is counted as not assessed
+/// in this sweep and the reason is kept as a collection gap. Nothing about its findings is
+/// written, so none is resolved or retired. `false` when the task is not the worker's.
+pub async fn give_up(
+    pool: &PgPool,
+    sweep: SweepId,
+    account: &AccountId,
+    owner: &str,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let closed = sqlx::query(
+        "update sweep_tasks set state = 'done', assessed = false, finished_at = now(),
+                lease_owner = null, lease_expires_at = null
+         where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running'",
+    )
+    .bind(sweep)
+    .bind(account)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if closed {
+        sqlx::query(
+            "insert into collection_gaps (sweep_id, account_id, region, service, operation, code, message)
+             values ($1, $2, null, 'bedrock-sweeper', 'RecordAccount', 'RetriesExhausted', $3)",
+        )
+        .bind(sweep)
+        .bind(account)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(closed)
+}
+
 /// Hands a task back (shutdown or a database error while recording): it becomes
 /// claimable at once instead of after the lease.
 pub async fn release(pool: &PgPool, sweep: SweepId, account: &AccountId, owner: &str) -> Result<(), StoreError> {

@@ -179,3 +179,92 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
     let err = sweep::run(&d, "test").await.unwrap_err();
     assert!(matches!(err, SweepError::AlreadyRunning(id) if id == first.sweep_id), "{err:?}");
 }
+
+/// An account whose result can never be recorded (here: PostgreSQL refuses its row) hands the
+/// sweep back each time; after `MAX_TASK_ATTEMPTS` claims it is given up as not assessed, so
+/// the sweep completes instead of running for ever, and its earlier findings stay untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_cannot_be_recorded_is_given_up_not_retried_for_ever() {
+    let moto = Moto::start().await;
+    let org = Org::create(&moto.endpoint()).await;
+    let poisoned = org.account("poisoned", &org.root).await;
+    let fine = org.account("fine", &org.root).await;
+    let (pool, _) = test_db().await;
+    let d = deps(&moto.endpoint(), pool.clone());
+    sweep::run(&d, "test").await.unwrap();
+    let before: Vec<(String, String, bool)> =
+        sqlx::query_as("select id, status, active from findings where account_id = $1 order by id")
+            .bind(&poisoned)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(!before.is_empty());
+
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "create function refuse_poisoned() returns trigger language plpgsql as $$
+         begin if new.id = '{poisoned}' then raise exception 'refused for the test'; end if; return new; end $$;
+         create trigger refuse_poisoned before insert or update on accounts
+         for each row execute function refuse_poisoned();"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let mut failures = 0;
+    let report = loop {
+        match sweep::run(&d, "test").await {
+            Ok(r) => break r,
+            Err(e) => {
+                failures += 1;
+                assert!(failures <= sweep::MAX_TASK_ATTEMPTS, "still failing after {failures} runs: {e}");
+            }
+        }
+    };
+    assert_eq!(report.status, "completed");
+    assert!(failures >= 1, "the account's failures end the runs before the give-up");
+    assert_eq!(report.accounts.not_assessed, 1, "{:?}", report.accounts);
+    let (assessed, attempts): (bool, i32) =
+        sqlx::query_as("select assessed, attempts from sweep_tasks where sweep_id = $1 and account_id = $2")
+            .bind(report.sweep_id)
+            .bind(&poisoned)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(!assessed);
+    assert_eq!(attempts, sweep::MAX_TASK_ATTEMPTS + 1);
+    let gap: String = sqlx::query_scalar(
+        "select code from collection_gaps where sweep_id = $1 and account_id = $2 and service = 'bedrock-sweeper'",
+    )
+    .bind(report.sweep_id)
+    .bind(&poisoned)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(gap, "RetriesExhausted");
+    // Nothing about the given-up account changed; the other account was recorded.
+    let after: Vec<(String, String, bool)> =
+        sqlx::query_as("select id, status, active from findings where account_id = $1 order by id")
+            .bind(&poisoned)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(after, before);
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from finding_events e join findings f on f.id = e.finding_id
+         where e.sweep_id = $1 and f.account_id = $2",
+    )
+    .bind(report.sweep_id)
+    .bind(&poisoned)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(events, 0);
+    let fine_done: bool =
+        sqlx::query_scalar("select assessed from sweep_tasks where sweep_id = $1 and account_id = $2")
+            .bind(report.sweep_id)
+            .bind(&fine)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(fine_done);
+}

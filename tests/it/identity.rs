@@ -142,3 +142,58 @@ async fn the_cli_exits_2_for_own_credentials_of_another_account() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&delegated) && err.contains(&org.management_account), "{err}");
 }
+
+/// Running as a delegated administrator (`role` mode), discovery reads the management
+/// account's trails and keys as the management account, through the member role: from the
+/// delegated administrator, the organization trail is a shadow and its key not describable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegated_administrator_reads_the_management_trails_through_the_role() {
+    let moto = Moto::start().await;
+    let proxy = Proxy::start(moto.port).await;
+    let org = Org::create(&moto.endpoint()).await;
+    let key = super::seed::cmk(&org.mgmt, true).await;
+    super::seed::bucket(&org.mgmt, "org-trail-logs", None).await;
+    let trail = super::seed::trail(&org.mgmt, super::seed::TrailSpec::organization("org-trail-logs", &key)).await;
+    let delegated = org.account("security-tooling", &org.root).await;
+
+    let askers: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let seen = Arc::clone(&askers);
+    proxy.rule(move |req| {
+        if req.action().as_deref() == Some("DescribeTrails") {
+            seen.lock().unwrap().push(req.account.clone());
+        }
+        None
+    });
+    // moto lets no member read the organization; AWS lets a delegated administrator.
+    proxy.forward_as(&delegated, "AWSOrganizationsV20161128.", &org.management_account);
+    // Assumed through the proxy, so it knows whose keys they are.
+    let c = aws_sdk_sts::Client::new(&sdk_config(&proxy.endpoint()))
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{delegated}:role/OrganizationAccountAccessRole"))
+        .role_session_name("delegated-admin")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let creds = aws_credential_types::Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        None,
+        "delegated",
+    );
+    let ctx = AwsContext::from_config(
+        super::helpers::sdk_config_with(&proxy.endpoint(), creds),
+        &settings(ManagementAccess::Role),
+    );
+    let home = bedrock_sweeper::domain::Region::parse("us-east-1").unwrap();
+    let snapshot = bedrock_sweeper::org::discover_checked(&ctx, &home).await.unwrap();
+
+    let trails = snapshot.management_trails.as_ref().unwrap();
+    assert!(trails.iter().any(|t| t.arn == trail && t.is_organization_trail), "{trails:?}");
+    let described = snapshot.management_kms_keys.get(&key).unwrap().as_ref().unwrap();
+    assert!(described.is_customer_managed(), "{described:?}");
+    let askers = askers.lock().unwrap().clone();
+    assert_eq!(askers, [Some(org.management_account.clone())], "trails read as the management account");
+}

@@ -83,7 +83,18 @@ pub struct Proxy {
     pub port: u16,
     rules: Arc<Mutex<Vec<Rule>>>,
     delay_ms: Arc<AtomicU64>,
+    forwards: Arc<Mutex<Vec<ForwardAs>>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Requests of one account to one service that moto answers as another account (its
+/// `x-moto-account-id` header): a stand-in for what moto's model lacks, e.g. a delegated
+/// administrator reading Organizations.
+#[derive(Clone)]
+struct ForwardAs {
+    from_account: String,
+    target_prefix: String,
+    to_account: String,
 }
 
 impl Drop for Proxy {
@@ -99,22 +110,33 @@ impl Proxy {
         let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
         let keys: Arc<Mutex<HashMap<String, String>>> = Arc::default();
         let delay_ms: Arc<AtomicU64> = Arc::default();
-        let (r, k, d) = (Arc::clone(&rules), Arc::clone(&keys), Arc::clone(&delay_ms));
+        let forwards: Arc<Mutex<Vec<ForwardAs>>> = Arc::default();
+        let (r, k, d, f) = (Arc::clone(&rules), Arc::clone(&keys), Arc::clone(&delay_ms), Arc::clone(&forwards));
         let task = tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else { return };
-                let (r, k, d) = (Arc::clone(&r), Arc::clone(&k), Arc::clone(&d));
+                let (r, k, d, f) = (Arc::clone(&r), Arc::clone(&k), Arc::clone(&d), Arc::clone(&f));
                 tokio::spawn(async move {
                     let delay = d.load(Ordering::Relaxed);
                     if delay > 0 {
                         tokio::time::sleep(Duration::from_millis(delay)).await;
                     }
                     // A broken connection only affects that request; the SDK reports it.
-                    serve(socket, upstream_port, r, k).await.ok();
+                    serve(socket, upstream_port, r, k, f).await.ok();
                 });
             }
         });
-        Self { port, rules, delay_ms, task }
+        Self { port, rules, delay_ms, forwards, task }
+    }
+
+    /// Has moto answer `from_account`'s requests whose `X-Amz-Target` starts with
+    /// `target_prefix` as `to_account`.
+    pub fn forward_as(&self, from_account: &str, target_prefix: &str, to_account: &str) {
+        self.forwards.lock().unwrap().push(ForwardAs {
+            from_account: from_account.to_owned(),
+            target_prefix: target_prefix.to_owned(),
+            to_account: to_account.to_owned(),
+        });
     }
 
     /// Delays every request by `delay` before it is answered (a slow AWS), from now on.
@@ -141,6 +163,7 @@ async fn serve(
     upstream_port: u16,
     rules: Arc<Mutex<Vec<Rule>>>,
     keys: Arc<Mutex<HashMap<String, String>>>,
+    forwards: Arc<Mutex<Vec<ForwardAs>>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16384];
@@ -196,7 +219,22 @@ async fn serve(
         .into_bytes(),
         None => {
             let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port)).await?;
-            upstream.write_all(&buf[..head_end + len.min(buf.len() - head_end)]).await?;
+            let target = req.headers.get("x-amz-target").cloned().unwrap_or_default();
+            let forward = forwards.lock().unwrap().iter().find_map(|f| {
+                (req.account.as_deref() == Some(f.from_account.as_str()) && target.starts_with(&f.target_prefix))
+                    .then(|| f.to_account.clone())
+            });
+            let request = &buf[..head_end + len.min(buf.len() - head_end)];
+            match forward {
+                // moto does not check signatures: a header after the request line is enough.
+                Some(account) => {
+                    let line_end = find(request, b"\r\n").map_or(0, |i| i + 2);
+                    upstream.write_all(&request[..line_end]).await?;
+                    upstream.write_all(format!("x-moto-account-id: {account}\r\n").as_bytes()).await?;
+                    upstream.write_all(&request[line_end..]).await?;
+                }
+                None => upstream.write_all(request).await?,
+            }
             let mut out = Vec::new();
             upstream.read_to_end(&mut out).await?;
             if req.action().as_deref() == Some("AssumeRole") {
