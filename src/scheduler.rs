@@ -88,6 +88,8 @@ pub struct Runner {
     sync_requested: AtomicBool,
     syncing: tokio::sync::Mutex<()>,
     sync_interval: Duration,
+    // This process's workers are lent to a sweep another replica drives.
+    joining: AtomicBool,
 }
 
 impl Runner {
@@ -101,6 +103,7 @@ impl Runner {
             sync_requested: AtomicBool::new(false),
             syncing: tokio::sync::Mutex::new(()),
             sync_interval: Duration::from_secs(15 * 60),
+            joining: AtomicBool::new(false),
         }
     }
 
@@ -247,6 +250,27 @@ impl Runner {
 
     /// Start-up and the lease watcher: takes over the running sweep if its lease lapsed, and
     /// logs how it ended.
+    /// Lends this process's workers to the sweep another replica drives, in the background,
+    /// unless they already are (or the process is stopping).
+    pub fn join_in_background(self: &Arc<Self>) {
+        if self.stopping() || self.joining.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let runner = Arc::clone(self);
+        tokio::spawn(async move {
+            {
+                // Shutdown waits for the accounts in flight, as for a sweep this process drives.
+                let _active = runner.active.read().await;
+                match sweep::join(&runner.deps).await {
+                    Ok(0) => {}
+                    Ok(n) => info!(accounts = n, "helped with the sweep another replica drives"),
+                    Err(e) => warn!(error = %e, "helping with another replica's sweep failed; it stays resumable"),
+                }
+            }
+            runner.joining.store(false, Ordering::SeqCst);
+        });
+    }
+
     pub async fn resume_logged(self: &Arc<Self>, trigger: &str) {
         if self.stopping() {
             return;
@@ -365,7 +389,11 @@ pub async fn watch_lease(runner: Arc<Runner>) {
     while !runner.stopping() {
         let wait = match sweeps::running_lease(&runner.deps.pool).await {
             Ok(None) => poll,
-            Ok(Some((_, left))) if left > 0.0 => (left + 0.05).min(poll),
+            Ok(Some((_, left))) if left > 0.0 => {
+                // Live: another replica (or this one) drives it; lend it our workers meanwhile.
+                runner.join_in_background();
+                (left + 0.05).min(poll)
+            }
             Ok(Some((id, _))) => {
                 info!(sweep.id = %id, "the running sweep's lease lapsed: taking it over");
                 runner.resume_logged("takeover").await;

@@ -149,12 +149,65 @@ pub fn resume(deps: &SweepDeps) -> impl Future<Output = Result<Option<SweepRepor
     }
 }
 
+/// Lends this process's workers to the sweep another replica drives: claims its open
+/// accounts (each under its own task lease, as the driver's workers do) until none is left,
+/// the sweep ends or its driver's lease lapses. The driver completes the sweep. Returns how
+/// many accounts this process recorded; 0 when there was nothing to join.
+pub fn join(deps: &SweepDeps) -> impl Future<Output = Result<usize, SweepError>> + Send + 'static {
+    let deps = deps.clone();
+    async move {
+        let Some((sweep_id, org_hash, driver)) = sweeps::joinable(&deps.pool).await? else { return Ok(0) };
+        // Our own sweep already has our workers.
+        if driver.starts_with(&format!("sweep-{}-", std::process::id())) {
+            return Ok(0);
+        }
+        let Some(org) = load_org(&deps, Some(&org_hash)).await? else { return Ok(0) };
+        let org = Arc::new(org);
+        let scp = evaluate::scp::ScpEngine::shared(Arc::clone(&org), deps.catalog.regions(), &deps.controls);
+        let lease = SweepLease::watch(deps.pool.clone(), sweep_id, deps.sweep.lease_seconds);
+        let (already, total) = sweeps::progress(&deps.pool, sweep_id).await?;
+        let start = usize::try_from(already).unwrap_or(0);
+        info!(sweep.id = %sweep_id, "joining the sweep another replica drives");
+        let run = Arc::new(SweepRun {
+            sweep: sweep_id,
+            sweep_owner: None,
+            org,
+            scp,
+            lease,
+            done: AtomicUsize::new(start),
+            recorded: AtomicUsize::new(0),
+            total: usize::try_from(total).unwrap_or(0),
+            deps,
+        });
+        let mut workers = JoinSet::new();
+        for _ in 0..run.deps.sweep.account_concurrency {
+            workers.spawn(worker(Arc::clone(&run), owner_id("worker")));
+        }
+        let mut failed = None;
+        while let Some(joined) = workers.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    failed.get_or_insert(e);
+                }
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => warn!(sweep.id = %sweep_id, error = %e, "a worker was cancelled"),
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(run.recorded.load(Ordering::Relaxed)),
+        }
+    }
+}
+
 // Compile-time check, beside the return types' bounds: the sweep's futures can be spawned
 // (`serve` runs them on the runtime, which moves them between threads).
 const _: fn(&SweepDeps) = |deps| {
     fn spawnable<F: Future + Send + 'static>(_: F) {}
     spawnable(run(deps, "check"));
     spawnable(resume(deps));
+    spawnable(join(deps));
 };
 
 /// A lease holder's id: the process, plus a random part so each holder (the sweep's driver,
@@ -228,6 +281,24 @@ impl SweepLease {
         Self { lost, renewer }
     }
 
+    /// For a replica that joined: "lost" once the sweep ends or its driver's lease lapses
+    /// (checked as often as a holder renews).
+    fn watch(pool: PgPool, sweep: SweepId, lease_seconds: i64) -> Self {
+        let (tx, lost) = watch::channel(false);
+        let renewer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(renew_interval(lease_seconds)).await;
+                match sweeps::running_lease(&pool).await {
+                    Ok(Some((id, left))) if id == sweep && left > 0.0 => {}
+                    Ok(_) => break,
+                    Err(e) => warn!(sweep.id = %sweep, error = %e, "could not read the sweep's lease"),
+                }
+            }
+            tx.send_replace(true);
+        });
+        Self { lost, renewer }
+    }
+
     fn is_lost(&self) -> bool {
         *self.lost.borrow()
     }
@@ -246,13 +317,15 @@ impl SweepLease {
 struct SweepRun {
     deps: SweepDeps,
     sweep: SweepId,
-    /// The process's lease on the sweep: only its workers claim tasks.
-    sweep_owner: String,
+    /// The process's lease on the sweep, when it drives it; `None` for a replica that joined.
+    sweep_owner: Option<String>,
     org: Arc<OrgSnapshot>,
     /// SCP policies parsed once and BR.ORG.1–6 verdicts shared by accounts on the same path.
     scp: evaluate::scp::ScpEngine<'static>,
     lease: SweepLease,
     done: AtomicUsize,
+    /// Accounts this process recorded in this run.
+    recorded: AtomicUsize,
     total: usize,
 }
 
@@ -298,11 +371,12 @@ async fn drive(
     let (already, total) = sweeps::progress(&deps.pool, sweep_id).await?;
     let run = Arc::new(SweepRun {
         sweep: sweep_id,
-        sweep_owner: owner.clone(),
+        sweep_owner: Some(owner.clone()),
         org: Arc::clone(&org),
         scp,
         lease,
         done: AtomicUsize::new(usize::try_from(already).unwrap_or(0)),
+        recorded: AtomicUsize::new(0),
         total: usize::try_from(total).unwrap_or(0),
         deps,
     });
@@ -395,10 +469,12 @@ async fn worker(run: Arc<SweepRun>, owner: String) -> Result<(), SweepError> {
         if deps.stop.load(Ordering::Relaxed) || run.lease.is_lost() {
             return Ok(());
         }
-        let claimed = sweeps::claim(&deps.pool, run.sweep, &owner, &run.sweep_owner, lease_seconds).await?;
+        let claimed = sweeps::claim(&deps.pool, run.sweep, &owner, run.sweep_owner.as_deref(), lease_seconds).await?;
         let Some(account_id) = claimed else {
             let open = sweeps::open_tasks(&deps.pool, run.sweep).await?;
-            if open.pending == 0 && open.running == 0 {
+            // A joined replica leaves the accounts in flight elsewhere to their workers (the
+            // driver's take over any whose lease lapses); the driver waits for them.
+            if open.pending == 0 && (open.running == 0 || run.sweep_owner.is_none()) {
                 return Ok(());
             }
             let wait = open.next_lapse_seconds.unwrap_or(0.0).clamp(0.05, 1.0);
@@ -425,6 +501,7 @@ async fn worker(run: Arc<SweepRun>, owner: String) -> Result<(), SweepError> {
         tokio::select! {
             swept = sweep_account(&run, account, &owner) => match swept {
                 Ok(line) => {
+                    run.recorded.fetch_add(1, Ordering::Relaxed);
                     let n = run.done.fetch_add(1, Ordering::Relaxed) + 1;
                     if deps.progress {
                         eprintln!("[{n}/{}] {line}", run.total);

@@ -105,6 +105,18 @@ pub async fn running_lease(pool: &PgPool) -> Result<Option<(SweepId, f64)>, Stor
     .await?)
 }
 
+/// The running sweep another replica may join: planned (its organization snapshot stored),
+/// with a live lease; with the lease holder's id.
+pub async fn joinable(pool: &PgPool) -> Result<Option<(SweepId, String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "select id, org_snapshot_hash, lease_owner from sweeps
+         where status = 'running' and org_snapshot_hash is not null and lease_owner is not null
+           and lease_expires_at > now()",
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// Extends `owner`'s lease on the sweep; `false` when it is no longer `owner`'s (taken
 /// over, or the sweep ended).
 pub async fn renew(pool: &PgPool, sweep: SweepId, owner: &str, lease_seconds: i64) -> Result<bool, StoreError> {
@@ -210,12 +222,14 @@ pub async fn plan(
 
 /// Claims the next open task of `sweep` for the worker `owner`, leasing it for
 /// `lease_seconds`: a pending task, or a running one whose lease lapsed (its worker died).
-/// Only workers of the process holding the sweep's lease (`sweep_owner`) claim.
+/// Workers of the process holding the sweep's lease claim with `sweep_owner` = that lease;
+/// workers of a replica that joined the sweep claim with `None`, only while somebody's lease
+/// on it is live (a sweep whose driver died is taken over before anyone works on it again).
 pub async fn claim(
     pool: &PgPool,
     sweep: SweepId,
     owner: &str,
-    sweep_owner: &str,
+    sweep_owner: Option<&str>,
     lease_seconds: i64,
 ) -> Result<Option<AccountId>, StoreError> {
     let row: Option<(AccountId,)> = sqlx::query_as(
@@ -225,7 +239,8 @@ pub async fn claim(
              select sweep_id, account_id from sweep_tasks
              where sweep_id = $1
                and (state = 'pending' or (state = 'running' and lease_expires_at <= now()))
-               and exists (select 1 from sweeps s where s.id = $1 and s.status = 'running' and s.lease_owner = $4)
+               and exists (select 1 from sweeps s where s.id = $1 and s.status = 'running'
+                           and (s.lease_owner = $4 or ($4::text is null and s.lease_expires_at > now())))
              order by account_id
              limit 1
              for update skip locked)
