@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: PostgreSQL (installed and started if
-# needed), the pinned moto emulator and schemathesis in their venvs, formatting, lints, unit
-# and integration tests.
+# needed), the pinned moto emulator, schemathesis and the OpenAPI tools in their venvs,
+# formatting, lints, unit and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -13,6 +13,8 @@ MOTO_SERVER="$(scripts/moto-venv.sh)"
 export MOTO_SERVER
 SCHEMATHESIS="$(scripts/schemathesis-venv.sh)"
 export SCHEMATHESIS
+OPENAPI_TOOLS="$(scripts/openapi-tools-venv.sh)"
+export OPENAPI_TOOLS
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check

@@ -100,7 +100,7 @@ pub(super) fn ou_filter(ou: Option<String>) -> Result<Option<String>, ApiError> 
 
 /// Lists accounts.
 #[utoipa::path(get, operation_id = "listAccounts", path = "/accounts", tag = "accounts", params(AccountQuery),
-    responses((status = 200, body = AccountPage), (status = 400, body = ErrorBody)),
+    responses((status = 200, description = "A page of accounts, with the cursor of the next page", body = AccountPage), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -132,7 +132,7 @@ pub struct AccountDetail {
 /// One account.
 #[utoipa::path(get, operation_id = "getAccount", path = "/accounts/{id}", tag = "accounts",
     params(("id" = String, Path, description = "12-digit account id", pattern = "^[0-9]{12}$")),
-    responses((status = 200, body = AccountDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The account, with its detail", body = AccountDetail), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AccountDetail>, ApiError> {
     let id = AccountId::parse(&id).map_err(|e| ApiError::bad("account id", e))?;

@@ -105,7 +105,7 @@ pub struct ControlList {
 
 /// Lists the catalog with current results.
 #[utoipa::path(get, operation_id = "listControls", path = "/controls", tag = "controls",
-    responses((status = 200, body = ControlList)), security(("bearer" = [])))]
+    responses((status = 200, description = "Every control", body = ControlList)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let (pool, catalog) = (state.pool.clone(), Arc::clone(&state.catalog));
     shared_json(&state.caches.listings, "controls", move || async move {
@@ -118,7 +118,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
 /// One control with current results.
 #[utoipa::path(get, operation_id = "getControl", path = "/controls/{id}", tag = "controls",
     params(("id" = String, Path, description = "Control id, e.g. BR.NET.1", pattern = "^BR\\.[A-Z]+\\.[0-9]+$")),
-    responses((status = 200, body = Control), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The control", body = Control), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Control>, ApiError> {
     let id = ControlId::parse(&id).map_err(|e| ApiError::bad("control id", e))?;

@@ -150,11 +150,11 @@ impl From<ExceptionRow> for Exception {
 /// Creates an exception (operator role).
 #[utoipa::path(post, operation_id = "createException", path = "/exceptions", tag = "exceptions", request_body = NewExceptionBody,
     responses(
-        (status = 201, body = Exception, links(
+        (status = 201, description = "Created", body = Exception, links(
             ("GetException" = (operation_id = "getException", parameters(("id" = "$response.body#/id")))),
             ("WithdrawException" = (operation_id = "withdrawException", parameters(("id" = "$response.body#/id"))))
         )),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody), (status = 403, description = "Forbidden: the token's role may not do this (operators may; viewers read)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -194,7 +194,7 @@ pub struct ExceptionPage {
 
 /// Lists exceptions.
 #[utoipa::path(get, operation_id = "listExceptions", path = "/exceptions", tag = "exceptions", params(ExceptionQuery),
-    responses((status = 200, body = ExceptionPage), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "A page of exceptions, with the cursor of the next page", body = ExceptionPage), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<ExceptionQuery>,
@@ -241,7 +241,7 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
 /// One exception, with its audit trail.
 #[utoipa::path(get, operation_id = "getException", path = "/exceptions/{id}", tag = "exceptions",
     params(("id" = String, Path, description = "Exception id (UUID)", format = Uuid)),
-    responses((status = 200, body = ExceptionDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The exception, with its detail", body = ExceptionDetail), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -256,7 +256,7 @@ pub async fn get(
 /// Withdraws an exception (operator role); matching findings show unsuppressed at once.
 #[utoipa::path(delete, operation_id = "withdrawException", path = "/exceptions/{id}", tag = "exceptions",
     params(("id" = String, Path, description = "Exception id (UUID)", format = Uuid)),
-    responses((status = 200, body = Exception), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The exception", body = Exception), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody), (status = 403, description = "Forbidden: the token's role may not do this (operators may; viewers read)", body = ErrorBody),
         (status = 404, description = "No such exception, or already withdrawn", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn withdraw(

@@ -177,7 +177,7 @@ fn is_finding_id(s: &str) -> bool {
 
 /// Lists active findings, filtered, in pages (shared by all clients for up to 2 seconds).
 #[utoipa::path(get, operation_id = "listFindings", path = "/findings", tag = "findings", params(FindingQuery),
-    responses((status = 200, body = FindingPage), (status = 400, body = ErrorBody)),
+    responses((status = 200, description = "A page of findings, with the cursor of the next page", body = FindingPage), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -258,7 +258,7 @@ pub struct FindingDetail {
 /// One finding, active or not.
 #[utoipa::path(get, operation_id = "getFinding", path = "/findings/{id}", tag = "findings",
     params(("id" = String, Path, description = "Finding id (32 lowercase hex digits)", pattern = "^[0-9a-f]{32}$")),
-    responses((status = 200, body = FindingDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The finding, with its detail", body = FindingDetail), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<FindingDetail>, ApiError> {
     if !is_finding_id(&id) {

@@ -18,14 +18,14 @@ pub struct Health {
 }
 
 /// The process is up.
-#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "health", responses((status = 200, description = "The process answers", body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
 /// The database is reachable and migrated.
 #[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "health",
-    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+    responses((status = 200, description = "Ready: the database answers", body = Health), (status = 503, description = "Not ready: the database does not answer", body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     // A load balancer's probe must get its answer before its own timeout, even while the pool
     // waits for a database that is away (up to `database.connect_timeout_seconds`).

@@ -142,7 +142,7 @@ pub struct History {
 
 /// Failing findings by severity and accounts compliant per control, over time.
 #[utoipa::path(get, operation_id = "getPostureHistory", path = "/history/posture", tag = "history", params(HistoryQuery),
-    responses((status = 200, body = History), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "The history", body = History), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn posture(
     State(state): State<AppState>,
     uri: Uri,

@@ -64,7 +64,7 @@ impl From<PostureRow> for Posture {
 
 /// The organization's posture now: computed at most every 2 seconds for all clients, and
 /// never served more than 10 seconds old.
-#[utoipa::path(get, operation_id = "getPosture", path = "/posture", tag = "posture", responses((status = 200, body = Posture)),
+#[utoipa::path(get, operation_id = "getPosture", path = "/posture", tag = "posture", responses((status = 200, description = "The posture", body = Posture)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>) -> Result<Response, ApiError> {
     let pool = state.pool.clone();

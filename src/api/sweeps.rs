@@ -99,7 +99,7 @@ fn parse_key(key: &str) -> Option<(DateTime<Utc>, SweepId)> {
 
 /// Lists sweeps, newest first.
 #[utoipa::path(get, operation_id = "listSweeps", path = "/sweeps", tag = "sweeps", params(SweepQuery),
-    responses((status = 200, body = SweepPage), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "A page of sweeps, with the cursor of the next page", body = SweepPage), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, Query(q): Query<SweepQuery>) -> Result<Json<SweepPage>, ApiError> {
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode(q.cursor.as_deref(), parse_key)?;
@@ -113,7 +113,7 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<SweepQuery>) ->
 /// One sweep, with progress while it runs.
 #[utoipa::path(get, operation_id = "getSweep", path = "/sweeps/{id}", tag = "sweeps",
     params(("id" = String, Path, description = "Sweep id (UUID)", format = Uuid)),
-    responses((status = 200, body = Sweep), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The sweep", body = Sweep), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Sweep>, ApiError> {
     let id = id.parse().map(SweepId).map_err(|_| ApiError::bad("sweep id", format!("`{id}` is not a UUID")))?;
@@ -134,7 +134,7 @@ pub struct SweepStarted {
 #[utoipa::path(post, operation_id = "startSweep", path = "/sweeps", tag = "sweeps",
     responses((status = 202, description = "Started, or resumed (the id of the sweep whose process died)", body = SweepStarted),
         (status = 409, description = "A sweep is running in a live process; `error.sweep_id` names it", body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 403, description = "Forbidden: the token's role may not do this (operators may; viewers read)", body = ErrorBody), (status = 503, description = "Unavailable: shutting down, or the database is away", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn start(State(state): State<AppState>) -> Result<(StatusCode, Json<SweepStarted>), ApiError> {
     let id = state.runner.trigger("api").await?;

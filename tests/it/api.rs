@@ -6,6 +6,7 @@
 mod auth_failures;
 mod exceptions;
 mod lifecycle;
+mod openapi_tools;
 mod query_props;
 mod schema;
 
