@@ -162,39 +162,10 @@ pub fn join(deps: &SweepDeps) -> impl Future<Output = Result<usize, SweepError>>
             return Ok(0);
         }
         let Some(org) = load_org(&deps, Some(&org_hash)).await? else { return Ok(0) };
-        let org = Arc::new(org);
-        let scp = evaluate::scp::ScpEngine::shared(Arc::clone(&org), deps.catalog.regions(), &deps.controls);
         let lease = SweepLease::watch(deps.pool.clone(), sweep_id, deps.sweep.lease_seconds);
-        let (already, total) = sweeps::progress(&deps.pool, sweep_id).await?;
-        let start = usize::try_from(already).unwrap_or(0);
         info!(sweep.id = %sweep_id, "joining the sweep another replica drives");
-        let run = Arc::new(SweepRun {
-            sweep: sweep_id,
-            sweep_owner: None,
-            org,
-            scp,
-            lease,
-            done: AtomicUsize::new(start),
-            recorded: AtomicUsize::new(0),
-            total: usize::try_from(total).unwrap_or(0),
-            deps,
-        });
-        let mut workers = JoinSet::new();
-        for _ in 0..run.deps.sweep.account_concurrency {
-            workers.spawn(worker(Arc::clone(&run), owner_id("worker")));
-        }
-        let mut failed = None;
-        while let Some(joined) = workers.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    failed.get_or_insert(e);
-                }
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(e) => warn!(sweep.id = %sweep_id, error = %e, "a worker was cancelled"),
-            }
-        }
-        match failed {
+        let run = SweepRun::new(deps, sweep_id, None, Arc::new(org), lease).await?;
+        match run_workers(&run).await {
             Some(e) => Err(e),
             None => Ok(run.recorded.load(Ordering::Relaxed)),
         }
@@ -329,6 +300,54 @@ struct SweepRun {
     total: usize,
 }
 
+impl SweepRun {
+    /// The shared state of this process's workers on `sweep`: the driver's (`sweep_owner` its
+    /// lease) or a joined replica's (`None`).
+    async fn new(
+        deps: SweepDeps,
+        sweep: SweepId,
+        sweep_owner: Option<String>,
+        org: Arc<OrgSnapshot>,
+        lease: SweepLease,
+    ) -> Result<Arc<Self>, SweepError> {
+        let scp = evaluate::scp::ScpEngine::shared(Arc::clone(&org), deps.catalog.regions(), &deps.controls);
+        let (already, total) = sweeps::progress(&deps.pool, sweep).await?;
+        Ok(Arc::new(Self {
+            sweep,
+            sweep_owner,
+            org,
+            scp,
+            lease,
+            done: AtomicUsize::new(usize::try_from(already).unwrap_or(0)),
+            recorded: AtomicUsize::new(0),
+            total: usize::try_from(total).unwrap_or(0),
+            deps,
+        }))
+    }
+}
+
+/// Runs `sweep.account_concurrency` workers on `run` to the end; the first error, if any.
+async fn run_workers(run: &Arc<SweepRun>) -> Option<SweepError> {
+    let mut workers = JoinSet::new();
+    for _ in 0..run.deps.sweep.account_concurrency {
+        workers.spawn(worker(Arc::clone(run), owner_id("worker")));
+    }
+    let mut failed = None;
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                failed.get_or_insert(e);
+            }
+            // A panic in a worker is a bug: let it surface where it would have without the task.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled (the runtime shuts down): its account stays open and the sweep resumable.
+            Err(e) => warn!(sweep.id = %run.sweep, error = %e, "a worker was cancelled"),
+        }
+    }
+    failed
+}
+
 async fn drive(
     deps: SweepDeps,
     owner: String,
@@ -366,37 +385,8 @@ async fn drive(
     info!(sweep.id = %sweep_id, resumed = held.resumed, accounts = org.accounts.len(), "sweep started");
     let started = sweeps::get(&deps.pool, sweep_id).await?.map_or_else(Utc::now, |s| s.started_at);
 
-    let org = Arc::new(org);
-    let scp = evaluate::scp::ScpEngine::shared(Arc::clone(&org), deps.catalog.regions(), &deps.controls);
-    let (already, total) = sweeps::progress(&deps.pool, sweep_id).await?;
-    let run = Arc::new(SweepRun {
-        sweep: sweep_id,
-        sweep_owner: Some(owner.clone()),
-        org: Arc::clone(&org),
-        scp,
-        lease,
-        done: AtomicUsize::new(usize::try_from(already).unwrap_or(0)),
-        recorded: AtomicUsize::new(0),
-        total: usize::try_from(total).unwrap_or(0),
-        deps,
-    });
-    let mut workers = JoinSet::new();
-    for _ in 0..run.deps.sweep.account_concurrency {
-        workers.spawn(worker(Arc::clone(&run), owner_id("worker")));
-    }
-    let mut failed = None;
-    while let Some(joined) = workers.join_next().await {
-        match joined {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                failed.get_or_insert(e);
-            }
-            // A panic in a worker is a bug: let it surface where it would have without the task.
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            // Cancelled (the runtime shuts down): its account stays open and the sweep resumable.
-            Err(e) => warn!(sweep.id = %sweep_id, error = %e, "a worker was cancelled"),
-        }
-    }
+    let run = SweepRun::new(deps, sweep_id, Some(owner.clone()), Arc::new(org), lease).await?;
+    let failed = run_workers(&run).await;
     let deps = &run.deps;
     if run.lease.is_lost() {
         return Err(SweepError::TakenOver(sweep_id));
@@ -470,7 +460,7 @@ async fn worker(run: Arc<SweepRun>, owner: String) -> Result<(), SweepError> {
             return Ok(());
         }
         let claimed = sweeps::claim(&deps.pool, run.sweep, &owner, run.sweep_owner.as_deref(), lease_seconds).await?;
-        let Some(account_id) = claimed else {
+        let Some((account_id, attempts)) = claimed else {
             let open = sweeps::open_tasks(&deps.pool, run.sweep).await?;
             // A joined replica leaves the accounts in flight elsewhere to their workers (the
             // driver's take over any whose lease lapses); the driver waits for them.
@@ -488,7 +478,6 @@ async fn worker(run: Arc<SweepRun>, owner: String) -> Result<(), SweepError> {
         };
         // An account whose result could not be recorded time after time (each failure hands
         // the sweep over) would keep the sweep running for ever: give it up, as not assessed.
-        let attempts = sweeps::attempts(&deps.pool, run.sweep, &account_id).await?;
         if attempts > MAX_TASK_ATTEMPTS {
             let reason = format!(
                 "gave up on the account after {MAX_TASK_ATTEMPTS} attempts in this sweep ended without a recorded \

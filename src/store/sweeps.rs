@@ -225,14 +225,16 @@ pub async fn plan(
 /// Workers of the process holding the sweep's lease claim with `sweep_owner` = that lease;
 /// workers of a replica that joined the sweep claim with `None`, only while somebody's lease
 /// on it is live (a sweep whose driver died is taken over before anyone works on it again).
+/// Returns the account and how many times its task has been claimed in the sweep, this claim
+/// included.
 pub async fn claim(
     pool: &PgPool,
     sweep: SweepId,
     owner: &str,
     sweep_owner: Option<&str>,
     lease_seconds: i64,
-) -> Result<Option<AccountId>, StoreError> {
-    let row: Option<(AccountId,)> = sqlx::query_as(
+) -> Result<Option<(AccountId, i32)>, StoreError> {
+    Ok(sqlx::query_as(
         "update sweep_tasks t set state = 'running', lease_owner = $2,
                 lease_expires_at = now() + make_interval(secs => $3), attempts = t.attempts + 1
          where (t.sweep_id, t.account_id) = (
@@ -244,15 +246,14 @@ pub async fn claim(
              order by account_id
              limit 1
              for update skip locked)
-         returning t.account_id",
+         returning t.account_id, t.attempts",
     )
     .bind(sweep)
     .bind(owner)
     .bind(lease_seconds as f64)
     .bind(sweep_owner)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(a,)| a))
+    .await?)
 }
 
 /// Extends the worker `owner`'s lease on its task; `false` when the task is no longer its
@@ -301,16 +302,6 @@ pub async fn open_tasks(pool: &PgPool, sweep: SweepId) -> Result<OpenTasks, Stor
     .bind(sweep)
     .fetch_one(pool)
     .await?)
-}
-
-/// How many times the task has been claimed in its sweep (this claim included).
-pub async fn attempts(pool: &PgPool, sweep: SweepId, account: &AccountId) -> Result<i32, StoreError> {
-    let (n,): (i32,) = sqlx::query_as("select attempts from sweep_tasks where sweep_id = $1 and account_id = $2")
-        .bind(sweep)
-        .bind(account)
-        .fetch_one(pool)
-        .await?;
-    Ok(n)
 }
 
 /// Closes the worker `owner`'s task without a result: the account is counted as not assessed

@@ -117,22 +117,14 @@ async fn the_cli_exits_2_for_own_credentials_of_another_account() {
     let moto = Moto::start().await;
     let org = Org::create(&moto.endpoint()).await;
     let delegated = org.account("security-tooling", &org.root).await;
-    let creds = aws_sdk_sts::Client::new(&org.mgmt)
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{delegated}:role/OrganizationAccountAccessRole"))
-        .role_session_name("delegated-admin")
-        .send()
-        .await
-        .unwrap()
-        .credentials
-        .unwrap();
+    let creds = super::seed::role_credentials(&org.mgmt, &delegated).await;
     let (_pool, url) = test_db().await;
     let out = super::cli::sweeper()
         .args(["sweep", "--quiet"])
         .env("AWS_ENDPOINT_URL", moto.endpoint())
         .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
         .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
-        .env("AWS_SESSION_TOKEN", creds.session_token())
+        .env("AWS_SESSION_TOKEN", creds.session_token().unwrap_or_default())
         .env("SWEEPER_DATABASE__URL", &url)
         .env("SWEEPER_AWS__MANAGEMENT_ACCOUNT_ACCESS", "own-credentials")
         .env("SWEEPER_AWS__MAX_ATTEMPTS", "1")
@@ -167,22 +159,7 @@ async fn a_delegated_administrator_reads_the_management_trails_through_the_role(
     // moto lets no member read the organization; AWS lets a delegated administrator.
     proxy.forward_as(&delegated, "AWSOrganizationsV20161128.", &org.management_account);
     // Assumed through the proxy, so it knows whose keys they are.
-    let c = aws_sdk_sts::Client::new(&sdk_config(&proxy.endpoint()))
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{delegated}:role/OrganizationAccountAccessRole"))
-        .role_session_name("delegated-admin")
-        .send()
-        .await
-        .unwrap()
-        .credentials
-        .unwrap();
-    let creds = aws_credential_types::Credentials::new(
-        c.access_key_id,
-        c.secret_access_key,
-        Some(c.session_token),
-        None,
-        "delegated",
-    );
+    let creds = super::seed::role_credentials(&sdk_config(&proxy.endpoint()), &delegated).await;
     let ctx = AwsContext::from_config(
         super::helpers::sdk_config_with(&proxy.endpoint(), creds),
         &settings(ManagementAccess::Role),

@@ -49,15 +49,21 @@ async fn a_worker_whose_task_was_taken_over_cannot_write_its_result() {
     let sweep = planned_sweep(&pool, "sweep-p1", 60).await;
     let acct = AccountId::parse(ACCOUNT).unwrap();
 
-    assert_eq!(sweeps::claim(&pool, sweep, "worker-1", Some("sweep-p1"), 1).await.unwrap(), Some(acct.clone()));
+    assert_eq!(
+        sweeps::claim(&pool, sweep, "worker-1", Some("sweep-p1"), 1).await.unwrap().map(|(a, _)| a),
+        Some(acct.clone())
+    );
     // Live: nobody else gets it, and its holder renews it.
-    assert_eq!(sweeps::claim(&pool, sweep, "worker-2", Some("sweep-p1"), 1).await.unwrap(), None);
+    assert_eq!(sweeps::claim(&pool, sweep, "worker-2", Some("sweep-p1"), 1).await.unwrap().map(|(a, _)| a), None);
     assert!(sweeps::renew_task(&pool, sweep, &acct, "worker-1", 1).await.unwrap());
-    assert_eq!(sweeps::claim(&pool, sweep, "worker-2", Some("sweep-p1"), 1).await.unwrap(), None);
+    assert_eq!(sweeps::claim(&pool, sweep, "worker-2", Some("sweep-p1"), 1).await.unwrap().map(|(a, _)| a), None);
 
     // worker-1 stalls past its lease: worker-2 takes the task over.
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert_eq!(sweeps::claim(&pool, sweep, "worker-2", Some("sweep-p1"), 60).await.unwrap(), Some(acct.clone()));
+    assert_eq!(
+        sweeps::claim(&pool, sweep, "worker-2", Some("sweep-p1"), 60).await.unwrap().map(|(a, _)| a),
+        Some(acct.clone())
+    );
     assert_eq!(task_row(&pool).await, ("running".into(), Some("worker-2".into()), 2));
 
     // worker-1 can neither renew, nor hand it back, nor record its result.
@@ -102,7 +108,7 @@ async fn a_process_whose_sweep_lease_was_taken_over_cannot_write_the_sweep() {
     assert!(matches!(sweeps::take_over(&pool, "sweep-p2", 60).await.unwrap(), Takeover::Live(id) if id == sweep));
     assert_eq!(sweeps::start(&pool, "test", "sweep-p2", 60).await.unwrap(), None);
     // Only the holder's workers claim.
-    assert_eq!(sweeps::claim(&pool, sweep, "worker-p2", Some("sweep-p2"), 60).await.unwrap(), None);
+    assert_eq!(sweeps::claim(&pool, sweep, "worker-p2", Some("sweep-p2"), 60).await.unwrap().map(|(a, _)| a), None);
 
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let (_, left) = sweeps::running_lease(&pool).await.unwrap().unwrap();
@@ -122,7 +128,7 @@ async fn a_process_whose_sweep_lease_was_taken_over_cannot_write_the_sweep() {
     let extra = PlannedTask { account_id: AccountId::parse("222222222222").unwrap(), skip_reason: None };
     assert!(!sweeps::plan(&pool, sweep, "sweep-p1", &hash, &[extra]).await.unwrap());
     assert_eq!(sweeps::progress(&pool, sweep).await.unwrap(), (0, 1), "p1's plan added nothing");
-    assert_eq!(sweeps::claim(&pool, sweep, "worker-p1", Some("sweep-p1"), 60).await.unwrap(), None);
+    assert_eq!(sweeps::claim(&pool, sweep, "worker-p1", Some("sweep-p1"), 60).await.unwrap().map(|(a, _)| a), None);
     assert!(!sweeps::complete(&pool, sweep, "sweep-p1", &CallCounts::new()).await.unwrap());
     assert!(!sweeps::finish(&pool, sweep, "sweep-p1", "failed", &CallCounts::new(), Some("p1")).await.unwrap());
     sweeps::release_sweep(&pool, sweep, "sweep-p1").await.unwrap();
@@ -136,7 +142,10 @@ async fn a_process_whose_sweep_lease_was_taken_over_cannot_write_the_sweep() {
 
     // p2 drives it to the end.
     assert!(sweeps::renew(&pool, sweep, "sweep-p2", 60).await.unwrap());
-    assert_eq!(sweeps::claim(&pool, sweep, "worker-p2", Some("sweep-p2"), 60).await.unwrap(), Some(acct));
+    assert_eq!(
+        sweeps::claim(&pool, sweep, "worker-p2", Some("sweep-p2"), 60).await.unwrap().map(|(a, _)| a),
+        Some(acct)
+    );
     let catalog = Catalog::embedded().unwrap();
     let member = account();
     let rec = AccountRecord {

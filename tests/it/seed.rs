@@ -83,20 +83,23 @@ impl Org {
         if account == self.management_account {
             return self.mgmt.clone();
         }
-        let c = aws_sdk_sts::Client::new(&self.mgmt)
-            .assume_role()
-            .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
-            .role_session_name("seed")
-            .send()
-            .await
-            .unwrap()
-            .credentials
-            .unwrap();
-        sdk_config_with(
-            &self.endpoint,
-            Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "seed"),
-        )
+        sdk_config_with(&self.endpoint, role_credentials(&self.mgmt, account).await)
     }
+}
+
+/// Credentials of `account`'s OrganizationAccountAccessRole, assumed with `via` (through
+/// the proxy, when `via` points at it, so that the proxy knows whose keys they are).
+pub async fn role_credentials(via: &SdkConfig, account: &str) -> Credentials {
+    let c = aws_sdk_sts::Client::new(via)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
+        .role_session_name("seed")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "seed")
 }
 
 pub fn s3(cfg: &SdkConfig) -> aws_sdk_s3::Client {
