@@ -31,3 +31,25 @@ pub mod store;
 pub mod sweep;
 /// Tracing subscriber set-up.
 pub mod telemetry;
+
+#[cfg(test)]
+mod contributing {
+    /// The paths `CONTRIBUTING.md` names in backticks, which must exist.
+    fn named_paths(doc: &str) -> Vec<&str> {
+        doc.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|t| !t.contains([' ', '<', '(']) && !t.starts_with('/'))
+            .filter(|t| t.contains('/') || t.ends_with(".md"))
+            .collect()
+    }
+
+    #[test]
+    fn every_file_contributing_names_exists() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let paths = named_paths(include_str!("../CONTRIBUTING.md"));
+        assert!(paths.len() > 20, "the guide names the files: {paths:?}");
+        let missing: Vec<_> = paths.iter().filter(|p| !root.join(p).exists()).collect();
+        assert!(missing.is_empty(), "CONTRIBUTING.md names files that do not exist: {missing:?}");
+    }
+}

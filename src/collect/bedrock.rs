@@ -7,6 +7,15 @@ use crate::config::FilterStrength;
 use crate::domain::Region;
 use crate::snapshot::{Collected, CustomModel, Guardrail, InvocationLogging};
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+pub const ACTIONS: &[&str] = &[
+    "bedrock:GetCustomModel",
+    "bedrock:GetGuardrail",
+    "bedrock:GetModelInvocationLoggingConfiguration",
+    "bedrock:ListCustomModels",
+    "bedrock:ListGuardrails",
+];
+
 /// The region's invocation-logging configuration; `None` when none is set.
 pub async fn invocation_logging(clients: &AccountClients, region: &Region) -> Collected<Option<InvocationLogging>> {
     let out = clients

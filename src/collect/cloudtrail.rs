@@ -14,6 +14,10 @@ use crate::snapshot::{
     AdvancedSelector, ClassicSelector, Collected, EventSelectors, FieldSelector, Trail, TrailStatus,
 };
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+pub const ACTIONS: &[&str] =
+    &["cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"];
+
 /// Converts an SDK timestamp.
 pub(crate) fn to_utc(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())

@@ -4,6 +4,9 @@ use crate::aws::AccountClients;
 use crate::domain::Region;
 use crate::snapshot::{Collected, ConfigRecorder};
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+pub const ACTIONS: &[&str] = &["config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders"];
+
 /// Every configuration recorder of the region with its recording status.
 pub async fn recorders(clients: &AccountClients, region: &Region) -> Collected<Vec<ConfigRecorder>> {
     let client = clients.config_service(Some(region));

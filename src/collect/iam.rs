@@ -7,6 +7,9 @@ use percent_encoding::percent_decode_str;
 use crate::aws::AccountClients;
 use crate::snapshot::{AttachedPolicy, Collected, IamPrincipal, IamSnapshot, PolicyDocument};
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+pub const ACTIONS: &[&str] = &["iam:GetAccountAuthorizationDetails"];
+
 /// Policy documents arrive URL-encoded (RFC 3986); decode them to JSON text.
 fn decode(doc: &str) -> String {
     percent_decode_str(doc).decode_utf8_lossy().into_owned()

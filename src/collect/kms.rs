@@ -6,6 +6,9 @@ use crate::aws::AccountClients;
 use crate::domain::Region;
 use crate::snapshot::{Collected, KmsKey};
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+pub const ACTIONS: &[&str] = &["kms:DescribeKey", "kms:GetKeyRotationStatus"];
+
 /// Describes each referenced key (ARN, key id or alias) once. A reference that is an
 /// ARN is asked in the ARN's region; otherwise in the region given with it, or `fallback`.
 pub async fn collect(

@@ -4,6 +4,9 @@ use crate::aws::AccountClients;
 use crate::domain::Region;
 use crate::snapshot::{Collected, LogGroup};
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+pub const ACTIONS: &[&str] = &["logs:DescribeLogGroups"];
+
 /// The log group `name` in `region` (encryption key, retention), or `exists: false`.
 pub async fn log_group(clients: &AccountClients, region: &Region, name: &str) -> Collected<LogGroup> {
     let groups: Vec<_> = clients

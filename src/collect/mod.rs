@@ -27,6 +27,21 @@ use crate::config::SweepSettings;
 use crate::domain::{AccountId, Region};
 use crate::snapshot::{AccountSnapshot, Gap, RegionSnapshot};
 
+/// Every IAM action the member role must allow: the union of the collectors' `ACTIONS`.
+/// A unit test holds it against `deploy/member-role-policy.json` exactly, and each
+/// collector's `ACTIONS` against the operations its source names in its gaps.
+pub const MEMBER_ROLE_ACTIONS: &[&[&str]] = &[
+    bedrock::ACTIONS,
+    cloudtrail::ACTIONS,
+    config_service::ACTIONS,
+    iam::ACTIONS,
+    kms::ACTIONS,
+    logs::ACTIONS,
+    regions::ACTIONS,
+    s3::ACTIONS,
+    vpc_endpoints::ACTIONS,
+];
+
 /// Turns an SDK error into a gap for `service:operation` in `region`.
 pub(crate) fn gap<E, R>(service: &str, operation: &str, region: Option<&Region>, err: &SdkError<E, R>) -> Gap
 where
@@ -100,5 +115,99 @@ async fn collect_region(clients: &AccountClients, region: &Region) -> RegionSnap
         guardrails,
         custom_models,
         config_recorders,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Each collector's source with its declared actions. A new collector file that is not
+    /// listed here fails `every_collector_file_is_checked`.
+    const COLLECTORS: &[(&str, &str, &[&str])] = &[
+        ("bedrock.rs", include_str!("bedrock.rs"), bedrock::ACTIONS),
+        ("cloudtrail.rs", include_str!("cloudtrail.rs"), cloudtrail::ACTIONS),
+        ("config_service.rs", include_str!("config_service.rs"), config_service::ACTIONS),
+        ("iam.rs", include_str!("iam.rs"), iam::ACTIONS),
+        ("kms.rs", include_str!("kms.rs"), kms::ACTIONS),
+        ("logs.rs", include_str!("logs.rs"), logs::ACTIONS),
+        ("regions.rs", include_str!("regions.rs"), regions::ACTIONS),
+        ("s3.rs", include_str!("s3.rs"), s3::ACTIONS),
+        ("vpc_endpoints.rs", include_str!("vpc_endpoints.rs"), vpc_endpoints::ACTIONS),
+    ];
+
+    /// API operations authorized by an IAM action of another name.
+    const AUTHORIZED_AS: &[(&str, &str)] = &[("s3:GetBucketEncryption", "s3:GetEncryptionConfiguration")];
+
+    fn policy_actions(doc: &str) -> BTreeSet<String> {
+        let doc: serde_json::Value = serde_json::from_str(doc).expect("policy JSON");
+        let mut out = BTreeSet::new();
+        for st in doc["Statement"].as_array().expect("statements") {
+            assert_eq!(st["Effect"], "Allow", "{st}");
+            match &st["Action"] {
+                serde_json::Value::String(a) => {
+                    out.insert(a.clone());
+                }
+                serde_json::Value::Array(list) => {
+                    out.extend(list.iter().map(|a| a.as_str().expect("action").to_owned()));
+                }
+                other => panic!("Action is neither string nor list: {other}"),
+            }
+        }
+        out
+    }
+
+    /// The `service:Operation` of every `gap("service", "Operation", ...)` in a source file.
+    fn operations_named_in_gaps(source: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for rest in source.split("gap(\"").skip(1) {
+            let mut parts = rest.splitn(4, '"');
+            let service = parts.next().expect("service");
+            let _comma = parts.next();
+            let operation = parts.next().expect("operation");
+            out.insert(format!("{service}:{operation}"));
+        }
+        out
+    }
+
+    #[test]
+    fn the_member_role_policy_allows_exactly_what_the_collectors_call() {
+        let declared: BTreeSet<String> =
+            MEMBER_ROLE_ACTIONS.iter().flat_map(|a| a.iter().map(|s| (*s).to_owned())).collect();
+        let allowed = policy_actions(include_str!("../../deploy/member-role-policy.json"));
+        let missing: Vec<_> = declared.difference(&allowed).collect();
+        let extra: Vec<_> = allowed.difference(&declared).collect();
+        assert!(missing.is_empty(), "deploy/member-role-policy.json lacks {missing:?}");
+        assert!(extra.is_empty(), "deploy/member-role-policy.json allows {extra:?}, which no collector calls");
+    }
+
+    #[test]
+    fn each_collector_declares_the_actions_its_calls_need() {
+        for (file, source, actions) in COLLECTORS {
+            let needed: BTreeSet<String> = operations_named_in_gaps(source)
+                .into_iter()
+                .map(|op| {
+                    AUTHORIZED_AS.iter().find(|(api, _)| *api == op).map_or(op, |(_, action)| (*action).to_owned())
+                })
+                .collect();
+            let declared: BTreeSet<String> = actions.iter().map(|s| (*s).to_owned()).collect();
+            assert!(!needed.is_empty(), "{file} names no call in a gap");
+            assert_eq!(needed, declared, "{file}: the calls its gaps name vs its ACTIONS");
+        }
+    }
+
+    #[test]
+    fn every_collector_file_is_checked() {
+        let listed: BTreeSet<&str> = COLLECTORS.iter().map(|(f, _, _)| *f).collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect");
+        for entry in std::fs::read_dir(dir).expect("src/collect") {
+            let name = entry.expect("entry").file_name().into_string().expect("utf-8");
+            if name != "mod.rs" {
+                assert!(listed.contains(name.as_str()), "src/collect/{name} is missing from COLLECTORS");
+            }
+        }
+        assert_eq!(listed.len(), MEMBER_ROLE_ACTIONS.len(), "every listed collector is in MEMBER_ROLE_ACTIONS");
     }
 }

@@ -5,6 +5,9 @@ use crate::aws::AccountClients;
 use crate::domain::Region;
 use crate::snapshot::Collected;
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+pub const ACTIONS: &[&str] = &["ec2:DescribeRegions"];
+
 /// The enabled regions of the account that are in `bedrock_regions`, sorted.
 pub async fn enabled_bedrock_regions(
     clients: &AccountClients,

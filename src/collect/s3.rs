@@ -7,6 +7,10 @@ use crate::aws::errors::is_not_found;
 use crate::domain::Region;
 use crate::snapshot::{BucketEncryption, Collected, RegionSnapshot};
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+/// GetBucketEncryption is authorized by `s3:GetEncryptionConfiguration`.
+pub const ACTIONS: &[&str] = &["s3:GetEncryptionConfiguration"];
+
 /// Default encryption of every bucket named as an invocation-logging destination.
 pub async fn collect_invocation_buckets(
     clients: &AccountClients,

@@ -4,6 +4,9 @@ use crate::aws::AccountClients;
 use crate::domain::Region;
 use crate::snapshot::{Collected, VpcEndpoint};
 
+/// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
+pub const ACTIONS: &[&str] = &["ec2:DescribeVpcEndpoints"];
+
 /// Every VPC endpoint in `region`.
 pub async fn collect(clients: &AccountClients, region: &Region) -> Collected<Vec<VpcEndpoint>> {
     let endpoints: Vec<_> = clients
