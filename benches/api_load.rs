@@ -13,20 +13,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region as SdkRegion, SdkConfig};
-use aws_credential_types::Credentials;
-use bedrock_sweeper::api::{self, AppState};
-use bedrock_sweeper::aws::AwsContext;
+use bedrock_sweeper::api;
+use bedrock_sweeper::app::App;
 use bedrock_sweeper::catalog::Catalog;
-use bedrock_sweeper::config::{AwsSettings, ControlParameters, DatabaseSettings, Role, SweepSettings, TokenHash};
-use bedrock_sweeper::domain::{AccountId, Region, Severity, Status, SweepId};
+use bedrock_sweeper::config::{DatabaseSettings, Role, Settings, TokenHash};
+use bedrock_sweeper::domain::{AccountId, EventKind, FindingId, Region, Severity, Status, SweepId};
 use bedrock_sweeper::evaluate::Evaluation;
-use bedrock_sweeper::scheduler::Runner;
-use bedrock_sweeper::store::{self, exceptions, findings::finding_id, posture, totals};
-use bedrock_sweeper::sweep::SweepDeps;
+use bedrock_sweeper::store::{self, exceptions, posture, totals};
 use chrono::{DateTime, Duration as Days, DurationRound, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -69,7 +64,7 @@ impl Rng {
 }
 
 struct Finding {
-    id: String,
+    id: FindingId,
     account: usize,
     control: usize,
     status: Status,
@@ -250,7 +245,8 @@ async fn generate(pool: &PgPool, catalog: &Catalog) -> (usize, usize) {
                     status,
                     detail: String::new(),
                 };
-                all.push(Finding { id: finding_id(&e), account: a, control, status });
+                let id = FindingId::of(&e.control_id, &e.account_id, e.region.as_ref(), &e.resource_id);
+                all.push(Finding { id, account: a, control, status });
             }
         }
     }
@@ -288,7 +284,7 @@ async fn generate(pool: &PgPool, catalog: &Catalog) -> (usize, usize) {
         row(
             &mut data,
             &[
-                Some(&f.id),
+                Some(f.id.as_str()),
                 Some(c.id.as_str()),
                 Some(&account),
                 Some(region),
@@ -328,24 +324,41 @@ async fn generate(pool: &PgPool, catalog: &Catalog) -> (usize, usize) {
         let (sweep, at) = (sweep_id(day).to_string(), ts(finished(day)));
         if day == 0 {
             for (i, (f, s)) in all.iter().zip(&status).enumerate() {
-                let kind = if *s == Status::Fail { "opened" } else { "first_seen" };
+                let kind = if *s == Status::Fail { EventKind::Opened } else { EventKind::FirstSeen };
                 let d = detail(&controls[f.control].title, *s, region_of(i), &account_id(f.account));
-                row(&mut events, &[Some(&f.id), Some(&sweep), Some(&at), Some(kind), None, Some(s.as_str()), Some(&d)]);
+                let fields = [
+                    Some(f.id.as_str()),
+                    Some(&sweep),
+                    Some(&at),
+                    Some(kind.as_str()),
+                    None,
+                    Some(s.as_str()),
+                    Some(&d),
+                ];
+                row(&mut events, &fields);
                 event_count += 1;
             }
         }
         for &i in flipped {
             let f = &all[i];
             let (old, new, kind) = match status[i] {
-                Status::Fail => (Status::Fail, Status::Pass, "resolved"),
-                _ => (Status::Pass, Status::Fail, "regressed"),
+                Status::Fail => (Status::Fail, Status::Pass, EventKind::Resolved),
+                _ => (Status::Pass, Status::Fail, EventKind::Regressed),
             };
             failing.change(f, if new == Status::Fail { 1 } else { -1 }, controls[f.control].severity);
             status[i] = new;
             let d = detail(&controls[f.control].title, new, region_of(i), &account_id(f.account));
             row(
                 &mut events,
-                &[Some(&f.id), Some(&sweep), Some(&at), Some(kind), Some(old.as_str()), Some(new.as_str()), Some(&d)],
+                &[
+                    Some(f.id.as_str()),
+                    Some(&sweep),
+                    Some(&at),
+                    Some(kind.as_str()),
+                    Some(old.as_str()),
+                    Some(new.as_str()),
+                    Some(&d),
+                ],
             );
             event_count += 1;
         }
@@ -466,29 +479,6 @@ async fn sizes(pool: &PgPool) -> String {
     .await
     .expect("sizes");
     rows.iter().map(|(t, n, s)| format!("{t}: {n} rows, {s}")).collect::<Vec<_>>().join("; ")
-}
-
-fn deps(pool: PgPool, catalog: Arc<Catalog>) -> SweepDeps {
-    // No sweep runs here; AWS points at a closed loopback port so nothing could leave the machine.
-    let config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(SdkRegion::new("us-east-1"))
-        .endpoint_url("http://127.0.0.1:9")
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-            "a", "b", None, None, "bench",
-        )))
-        .build();
-    SweepDeps {
-        pool,
-        aws: AwsContext::from_config(config, &AwsSettings::default()),
-        catalog,
-        sweep: SweepSettings::default(),
-        controls: ControlParameters::default(),
-        home_region: Region::parse("us-east-1").expect("region"),
-        progress: false,
-        stop: Arc::new(AtomicBool::new(false)),
-        security_hub: None,
-    }
 }
 
 /// What wrk printed, parsed.
@@ -658,9 +648,10 @@ async fn main() {
     took.sort_by(f64::total_cmp);
     println!("posture computed without the cache: median {:.1} ms, max {:.1} ms (20 runs)", took[10], took[19]);
 
-    let runner = Arc::new(Runner::new(deps(pool.clone(), Arc::clone(&catalog)), 1));
-    let token = TokenHash { role: Role::Viewer, sha256: Sha256::digest(TOKEN.as_bytes()).into() };
-    let state = AppState::new(runner, &[token], None);
+    // The read path only: no sweep runs here, so the API is built without AWS.
+    let mut settings = Settings::default();
+    settings.api.tokens = vec![TokenHash { role: Role::Viewer, sha256: Sha256::digest(TOKEN.as_bytes()).into() }];
+    let state = App::api_only(&settings, Arc::clone(&catalog), pool.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, api::router(state)).await.expect("serve") });

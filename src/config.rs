@@ -15,7 +15,7 @@ use std::path::Path;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Region;
+use crate::domain::{FilterStrength, Region};
 
 /// Why the configuration was rejected. Every variant names the offending key.
 #[derive(Debug, thiserror::Error)]
@@ -403,42 +403,13 @@ impl Default for ControlParameters {
     }
 }
 
-/// The names of every control parameter, for the catalog validator.
-pub const CONTROL_PARAMETER_NAMES: [&str; 9] = [
-    "approved_regions",
-    "allow_global_inference",
-    "approved_vpce_ids",
-    "required_guardrail_arns",
-    "approved_models",
-    "max_delivery_age_hours",
-    "min_log_retention_days",
-    "min_prompt_attack_strength",
-    "exempt_principals",
-];
-
-/// Guardrail content-filter strength, ordered weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum FilterStrength {
-    /// The filter is off.
-    None,
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-}
-
-impl FilterStrength {
-    /// Parses the Bedrock API spelling (`NONE`, `LOW`, `MEDIUM`, `HIGH`).
-    pub fn from_api(s: &str) -> Option<Self> {
-        match s {
-            "NONE" => Some(Self::None),
-            "LOW" => Some(Self::Low),
-            "MEDIUM" => Some(Self::Medium),
-            "HIGH" => Some(Self::High),
-            _ => None,
+impl ControlParameters {
+    /// The names of every control parameter (its fields, as the catalog's `parameters` name
+    /// them), derived from the struct itself, for the catalog validator.
+    pub fn names() -> Vec<String> {
+        match serde_json::to_value(Self::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.into_iter().map(|(name, _)| name).collect(),
+            _ => Vec::new(),
         }
     }
 }
@@ -607,11 +578,6 @@ impl Settings {
             return invalid("api.metrics_listen", "must differ from api.listen (leave it out to serve /metrics there)");
         }
         Ok(())
-    }
-
-    /// The regions a control treats as approved, given the regions swept in an account.
-    pub fn approved_among<'a>(&'a self, swept: &'a [Region]) -> impl Iterator<Item = &'a Region> + 'a {
-        swept.iter().filter(|r| self.controls.approved_regions.is_empty() || self.controls.approved_regions.contains(r))
     }
 }
 

@@ -3,6 +3,8 @@
 
 /// The HTTP API of `serve`: routes, auth, OpenAPI document, metrics.
 pub mod api;
+/// The composition root: settings to the running service (`main`, tests and benchmarks).
+pub mod app;
 /// SDK plumbing: base config, clients, assumed roles, error classification.
 pub mod aws;
 /// The control catalog in `findings/`: loading, validation, regions list.
@@ -29,7 +31,7 @@ pub mod snapshot;
 pub mod store;
 /// The whole flow of one sweep.
 pub mod sweep;
-/// Tracing subscriber set-up.
+/// Logs and metrics: the tracing subscriber, the Prometheus recorder, sweep metrics.
 pub mod telemetry;
 
 #[cfg(test)]

@@ -4,14 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
+use bedrock_sweeper::app::{self, App};
 use bedrock_sweeper::catalog::Catalog;
-use bedrock_sweeper::config::{SecurityHubMode, SecurityHubSettings, Settings};
-use bedrock_sweeper::domain::Region;
-use bedrock_sweeper::store::outbox::OutboxPolicy;
-use bedrock_sweeper::sweep::{SweepDeps, SweepError};
-use bedrock_sweeper::{api, aws, report, scheduler, store, sweep, telemetry};
+use bedrock_sweeper::config::Settings;
+use bedrock_sweeper::sweep::{SweepError, SweepOutcome};
+use bedrock_sweeper::{report, scheduler, store, sweep, telemetry};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Decides whether an AWS Organization's Amazon Bedrock controls really hold.
@@ -91,7 +89,7 @@ async fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Migrate => match prepare_database(&settings, &catalog).await {
+        Command::Migrate => match app::prepare_database(&settings, &catalog).await {
             Ok(_) => {
                 eprintln!("database is up to date");
                 ExitCode::SUCCESS
@@ -99,25 +97,21 @@ async fn main() -> ExitCode {
             Err(e) => fail(1, &e.to_string()),
         },
         Command::Serve => {
-            let deps = match sweep_deps(&settings, &catalog, false).await {
-                Ok(d) => d,
-                Err(e) => return fail(1, &e),
+            let app = match App::build(&settings, catalog, false).await {
+                Ok(app) => app,
+                Err(e) => return fail(1, &e.to_string()),
             };
-            let sync = std::time::Duration::from_secs(settings.security_hub.sync_interval_minutes * 60);
-            let runner =
-                Arc::new(scheduler::Runner::new(deps, settings.security_hub.concurrency).with_sync_interval(sync));
-            let mut state = api::AppState::new(runner, &settings.api.tokens, api::metrics::install());
-            state.retention = Some(chrono::Duration::days(settings.database.retention_days));
-            match api::serve(&settings.api, state).await {
+            match app.serve().await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(1, &e.to_string()),
             }
         }
         Command::Sweep { output, quiet, no_security_hub } => {
-            let deps = match sweep_deps(&settings, &catalog, !quiet).await {
-                Ok(d) => d,
-                Err(e) => return fail(1, &e),
+            let app = match App::build(&settings, catalog, !quiet).await {
+                Ok(app) => app,
+                Err(e) => return fail(1, &e.to_string()),
             };
+            let deps = app.sweep_deps();
             let stop_on_signal = Arc::clone(&deps.stop);
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
@@ -125,13 +119,13 @@ async fn main() -> ExitCode {
                     stop_on_signal.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             });
-            match sweep::run(&deps, "cli").await {
+            match sweep::run(deps, "cli").await {
                 Ok(r) => {
                     let delivery = if no_security_hub {
                         None
                     } else {
                         match scheduler::deliver(
-                            &deps,
+                            deps,
                             settings.security_hub.concurrency,
                             r.management_account.clone(),
                             Arc::default(),
@@ -157,7 +151,7 @@ async fn main() -> ExitCode {
                             }
                         }
                     }
-                    if r.status == "completed" { ExitCode::SUCCESS } else { ExitCode::from(3) }
+                    if r.status == SweepOutcome::Completed { ExitCode::SUCCESS } else { ExitCode::from(3) }
                 }
                 Err(e @ (SweepError::AlreadyRunning(_) | SweepError::TakenOver(_))) => fail(3, &e.to_string()),
                 Err(SweepError::Discovery(e)) if e.is_config_error() => fail(2, &e.to_string()),
@@ -165,59 +159,6 @@ async fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// Connects and migrates the database, reads the AWS environment and builds what a sweep needs.
-async fn sweep_deps(settings: &Settings, catalog: &Arc<Catalog>, progress: bool) -> Result<SweepDeps, String> {
-    let pool = prepare_database(settings, catalog).await.map_err(|e| e.to_string())?;
-    let aws = aws::AwsContext::from_env(&settings.aws).await;
-    let home_region = aws
-        .home_region()
-        .and_then(|r| Region::parse(&r).ok())
-        .unwrap_or_else(|| Region::parse("us-east-1").expect("a valid literal region"));
-    let security_hub = if settings.security_hub.enabled {
-        Some(security_hub_policy(&settings.security_hub, &aws, &home_region).await?)
-    } else {
-        None
-    };
-    Ok(SweepDeps {
-        pool,
-        aws,
-        catalog: Arc::clone(catalog),
-        sweep: settings.sweep.clone(),
-        controls: settings.controls.clone(),
-        home_region,
-        progress,
-        stop: Arc::new(AtomicBool::new(false)),
-        security_hub,
-    })
-}
-
-/// Where Security Hub findings go. In central mode the target is the account of the
-/// service's own credentials.
-async fn security_hub_policy(
-    settings: &SecurityHubSettings,
-    aws: &aws::AwsContext,
-    home_region: &Region,
-) -> Result<OutboxPolicy, String> {
-    let central_account = match settings.mode {
-        SecurityHubMode::Member => None,
-        SecurityHubMode::Central => {
-            Some(aws.own_account_id().await.map_err(|e| format!("Security Hub central mode: {e}"))?)
-        }
-    };
-    Ok(OutboxPolicy {
-        region: settings.region.as_ref().unwrap_or(home_region).to_string(),
-        central_account,
-        heartbeat: chrono::Duration::days(settings.heartbeat_days),
-    })
-}
-
-async fn prepare_database(settings: &Settings, catalog: &Catalog) -> Result<sqlx::PgPool, store::StoreError> {
-    let pool = store::connect(&settings.database).await?;
-    store::migrate(&pool).await?;
-    store::controls::sync(&pool, catalog).await?;
-    Ok(pool)
 }
 
 #[cfg(test)]

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::catalog::Catalog;
+use crate::domain::FindingRecord;
 use crate::domain::{Severity, Status};
 use crate::export::security_hub::DrainReport;
-use crate::store::findings::FindingRow;
 use crate::store::sweeps::FindingCount;
 use crate::sweep::SweepReport;
 
 /// The JSON document of `sweep --output json` without its `findings` (the caller streams
-/// them after it, each through [`finding_json`]).
+/// them after it, each a serialized [`FindingRecord`]).
 pub fn json_head(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
     json!({
         "security_hub": delivery,
@@ -26,28 +26,12 @@ pub fn json_head(r: &SweepReport, delivery: Option<&DrainReport>) -> Value {
     })
 }
 
-/// One finding of the `findings` array of `sweep --output json`.
-pub fn finding_json(f: &FindingRow) -> Value {
-    json!({
-        "id": f.id,
-        "control_id": f.control_id,
-        "account_id": f.account_id,
-        "region": f.region,
-        "resource_id": f.resource_id,
-        "status": f.status,
-        "severity": f.severity,
-        "title": f.title,
-        "detail": f.detail,
-        "first_seen_at": f.first_seen_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    })
-}
-
 /// Writes the JSON document of `sweep --output json`: the head, then the findings one at a
 /// time as `findings` yields them, so a large organization's findings are never all held.
 pub async fn write_json<W, S>(out: &mut W, head: &Value, findings: S) -> Result<usize, WriteError>
 where
     W: std::io::Write,
-    S: futures::Stream<Item = Result<FindingRow, crate::store::StoreError>>,
+    S: futures::Stream<Item = Result<FindingRecord, crate::store::StoreError>>,
 {
     use futures::StreamExt;
     let mut head_text = serde_json::to_string_pretty(head)?;
@@ -62,7 +46,7 @@ where
     let mut n = 0;
     while let Some(f) = findings.next().await {
         let sep = if n == 0 { "" } else { "," };
-        write!(out, "{sep}\n    {}", serde_json::to_string(&finding_json(&f?))?)?;
+        write!(out, "{sep}\n    {}", serde_json::to_string(&f?)?)?;
         n += 1;
     }
     writeln!(out, "{}]\n}}", if n == 0 { "" } else { "\n  " })?;
@@ -101,30 +85,28 @@ pub fn text(r: &SweepReport, counts: &[FindingCount], delivery: Option<&DrainRep
             a.total, a.assessed, a.not_assessed, a.skipped
         ),
     );
-    let mut by_status: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut failing_by_severity: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut by_status: BTreeMap<Status, i64> = BTreeMap::new();
+    let mut failing_by_severity: BTreeMap<Severity, i64> = BTreeMap::new();
     let mut failing_by_control: BTreeMap<&str, i64> = BTreeMap::new();
     for c in counts {
-        *by_status.entry(c.status.as_str()).or_default() += c.findings;
-        if c.status == Status::Fail.as_str() {
-            *failing_by_severity.entry(c.severity.as_str()).or_default() += c.findings;
+        *by_status.entry(c.status).or_default() += c.findings;
+        if c.status == Status::Fail {
+            *failing_by_severity.entry(c.severity).or_default() += c.findings;
             *failing_by_control.entry(c.control_id.as_str()).or_default() += c.findings;
         }
     }
     let statuses: Vec<String> =
-        Status::ALL.iter().map(|st| format!("{} {}", by_status.get(st.as_str()).unwrap_or(&0), st)).collect();
+        Status::ALL.iter().map(|st| format!("{} {}", by_status.get(st).unwrap_or(&0), st)).collect();
     line(&mut s, format!("Findings: {}", statuses.join(", ")));
-    let severities: Vec<String> = Severity::ALL
-        .iter()
-        .map(|sev| format!("{} {}", failing_by_severity.get(sev.as_str()).unwrap_or(&0), sev))
-        .collect();
+    let severities: Vec<String> =
+        Severity::ALL.iter().map(|sev| format!("{} {}", failing_by_severity.get(sev).unwrap_or(&0), sev)).collect();
     line(&mut s, format!("Failing by severity: {}", severities.join(", ")));
     let mut top: Vec<(&str, i64)> = failing_by_control.into_iter().collect();
     top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
     if !top.is_empty() {
         line(&mut s, "Top failing controls:".to_owned());
         for (control, n) in top.iter().take(5) {
-            let title = counts.iter().find(|c| c.control_id == *control).map_or("", |c| c.title.as_str());
+            let title = counts.iter().find(|c| c.control_id.as_str() == *control).map_or("", |c| c.title.as_str());
             line(&mut s, format!("  {control:<9} {n:>5}  {title}"));
         }
     }
@@ -189,15 +171,16 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::domain::SweepId;
+    use crate::domain::{AccountId, ControlId, FindingId, Region, SweepId};
     use crate::store::StoreError;
     use crate::sweep::AccountCounts;
+    use crate::sweep::SweepOutcome;
 
     fn report() -> SweepReport {
         let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
         SweepReport {
             sweep_id: SweepId::new(),
-            status: "completed".into(),
+            status: SweepOutcome::Completed,
             resumed: true,
             started_at: at,
             finished_at: at + chrono::Duration::seconds(90),
@@ -207,16 +190,18 @@ mod tests {
         }
     }
 
-    fn finding(id: &str, control: &str, status: &str) -> FindingRow {
+    fn finding(resource: &str, control: &str, status: Status) -> FindingRecord {
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        FindingRow {
-            id: id.into(),
-            control_id: control.into(),
-            account_id: "111111111111".into(),
-            region: Some("us-east-1".into()),
-            resource_id: "r".into(),
-            status: status.into(),
-            severity: "high".into(),
+        let (control_id, account_id) = (ControlId::parse(control).unwrap(), AccountId::parse("111111111111").unwrap());
+        let region = Region::parse("us-east-1").unwrap();
+        FindingRecord {
+            id: FindingId::of(&control_id, &account_id, Some(&region), resource),
+            control_id,
+            account_id,
+            region: Some(region),
+            resource_id: resource.into(),
+            status,
+            severity: Severity::High,
             title: format!("title of {control}"),
             detail: "d \"quoted\"".into(),
             first_seen_at: at,
@@ -224,7 +209,7 @@ mod tests {
         }
     }
 
-    async fn written(findings: Vec<Result<FindingRow, StoreError>>) -> (Result<usize, WriteError>, String) {
+    async fn written(findings: Vec<Result<FindingRecord, StoreError>>) -> (Result<usize, WriteError>, String) {
         let mut out = Vec::new();
         let n = write_json(&mut out, &json_head(&report(), None), futures::stream::iter(findings)).await;
         (n, String::from_utf8(out).unwrap())
@@ -232,15 +217,18 @@ mod tests {
 
     #[tokio::test]
     async fn the_streamed_json_report_is_one_document_with_every_finding() {
-        let (n, text) = written(vec![Ok(finding("a", "BR.NET.1", "fail")), Ok(finding("b", "BR.LOG.1", "pass"))]).await;
+        let (n, text) =
+            written(vec![Ok(finding("a", "BR.NET.1", Status::Fail)), Ok(finding("b", "BR.LOG.1", Status::Pass))]).await;
         assert_eq!(n.unwrap(), 2);
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(doc["status"], "completed");
         assert_eq!(doc["accounts"]["not_assessed"], 1);
         let findings = doc["findings"].as_array().unwrap();
         assert_eq!(findings.len(), 2);
-        assert_eq!(findings[0], finding_json(&finding("a", "BR.NET.1", "fail")));
+        assert_eq!(findings[0], serde_json::to_value(finding("a", "BR.NET.1", Status::Fail)).unwrap());
+        assert_eq!(findings[0]["last_seen_at"], "2026-01-01T00:00:00.000Z");
         assert_eq!(findings[1]["detail"], "d \"quoted\"");
+        assert_eq!(findings[1]["status"], "pass");
 
         let (n, text) = written(Vec::new()).await;
         assert_eq!(n.unwrap(), 0);
@@ -251,24 +239,24 @@ mod tests {
     #[tokio::test]
     async fn a_failed_read_of_the_findings_is_an_error_not_a_short_report() {
         let broken = StoreError::Json(serde_json::from_str::<Value>("{").unwrap_err());
-        let (n, _) = written(vec![Ok(finding("a", "BR.NET.1", "fail")), Err(broken)]).await;
+        let (n, _) = written(vec![Ok(finding("a", "BR.NET.1", Status::Fail)), Err(broken)]).await;
         assert!(matches!(n, Err(WriteError::Store(_))), "{n:?}");
     }
 
     #[test]
     fn the_summary_counts_come_from_the_database_counts() {
-        let count = |control: &str, severity: &str, status: &str, findings| FindingCount {
-            control_id: control.into(),
+        let count = |control: &str, severity, status, findings| FindingCount {
+            control_id: ControlId::parse(control).unwrap(),
             title: format!("title of {control}"),
-            severity: severity.into(),
-            status: status.into(),
+            severity,
+            status,
             findings,
         };
         let counts = [
-            count("BR.LOG.1", "medium", "fail", 2),
-            count("BR.LOG.1", "medium", "pass", 5),
-            count("BR.NET.1", "high", "fail", 7),
-            count("BR.NET.1", "high", "error", 1),
+            count("BR.LOG.1", Severity::Medium, Status::Fail, 2),
+            count("BR.LOG.1", Severity::Medium, Status::Pass, 5),
+            count("BR.NET.1", Severity::High, Status::Fail, 7),
+            count("BR.NET.1", Severity::High, Status::Error, 1),
         ];
         let text = text(&report(), &counts, None);
         assert!(text.contains("(resumed) in 90.0s"), "{text}");

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tracing::{error, info, warn};
 
+use crate::aws::CallCounts;
 use crate::domain::{AccountId, SweepId};
 use crate::export::security_hub::{Counters, DrainReport, Sender};
 use crate::store::workflow::DefaultTarget;
@@ -72,9 +73,64 @@ pub enum TriggerError {
     /// The sweep ended before it was recorded (for example, the organization could not be read).
     #[error("the sweep could not start: {0}")]
     Failed(String),
+    /// This process does not run sweeps (an API served without AWS).
+    #[error("this process does not run sweeps")]
+    NotRunHere,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What the API may ask of whoever runs sweeps: the narrow handle `api::AppState` holds
+/// instead of the runner, so the API can be built and served without AWS ([`NoSweeps`]).
+pub trait SweepTrigger: Send + Sync {
+    /// Starts a sweep in the background (or resumes the one whose process died) and returns
+    /// its id once it is recorded.
+    fn trigger(&self, trigger: &'static str) -> BoxFuture<'_, Result<SweepId, TriggerError>>;
+    /// Asks for a Security Hub delivery soon (an exception changed).
+    fn request_security_hub_sync(&self);
+    /// AWS calls made so far, by service and operation.
+    fn aws_calls(&self) -> CallCounts;
+    /// Security Hub delivery counters since start-up.
+    fn security_hub_counters(&self) -> &Counters;
+}
+
+impl SweepTrigger for Arc<Runner> {
+    fn trigger(&self, trigger: &'static str) -> BoxFuture<'_, Result<SweepId, TriggerError>> {
+        Box::pin(Runner::trigger(self, trigger))
+    }
+
+    fn request_security_hub_sync(&self) {
+        Runner::request_security_hub_sync(self);
+    }
+
+    fn aws_calls(&self) -> CallCounts {
+        self.deps.aws.counter().snapshot()
+    }
+
+    fn security_hub_counters(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+/// The trigger of a process that does not run sweeps: every trigger is refused.
+#[derive(Debug, Default)]
+pub struct NoSweeps(Counters);
+
+impl SweepTrigger for NoSweeps {
+    fn trigger(&self, _trigger: &'static str) -> BoxFuture<'_, Result<SweepId, TriggerError>> {
+        Box::pin(std::future::ready(Err(TriggerError::NotRunHere)))
+    }
+
+    fn request_security_hub_sync(&self) {}
+
+    fn aws_calls(&self) -> CallCounts {
+        CallCounts::new()
+    }
+
+    fn security_hub_counters(&self) -> &Counters {
+        &self.0
+    }
 }
 
 /// Runs sweeps in the background of the `serve` process.
@@ -198,7 +254,7 @@ impl Runner {
         let _running = self.active.read().await;
         let started = Instant::now();
         let result = sweep::run(&self.deps, trigger).await;
-        crate::api::metrics::record_sweep(&result, started.elapsed());
+        crate::telemetry::record_sweep(&result, started.elapsed());
         let report = result?;
         self.deliver_after(&report).await;
         Ok(report)
@@ -214,7 +270,7 @@ impl Runner {
             Ok(Some(report)) => Ok(report),
             Err(e) => Err(e),
         };
-        crate::api::metrics::record_sweep(&result, started.elapsed());
+        crate::telemetry::record_sweep(&result, started.elapsed());
         let report = result?;
         self.deliver_after(&report).await;
         Ok(Some(report))

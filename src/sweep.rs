@@ -87,14 +87,33 @@ pub struct AccountCounts {
     pub skipped: i64,
 }
 
+/// How a sweep run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepOutcome {
+    /// Every account was recorded.
+    Completed,
+    /// Stopped early (shutdown, Ctrl-C); the sweep stays running and is resumed by the next run.
+    Interrupted,
+}
+
+impl std::fmt::Display for SweepOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SweepOutcome::Completed => "completed",
+            SweepOutcome::Interrupted => "interrupted",
+        })
+    }
+}
+
 /// The outcome of a sweep. Its findings stay in the database (`store::findings::of_sweep`,
 /// `store::sweeps::stream_findings`): a sweep of a large organization does not hold them.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepReport {
     /// Its id.
     pub sweep_id: SweepId,
-    /// `completed`, or `interrupted` when stopped early (resumable).
-    pub status: String,
+    /// Completed, or interrupted when stopped early (resumable).
+    pub status: SweepOutcome,
     /// Whether this run took over a sweep started earlier (by a process that died or stopped).
     pub resumed: bool,
     /// Start.
@@ -369,7 +388,7 @@ async fn drive(
                 Ok(org) => org,
                 Err(e) => {
                     let calls = aws::calls_since(&calls_before, &deps.aws.counter().snapshot());
-                    sweeps::finish(&deps.pool, sweep_id, &owner, "failed", &calls, Some(&e.to_string())).await?;
+                    sweeps::fail(&deps.pool, sweep_id, &owner, &calls, &e.to_string()).await?;
                     return Err(e.into());
                 }
             };
@@ -403,17 +422,17 @@ async fn drive(
         if !sweeps::complete(&deps.pool, sweep_id, &owner, &calls).await? {
             return Err(SweepError::TakenOver(sweep_id));
         }
-        "completed"
+        SweepOutcome::Completed
     } else {
         // Stopped (shutdown, Ctrl-C): the next process takes it over without waiting for the lease.
         release_sweep(deps, sweep_id, &owner).await;
-        "interrupted"
+        SweepOutcome::Interrupted
     };
     let (assessed, not_assessed, skipped) = sweeps::account_outcomes(&deps.pool, sweep_id).await?;
-    info!(sweep.id = %sweep_id, status, "sweep finished");
+    info!(sweep.id = %sweep_id, %status, "sweep finished");
     Ok(SweepReport {
         sweep_id,
-        status: status.to_owned(),
+        status,
         resumed: held.resumed,
         started_at: started,
         finished_at: Utc::now(),

@@ -14,7 +14,7 @@ use super::error::{ApiError, ErrorBody, Query};
 use super::findings::Finding;
 use super::pagination::{self, PageMeta};
 use super::{AppState, rfc3339_opt};
-use crate::domain::AccountId;
+use crate::domain::{AccountId, OuPath};
 use crate::store::accounts::{self, AccountFilter, AccountRow};
 
 /// An account.
@@ -88,14 +88,8 @@ pub struct AccountPage {
 }
 
 /// Checks an `ou` filter: a path of names such as `Root/Workloads`.
-pub(super) fn ou_filter(ou: Option<String>) -> Result<Option<String>, ApiError> {
-    match ou {
-        // Control characters (NUL above all) would only fail in the database.
-        Some(p) if p.len() > 1024 || p.split('/').any(str::is_empty) || p.chars().any(char::is_control) => {
-            Err(ApiError::bad("ou", "expected an OU path by name such as `Root/Workloads`"))
-        }
-        other => Ok(other),
-    }
+pub(super) fn ou_filter(ou: Option<String>) -> Result<Option<OuPath>, ApiError> {
+    ou.map(|p| OuPath::parse(&p)).transpose().map_err(|e| ApiError::bad("ou", e.to_string()))
 }
 
 /// Lists accounts.

@@ -196,7 +196,7 @@ impl From<TriggerError> for ApiError {
     fn from(e: TriggerError) -> Self {
         match e {
             TriggerError::AlreadyRunning(id) => ApiError::SweepRunning(id),
-            TriggerError::ShuttingDown => ApiError::Unavailable(e.to_string()),
+            TriggerError::ShuttingDown | TriggerError::NotRunHere => ApiError::Unavailable(e.to_string()),
             TriggerError::Failed(reason) => {
                 tracing::error!(error = %reason, "a sweep requested through the API did not start");
                 ApiError::Unavailable("the sweep could not start; the service log has the details".into())

@@ -83,7 +83,9 @@ impl NewExceptionBody {
         Ok(NewException {
             control_id: self.control_id,
             account_id: s.account_id,
-            ou_path: super::accounts::ou_filter(s.ou).map_err(|_| ApiError::bad("scope.ou", "not an OU path"))?,
+            ou_path: super::accounts::ou_filter(s.ou)
+                .map_err(|_| ApiError::bad("scope.ou", "not an OU path"))?
+                .map(String::from),
             region: s.region,
             resource_pattern: s.resource_pattern,
             reason,
@@ -164,7 +166,7 @@ pub async fn create(
     let new = body.validate(&state.catalog, Utc::now())?;
     let row = exceptions::create(&state.pool, &new, &caller.actor()).await?;
     state.caches.invalidate();
-    state.runner.request_security_hub_sync();
+    state.sweeps.request_security_hub_sync();
     Ok((StatusCode::CREATED, axum::Json(row.into())))
 }
 
@@ -269,6 +271,6 @@ pub async fn withdraw(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no live exception {id}")))?;
     state.caches.invalidate();
-    state.runner.request_security_hub_sync();
+    state.sweeps.request_security_hub_sync();
     Ok(axum::Json(row.into()))
 }

@@ -13,57 +13,22 @@ use super::cache::shared_json;
 use super::error::{ApiError, ErrorBody, Query};
 use super::pagination::{self, PageMeta};
 use super::{AppState, rfc3339};
-use crate::domain::{AccountId, ControlId, Region, Severity, Status};
+use crate::domain::{AccountId, ControlId, EventKind, FindingId, FindingRecord, Region, Severity, Status};
 use crate::store::findings::{self, FindingCursor, FindingFilter, FindingListRow, FindingSort, TransitionRow};
 
-/// A finding: the same fields as `sweep --output json`, plus `last_seen_at` and `suppressed_by`.
+/// A finding: the fields of `sweep --output json`, plus `suppressed_by`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Finding {
-    /// Stable id (control × account × region × resource).
-    pub id: String,
-    /// The control, e.g. `BR.NET.1`.
-    pub control_id: String,
-    /// The account.
-    pub account_id: String,
-    /// The region; null for account- or organization-wide controls.
-    pub region: Option<String>,
-    /// The resource judged.
-    pub resource_id: String,
-    /// `pass`, `fail`, `error` or `not_applicable`.
-    pub status: String,
-    /// The control's severity.
-    pub severity: String,
-    /// The control's title.
-    pub title: String,
-    /// Why, in one sentence.
-    pub detail: String,
-    /// First observed.
-    #[serde(serialize_with = "rfc3339")]
-    pub first_seen_at: DateTime<Utc>,
-    /// Last observed.
-    #[serde(serialize_with = "rfc3339")]
-    pub last_seen_at: DateTime<Utc>,
+    /// The finding.
+    #[serde(flatten)]
+    pub record: FindingRecord,
     /// The live exception that suppresses it (an accepted risk), if any. The status is unchanged.
     pub suppressed_by: Option<uuid::Uuid>,
 }
 
 impl From<FindingListRow> for Finding {
     fn from(row: FindingListRow) -> Self {
-        let f = row.finding;
-        Self {
-            suppressed_by: row.suppressed_by,
-            id: f.id,
-            control_id: f.control_id,
-            account_id: f.account_id,
-            region: f.region,
-            resource_id: f.resource_id,
-            status: f.status,
-            severity: f.severity,
-            title: f.title,
-            detail: f.detail,
-            first_seen_at: f.first_seen_at,
-            last_seen_at: f.last_seen_at,
-        }
+        Self { record: row.finding, suppressed_by: row.suppressed_by }
     }
 }
 
@@ -88,7 +53,7 @@ pub struct FindingQuery {
     #[param(value_type = Option<String>, pattern = "^(critical|high|medium|low|informational)$")]
     pub severity: Option<Severity>,
     /// OU path prefix by name, e.g. `Root/Workloads`.
-    #[param(pattern = "^[^/\\x00-\\x1f]+(/[^/\\x00-\\x1f]+)*$", max_length = 1024)]
+    #[param(value_type = Option<String>, pattern = "^[^/\\x00-\\x1f]+(/[^/\\x00-\\x1f]+)*$", max_length = 1024)]
     pub ou: Option<String>,
     /// Order: `id` (default), `severity` (most severe first), `first_seen_at` (oldest first) or
     /// `-first_seen_at` (newest first). Ties are broken by id.
@@ -134,7 +99,7 @@ impl From<Sort> for FindingSort {
 /// first) or `d:<microseconds>:<id>` (newest first).
 fn cursor_key(c: &FindingCursor) -> String {
     match c {
-        FindingCursor::Id(id) => id.clone(),
+        FindingCursor::Id(id) => id.to_string(),
         FindingCursor::Severity(rank, id) => format!("s:{rank}:{id}"),
         FindingCursor::FirstSeen(at, id) => format!("t:{}:{id}", at.timestamp_micros()),
         FindingCursor::FirstSeenDesc(at, id) => format!("d:{}:{id}", at.timestamp_micros()),
@@ -146,20 +111,14 @@ fn micros_key(micros: &str) -> Option<DateTime<Utc>> {
 }
 
 fn parse_cursor_key(key: &str) -> Option<FindingCursor> {
-    let cursor = match key.split(':').collect::<Vec<_>>()[..] {
-        [id] => FindingCursor::Id(id.to_owned()),
-        ["s", rank, id] => FindingCursor::Severity(rank.parse().ok().filter(|r| (0..=4).contains(r))?, id.to_owned()),
-        ["t", micros, id] => FindingCursor::FirstSeen(micros_key(micros)?, id.to_owned()),
-        ["d", micros, id] => FindingCursor::FirstSeenDesc(micros_key(micros)?, id.to_owned()),
+    let id = |s: &str| FindingId::parse(s).ok();
+    Some(match key.split(':').collect::<Vec<_>>()[..] {
+        [i] => FindingCursor::Id(id(i)?),
+        ["s", rank, i] => FindingCursor::Severity(rank.parse().ok().filter(|r| (0..=4).contains(r))?, id(i)?),
+        ["t", micros, i] => FindingCursor::FirstSeen(micros_key(micros)?, id(i)?),
+        ["d", micros, i] => FindingCursor::FirstSeenDesc(micros_key(micros)?, id(i)?),
         _ => return None,
-    };
-    let id = match &cursor {
-        FindingCursor::Id(id)
-        | FindingCursor::Severity(_, id)
-        | FindingCursor::FirstSeen(_, id)
-        | FindingCursor::FirstSeenDesc(_, id) => id,
-    };
-    is_finding_id(id).then_some(cursor)
+    })
 }
 
 /// A page of findings.
@@ -169,10 +128,6 @@ pub struct FindingPage {
     pub findings: Vec<Finding>,
     /// Paging.
     pub meta: PageMeta,
-}
-
-fn is_finding_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// Lists active findings, filtered, in pages (shared by all clients for up to 2 seconds).
@@ -212,12 +167,12 @@ pub struct Transition {
     pub at: DateTime<Utc>,
     /// The sweep that observed it.
     pub sweep_id: uuid::Uuid,
-    /// `opened`, `first_seen`, `resolved`, `regressed`, `reopened`, `changed` or `retired`.
-    pub kind: String,
+    /// What happened.
+    pub kind: EventKind,
     /// Status before.
-    pub old_status: Option<String>,
+    pub old_status: Option<Status>,
     /// Status after; null once the subject is no longer observed.
-    pub new_status: Option<String>,
+    pub new_status: Option<Status>,
     /// The finding's detail then.
     pub detail: Option<String>,
 }
@@ -261,9 +216,7 @@ pub struct FindingDetail {
     responses((status = 200, description = "The finding, with its detail", body = FindingDetail), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<FindingDetail>, ApiError> {
-    if !is_finding_id(&id) {
-        return Err(ApiError::bad("finding id", format!("`{id}` is not a finding id (32 lowercase hex digits)")));
-    }
+    let id = FindingId::parse(&id).map_err(|e| ApiError::bad("finding id", e.to_string()))?;
     let (row, history) =
         findings::detail(&state.pool, &id).await?.ok_or_else(|| ApiError::NotFound(format!("no finding `{id}`")))?;
     Ok(Json(FindingDetail {

@@ -1,68 +1,23 @@
-//! Prometheus metrics: the process-wide recorder and `/metrics`.
+//! `/metrics`: renders the process-wide recorder (`telemetry::install_metrics`).
 //!
-//! Metric names are defined here and nowhere else. Sweep metrics are recorded when a sweep
-//! ends ([`record_sweep`]); AWS call counts, Security Hub delivery counters and findings by
-//! status are read from their owners at scrape time, so they cannot drift. Labels stay bounded:
-//! service and operation names, statuses and outcomes, never an account or resource id.
+//! Sweep metrics are recorded when a sweep ends (`telemetry::record_sweep`); AWS call
+//! counts, Security Hub delivery counters and findings by status are read from their owners
+//! at scrape time, here, so they cannot drift. Labels stay bounded: service and operation
+//! names, statuses and outcomes, never an account or resource id.
 
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
 use super::error::ApiError;
 use crate::store::{outbox, posture};
-use crate::sweep::{SweepError, SweepReport};
-
-const SWEEP_DURATION: &str = "sweeper_sweep_duration_seconds";
-
-static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-
-/// Installs the process-wide recorder on first use and returns its handle.
-///
-/// Concurrent first calls install it once (the others wait). Returns `None` only if another
-/// recorder was installed first (not done by this crate).
-pub fn install() -> Option<PrometheusHandle> {
-    HANDLE
-        .get_or_init(|| {
-            let buckets = [10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0];
-            let builder =
-                PrometheusBuilder::new().set_buckets_for_metric(Matcher::Full(SWEEP_DURATION.into()), &buckets).ok()?;
-            let recorder = builder.build_recorder();
-            let handle = recorder.handle();
-            metrics::set_global_recorder(recorder).ok()?;
-            Some(handle)
-        })
-        .clone()
-}
-
-/// Records how a sweep ended.
-pub fn record_sweep(result: &Result<SweepReport, SweepError>, took: Duration) {
-    let outcome = match result {
-        Ok(r) => r.status.clone(),
-        Err(SweepError::AlreadyRunning(_)) => "refused".to_owned(),
-        Err(_) => "error".to_owned(),
-    };
-    if let Ok(r) = result {
-        metrics::histogram!(SWEEP_DURATION).record(took.as_secs_f64());
-        let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        metrics::counter!("sweeper_accounts_swept_total", "outcome" => "assessed")
-            .increment(count(r.accounts.assessed));
-        metrics::counter!("sweeper_accounts_swept_total", "outcome" => "not_assessed")
-            .increment(count(r.accounts.not_assessed));
-        metrics::counter!("sweeper_accounts_swept_total", "outcome" => "skipped").increment(count(r.accounts.skipped));
-    }
-    metrics::counter!("sweeper_sweeps_total", "outcome" => outcome).increment(1);
-}
 
 /// Sets the scrape-time values from their owners.
 async fn refresh(state: &AppState) -> Result<(), ApiError> {
-    for (service, ops) in state.runner.deps().aws.counter().snapshot() {
+    for (service, ops) in state.sweeps.aws_calls() {
         for (operation, c) in ops {
             for (outcome, n) in [("success", c.calls.saturating_sub(c.errors)), ("error", c.errors)] {
                 let labels =
@@ -71,7 +26,7 @@ async fn refresh(state: &AppState) -> Result<(), ApiError> {
             }
         }
     }
-    let sh = state.runner.security_hub_counters();
+    let sh = state.sweeps.security_hub_counters();
     for (outcome, n) in [("imported", &sh.imported), ("failed", &sh.failed), ("retried", &sh.retried)] {
         metrics::counter!("sweeper_security_hub_findings_total", "outcome" => outcome)
             .absolute(n.load(Ordering::Relaxed));

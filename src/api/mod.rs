@@ -1,9 +1,9 @@
 //! The HTTP API of `serve`: `router(AppState)` for `/api/v1`, health and metrics, the OpenAPI
-//! document generated from the handlers, and [`serve`], which runs the server and the sweep
-//! scheduler in one process until SIGTERM/SIGINT.
+//! document generated from the handlers, and [`serve`], which serves it until told to stop
+//! (`app::App::serve` runs it beside the scheduler).
 //!
-//! Handlers extract, make one store (or runner) call and map rows to the DTOs defined next to
-//! them. The API never calls AWS: sweeps go through `scheduler::Runner`.
+//! Handlers extract, make one store (or trigger) call and map rows to the DTOs defined next to
+//! them. The API never calls AWS: sweeps go through the narrow `scheduler::SweepTrigger`.
 
 pub mod accounts;
 pub mod auth;
@@ -24,7 +24,6 @@ use std::sync::{Arc, OnceLock};
 
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
@@ -36,8 +35,8 @@ use utoipa_axum::routes;
 
 use crate::catalog::Catalog;
 use crate::config::{ApiSettings, TokenHash};
-use crate::scheduler::{self, Runner};
-use crate::store::{self, StoreError};
+use crate::scheduler::SweepTrigger;
+use crate::store::StoreError;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -48,8 +47,9 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// SHA-256 hashes of the accepted bearer tokens, with their roles.
     pub tokens: Arc<[TokenHash]>,
-    /// Starts sweeps (`POST /sweeps`) and owns the scrape-time counters.
-    pub runner: Arc<Runner>,
+    /// Starts sweeps (`POST /sweeps`), asks for Security Hub deliveries, and owns the
+    /// scrape-time counters: the runner in `serve`, [`scheduler::NoSweeps`] without AWS.
+    pub sweeps: Arc<dyn SweepTrigger>,
     /// The Prometheus recorder's handle; `None` disables `/metrics`.
     pub metrics: Option<PrometheusHandle>,
     /// Serve `/metrics` on the API address (false when it has its own address).
@@ -60,26 +60,28 @@ pub struct AppState {
     pub fingerprint_key: auth::FingerprintKey,
     /// 401s per client address.
     pub auth_failures: Arc<auth::FailureLimiter>,
-    /// How long `serve` keeps snapshots, gaps and sweep tasks (`database.retention_days`);
-    /// `None`: never prune.
-    pub retention: Option<chrono::Duration>,
 }
 
 impl AppState {
-    /// State over the runner's database and catalog.
-    pub fn new(runner: Arc<Runner>, tokens: &[TokenHash], metrics: Option<PrometheusHandle>) -> Self {
+    /// State over the database and catalog, with `sweeps` to start sweeps.
+    pub fn new(
+        pool: PgPool,
+        catalog: Arc<Catalog>,
+        sweeps: Arc<dyn SweepTrigger>,
+        tokens: &[TokenHash],
+        metrics: Option<PrometheusHandle>,
+    ) -> Self {
         Self {
-            pool: runner.deps().pool.clone(),
-            catalog: Arc::clone(&runner.deps().catalog),
+            pool,
+            catalog,
             tokens: tokens.into(),
-            runner,
+            sweeps,
             metrics,
             metrics_on_api: true,
             caches: cache::Caches::default(),
             // A key of this process only, until `serve` (or a test) sets the deployment's.
             fingerprint_key: auth::FingerprintKey::new(&auth::FingerprintKey::generate_secret()),
             auth_failures: Arc::default(),
-            retention: None,
         }
     }
 }
@@ -97,18 +99,8 @@ pub async fn fingerprint_key(settings: &ApiSettings, pool: &PgPool) -> Result<au
     }
 }
 
-/// Serialises a timestamp as RFC 3339 in UTC with milliseconds, like `sweep --output json`.
-pub(crate) fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
-/// [`rfc3339`] for optional timestamps.
-pub(crate) fn rfc3339_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => rfc3339(t, s),
-        None => s.serialize_none(),
-    }
-}
+// Timestamps as RFC 3339 in UTC with milliseconds, like `sweep --output json`.
+pub(crate) use crate::domain::{rfc3339, rfc3339_opt};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -236,7 +228,7 @@ pub fn metrics_router(state: AppState) -> Router {
     Router::new().route("/metrics", get(metrics::render)).fallback(error::not_found).with_state(state)
 }
 
-/// Why `serve` stopped with an error.
+/// Why the API could not be served.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// An address could not be bound, or the server failed.
@@ -250,101 +242,55 @@ pub enum ServeError {
     Scheduler(#[from] tokio_cron_scheduler::JobSchedulerError),
 }
 
-/// Serves the API and runs the schedule until SIGTERM or SIGINT, then shuts down gracefully:
-/// no new requests or sweeps, the accounts in flight finish, the sweep stays resumable.
-pub async fn serve(settings: &ApiSettings, mut state: AppState) -> Result<(), ServeError> {
-    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-    let metrics_listener = match settings.metrics_listen {
-        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
-        None => None,
-    };
-    state.metrics_on_api = metrics_listener.is_none();
+/// The API's sockets, bound before anything else starts (a taken port stops `serve` before
+/// it sweeps).
+pub struct Listeners {
+    api: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    /// Binds `api.listen` and, if set, `api.metrics_listen`.
+    pub async fn bind(settings: &ApiSettings) -> std::io::Result<Self> {
+        let api = tokio::net::TcpListener::bind(settings.listen).await?;
+        let metrics = match settings.metrics_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
+        Ok(Self { api, metrics })
+    }
+
+    /// The API's address.
+    pub fn api_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.api.local_addr()
+    }
+}
+
+/// Serves the API (and `/metrics` on its own address when configured) until `stop` resolves,
+/// then finishes the requests in flight. Only serves: sweeps are the caller's (`app::App::serve`).
+pub async fn serve<F>(
+    settings: &ApiSettings,
+    listeners: Listeners,
+    mut state: AppState,
+    stop: impl Fn() -> F,
+) -> Result<(), ServeError>
+where
+    F: std::future::Future<Output = ()>,
+{
+    state.metrics_on_api = listeners.metrics.is_none();
     state.fingerprint_key = fingerprint_key(settings, &state.pool).await?;
     if state.tokens.is_empty() {
         tracing::warn!("api.tokens is empty: every /api/v1 request will be refused");
     }
-    let runner = Arc::clone(&state.runner);
-    scheduler::resume_interrupted(&runner).await?;
-    let mut schedule = scheduler::start(Arc::clone(&runner), &settings.schedule).await?;
-    info!(listen = %listener.local_addr()?, schedule = %settings.schedule, "serving");
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move { drop(rx.wait_for(|s| *s).await) };
-    let signal_runner = Arc::clone(&runner);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        info!("shutting down: finishing the requests and accounts in flight");
-        signal_runner.stop();
-        stop_tx.send_replace(true);
-    });
-    let pruning = state.retention.map(|keep| tokio::spawn(prune_daily(state.pool.clone(), keep, stop_rx.clone())));
+    info!(listen = %listeners.api.local_addr()?, "serving");
     let limits = limits::HttpLimits::from_settings(settings);
-    let api = limits::serve_http(listener, router(state.clone()), &limits, stopped(stop_rx.clone()));
+    let api = limits::serve_http(listeners.api, router(state.clone()), &limits, stop());
     let metrics = async {
-        match metrics_listener {
-            Some(l) => limits::serve_http(l, metrics_router(state), &limits, stopped(stop_rx.clone())).await,
+        match listeners.metrics {
+            Some(l) => limits::serve_http(l, metrics_router(state), &limits, stop()).await,
             None => Ok(()),
         }
     };
-    let served = tokio::try_join!(api, metrics);
-    runner.stop();
-    schedule.shutdown().await?;
-    runner.wait_idle().await;
-    if let Some(task) = pruning {
-        task.abort();
-    }
-    info!("stopped");
-    served.map(|_| ()).map_err(ServeError::from)
-}
-
-/// Prunes what is older than `keep` a minute after start-up and then daily (hourly after a
-/// failure), until `stop`.
-///
-/// Each run is independent and safe beside a running sweep (see `store::retention`); a
-/// failed run (the database away) is logged and retried at the next one.
-async fn prune_daily(pool: PgPool, keep: chrono::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut wait = std::time::Duration::from_secs(60);
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        match store::retention::prune(&pool, keep).await {
-            Ok(p) => {
-                info!(
-                    snapshots = p.snapshots,
-                    gaps = p.gaps,
-                    sweep_tasks = p.sweep_tasks,
-                    evidence_detached = p.evidence_detached,
-                    "retention: pruned what is older than the retention"
-                );
-                wait = std::time::Duration::from_secs(24 * 3600);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "retention: pruning failed; retried in an hour");
-                wait = std::time::Duration::from_secs(3600);
-            }
-        }
-    }
-}
-
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the service");
-                drop(interrupt.await);
-                return;
-            }
-        };
-        tokio::select! {
-            r = interrupt => drop(r),
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    drop(interrupt.await);
+    tokio::try_join!(api, metrics)?;
+    Ok(())
 }

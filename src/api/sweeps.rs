@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody, Query};
 use super::pagination::{self, PageMeta};
 use super::{AppState, rfc3339, rfc3339_opt};
-use crate::domain::SweepId;
+use crate::domain::{SweepId, SweepStatus};
 use crate::store::sweeps::{self, SweepProgressRow};
 
 /// Accounts done out of the total.
@@ -33,8 +33,8 @@ pub struct Sweep {
     pub id: uuid::Uuid,
     /// What started it: `cli`, `schedule`, `api`, `resume`.
     pub trigger: String,
-    /// `running`, `completed` or `failed`. An interrupted sweep stays `running` until resumed.
-    pub status: String,
+    /// Where it stands. An interrupted sweep stays `running` until resumed.
+    pub status: SweepStatus,
     /// Start.
     #[serde(serialize_with = "rfc3339")]
     pub started_at: DateTime<Utc>,
@@ -137,6 +137,6 @@ pub struct SweepStarted {
         (status = 403, description = "Forbidden: the token's role may not do this (operators may; viewers read)", body = ErrorBody), (status = 503, description = "Unavailable: shutting down, or the database is away", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn start(State(state): State<AppState>) -> Result<(StatusCode, Json<SweepStarted>), ApiError> {
-    let id = state.runner.trigger("api").await?;
+    let id = state.sweeps.trigger("api").await?;
     Ok((StatusCode::ACCEPTED, Json(SweepStarted { sweep_id: id.0 })))
 }

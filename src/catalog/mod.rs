@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::CONTROL_PARAMETER_NAMES;
+use crate::config::ControlParameters;
 use crate::domain::{ControlId, Region, Severity};
 
 mod embedded {
@@ -239,7 +239,8 @@ fn check_rules(path: &str, c: &Control) -> Result<(), CatalogError> {
     if !c.remediation.url.starts_with("https://") {
         return rule("remediation.url must be an https URL".into());
     }
-    if let Some(p) = c.parameters.iter().find(|p| !CONTROL_PARAMETER_NAMES.contains(&p.as_str())) {
+    let known = ControlParameters::names();
+    if let Some(p) = c.parameters.iter().find(|p| !known.contains(p)) {
         return rule(format!("unknown parameter `{p}`"));
     }
     let cmp = &c.compliance;

@@ -3,7 +3,7 @@
 use aws_sdk_bedrock::types::GuardrailContentFilterType;
 
 use crate::aws::AccountClients;
-use crate::config::FilterStrength;
+use crate::domain::FilterStrength;
 use crate::domain::Region;
 use crate::snapshot::{Collected, CustomModel, Guardrail, InvocationLogging};
 

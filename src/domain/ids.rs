@@ -17,6 +17,9 @@ pub enum IdError {
     /// A control id looks like `BR.NET.1`.
     #[error("`{0}` is not a control id (like BR.NET.1)")]
     ControlId(String),
+    /// An OU path is names joined by `/`, none of them empty.
+    #[error("expected an OU path by name such as `Root/Workloads`")]
+    OuPath,
 }
 
 /// A 12-digit AWS account id.
@@ -38,25 +41,6 @@ impl AccountId {
     /// The id as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl TryFrom<String> for AccountId {
-    type Error = IdError;
-    fn try_from(s: String) -> Result<Self, IdError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<AccountId> for String {
-    fn from(id: AccountId) -> Self {
-        id.0
-    }
-}
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -90,25 +74,6 @@ impl Region {
     }
 }
 
-impl TryFrom<String> for Region {
-    type Error = IdError;
-    fn try_from(s: String) -> Result<Self, IdError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Region> for String {
-    fn from(r: Region) -> Self {
-        r.0
-    }
-}
-
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A control id from the catalog, such as `BR.NET.1`. The ids are a public contract.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
 #[serde(try_from = "String", into = "String")]
@@ -132,22 +97,41 @@ impl ControlId {
     }
 }
 
-impl TryFrom<String> for ControlId {
-    type Error = IdError;
-    fn try_from(s: String) -> Result<Self, IdError> {
-        Self::parse(&s)
-    }
-}
+/// An OU path by name, such as `Root/Workloads/Prod`: at most 1,024 characters, names
+/// joined by `/`, none empty, no control characters (NUL above all would only fail in the
+/// database).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(try_from = "String", into = "String")]
+#[sqlx(transparent)]
+pub struct OuPath(String);
 
-impl From<ControlId> for String {
-    fn from(c: ControlId) -> Self {
-        c.0
+impl OuPath {
+    /// Parses a path of OU names.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if s.len() > 1024 || s.split('/').any(str::is_empty) || s.chars().any(char::is_control) {
+            Err(IdError::OuPath)
+        } else {
+            Ok(Self(s.to_owned()))
+        }
     }
-}
 
-impl fmt::Display for ControlId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+    /// The path as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The SQL `LIKE` pattern (with `\` as the escape character) of every path strictly
+    /// under this one: matched on `/` boundaries, so `Root/Work` does not match `Root/Workloads`.
+    pub fn like_pattern(&self) -> String {
+        let mut pattern = String::with_capacity(self.0.len() + 2);
+        for c in self.0.chars() {
+            if matches!(c, '\\' | '%' | '_') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push_str("/%");
+        pattern
     }
 }
 
@@ -201,6 +185,17 @@ mod tests {
         assert!(ControlId::parse("BR.NET.1").is_ok());
         for bad in ["BR.NET", "BR.net.1", "XX.NET.1", "BR.NET.1.2", "BR..1"] {
             assert!(ControlId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ou_paths_are_checked_and_their_patterns_escape_like_wildcards() {
+        let path = |s: &str| OuPath::parse(s).unwrap().like_pattern();
+        assert_eq!(path("Root/Work_loads"), "Root/Work\\_loads/%");
+        assert_eq!(path("100%"), "100\\%/%");
+        assert_eq!(path("a\\b"), "a\\\\b/%");
+        for bad in ["", "Root/", "/Root", "Root//Prod", "Root/\u{0}", &"x".repeat(1025)] {
+            assert_eq!(OuPath::parse(bad), Err(IdError::OuPath), "{bad:?}");
         }
     }
 

@@ -6,8 +6,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// How bad a failing control is. Ordered from least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing, no risk by itself.
     Informational,
@@ -54,8 +57,11 @@ impl FromStr for Severity {
 /// The outcome of evaluating one control for one subject.
 ///
 /// `Error` means "could not look" and is never folded into `Pass`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Status {
     /// The control holds.
     Pass,
@@ -92,5 +98,32 @@ impl FromStr for Status {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Status::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| format!("unknown status `{s}`"))
+    }
+}
+
+/// Guardrail content-filter strength, ordered weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FilterStrength {
+    /// The filter is off.
+    None,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+impl FilterStrength {
+    /// Parses the Bedrock API spelling (`NONE`, `LOW`, `MEDIUM`, `HIGH`).
+    pub fn from_api(s: &str) -> Option<Self> {
+        match s {
+            "NONE" => Some(Self::None),
+            "LOW" => Some(Self::Low),
+            "MEDIUM" => Some(Self::Medium),
+            "HIGH" => Some(Self::High),
+            _ => None,
+        }
     }
 }

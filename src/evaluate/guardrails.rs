@@ -44,7 +44,7 @@ pub fn guardrail_in_place(input: &AccountInput<'_>, snap: &AccountSnapshot) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FilterStrength;
+    use crate::domain::FilterStrength;
     use crate::evaluate::fixtures::*;
     use crate::snapshot::Guardrail;
 

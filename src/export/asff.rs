@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::catalog::Control;
-use crate::domain::Partition;
+use crate::domain::{ComplianceStatus, ExportFinding, Partition, RecordState, truncate};
 
 /// Schema version of ASFF.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -25,79 +25,6 @@ const MAX_DESCRIPTION: usize = 1024;
 const MAX_RECOMMENDATION: usize = 512;
 const MAX_PRODUCT_FIELD: usize = 2048;
 const MAX_REQUIREMENTS: usize = 32;
-const TRUNCATED: &str = " …[truncated]";
-
-/// What Security Hub should show: the record state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RecordState {
-    /// Visible.
-    Active,
-    /// Hidden from default views (fixed or gone).
-    Archived,
-}
-
-impl RecordState {
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "ACTIVE",
-            Self::Archived => "ARCHIVED",
-        }
-    }
-}
-
-/// Compliance.Status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ComplianceStatus {
-    /// The control holds (a resolved finding).
-    Passed,
-    /// The control fails.
-    Failed,
-    /// We could not evaluate it.
-    NotAvailable,
-}
-
-impl ComplianceStatus {
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Passed => "PASSED",
-            Self::Failed => "FAILED",
-            Self::NotAvailable => "NOT_AVAILABLE",
-        }
-    }
-}
-
-/// The finding as stored, with what the mapping needs.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ExportFinding {
-    /// Stable finding id.
-    pub id: String,
-    /// Control id.
-    pub control_id: String,
-    /// The account it is about.
-    pub account_id: String,
-    /// Region, for regional subjects.
-    pub region: Option<String>,
-    /// The resource.
-    pub resource_id: String,
-    /// Our status.
-    pub status: String,
-    /// One sentence.
-    pub detail: String,
-    /// First observed (CreatedAt and FirstObservedAt).
-    pub first_seen_at: DateTime<Utc>,
-    /// Last observed.
-    pub last_seen_at: DateTime<Utc>,
-    /// The last sweep that wrote it.
-    pub last_sweep_id: uuid::Uuid,
-    /// The evidence snapshot.
-    pub snapshot_hash: Option<String>,
-    /// OU path of the account.
-    pub ou_path: Option<String>,
-}
 
 /// How and where it is delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,17 +144,6 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Cuts `s` to at most `max` characters, ending with a visible marker when cut.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let keep = max.saturating_sub(TRUNCATED.chars().count());
-    let mut out: String = s.chars().take(keep).collect();
-    out.push_str(TRUNCATED);
-    out
-}
-
 fn resource_kind(resource_id: &str) -> &'static str {
     if resource_id.starts_with("vpce-") {
         "AwsEc2VpcEndpoint"
@@ -247,16 +163,17 @@ fn resource_kind(resource_id: &str) -> &'static str {
 }
 
 /// Maps a finding to ASFF.
-pub fn build(f: &ExportFinding, control: &Control, d: &Delivery) -> Asff {
-    let id = asff_id(&f.id);
-    let region = f.region.clone().unwrap_or_else(|| d.target_region.clone());
+pub fn build(export: &ExportFinding, control: &Control, d: &Delivery) -> Asff {
+    let f = &export.record;
+    let id = asff_id(f.id.as_str());
+    let region = f.region.as_ref().map_or_else(|| d.target_region.clone(), ToString::to_string);
     let mut resources = vec![AsffResource {
         kind: "AwsAccount".into(),
         id: format!("AWS::::Account:{}", f.account_id),
         partition: d.partition.to_string(),
         region: region.clone(),
     }];
-    if f.resource_id != f.account_id {
+    if f.resource_id != f.account_id.as_str() {
         resources.push(AsffResource {
             kind: resource_kind(&f.resource_id).into(),
             id: f.resource_id.clone(),
@@ -272,14 +189,14 @@ pub fn build(f: &ExportFinding, control: &Control, d: &Delivery) -> Asff {
     let mut field = |k: &str, v: &str| {
         product_fields.insert(format!("{PRODUCT}/{k}"), truncate(v, MAX_PRODUCT_FIELD));
     };
-    field("ControlId", &f.control_id);
-    field("FindingId", &f.id);
-    field("Status", &f.status);
-    field("SweepId", &f.last_sweep_id.to_string());
-    if let Some(path) = &f.ou_path {
+    field("ControlId", f.control_id.as_str());
+    field("FindingId", f.id.as_str());
+    field("Status", f.status.as_str());
+    field("SweepId", &export.last_sweep_id.to_string());
+    if let Some(path) = &export.ou_path {
         field("OuPath", path);
     }
-    if let Some(hash) = &f.snapshot_hash {
+    if let Some(hash) = &export.snapshot_hash {
         field("EvidenceSnapshot", hash);
     }
     let mut requirements = control.compliance.requirements();
@@ -457,20 +374,24 @@ impl Asff {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::domain::ControlId;
+    use crate::domain::{AccountId, ControlId, FindingId, FindingRecord, Region, Severity, Status, SweepId};
 
     fn finding(detail: &str) -> ExportFinding {
         ExportFinding {
-            id: "0123456789abcdef0123456789abcdef".into(),
-            control_id: "BR.NET.2".into(),
-            account_id: "111122223333".into(),
-            region: Some("eu-west-1".into()),
-            resource_id: "vpce-0abc".into(),
-            status: "fail".into(),
-            detail: detail.into(),
-            first_seen_at: "2026-08-01T09:00:00Z".parse().unwrap(),
-            last_seen_at: "2026-08-25T09:00:00Z".parse().unwrap(),
-            last_sweep_id: uuid::Uuid::nil(),
+            record: FindingRecord {
+                id: FindingId::parse("0123456789abcdef0123456789abcdef").unwrap(),
+                control_id: ControlId::parse("BR.NET.2").unwrap(),
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: Some(Region::parse("eu-west-1").unwrap()),
+                resource_id: "vpce-0abc".into(),
+                status: Status::Fail,
+                severity: Severity::High,
+                title: "t".into(),
+                detail: detail.into(),
+                first_seen_at: "2026-08-01T09:00:00Z".parse().unwrap(),
+                last_seen_at: "2026-08-25T09:00:00Z".parse().unwrap(),
+            },
+            last_sweep_id: SweepId(uuid::Uuid::nil()),
             snapshot_hash: Some("abc".into()),
             ou_path: Some("Root/Workloads".into()),
         }
@@ -526,7 +447,7 @@ mod tests {
                 ..delivery(ComplianceStatus::Failed, RecordState::Active)
             };
             let mut f = finding("open");
-            f.region = Some(region.into());
+            f.record.region = Some(Region::parse(region).unwrap());
             let a = build(&f, control, &d);
             validate(&a).unwrap();
             assert_eq!(

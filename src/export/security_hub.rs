@@ -22,12 +22,12 @@ use serde::Serialize;
 use sqlx::PgPool;
 use tracing::{instrument, warn};
 
-use super::asff::{self, ComplianceStatus, Delivery, RecordState};
+use super::asff::{self, Delivery};
 use crate::aws::errors::{FailureKind, classify};
 use crate::aws::{self, AccountClients, AwsContext};
 use crate::catalog::Catalog;
 use crate::config::ManagementAccess;
-use crate::domain::{AccountId, ControlId, Partition, Region};
+use crate::domain::{AccountId, Partition, Region};
 use crate::store::StoreError;
 use crate::store::outbox::{self, DueItem};
 use crate::store::workflow::{self, DefaultTarget};
@@ -272,8 +272,7 @@ impl Sender {
         // Build and validate; invalid findings are a bug on our side: kept as failed.
         let mut ready: Vec<(DueItem, asff::Asff, usize)> = Vec::with_capacity(items.len());
         for item in items {
-            let control = ControlId::parse(&item.finding.control_id).ok().and_then(|id| self.catalog.control(&id));
-            let Some(control) = control else {
+            let Some(control) = self.catalog.control(&item.finding.record.control_id) else {
                 outbox::mark_failed(&self.pool, &item, "control no longer in the catalog").await?;
                 report.failed += 1;
                 continue;
@@ -282,19 +281,15 @@ impl Sender {
                 target_account: item.target_account.clone(),
                 target_region: item.target_region.clone(),
                 partition: partition.clone(),
-                record_state: if item.record_state == "ARCHIVED" { RecordState::Archived } else { RecordState::Active },
-                compliance: match item.compliance.as_str() {
-                    "PASSED" => ComplianceStatus::Passed,
-                    "FAILED" => ComplianceStatus::Failed,
-                    _ => ComplianceStatus::NotAvailable,
-                },
+                record_state: item.record_state,
+                compliance: item.compliance,
                 updated_at: item.updated_at,
             };
             let finding = asff::build(&item.finding, control, &delivery);
             match asff::validate(&finding) {
                 Ok(size) => ready.push((item, finding, size)),
                 Err(e) => {
-                    warn!(finding.id = %item.finding.id, error = %e, "finding is not valid ASFF");
+                    warn!(finding.id = %item.finding.record.id, error = %e, "finding is not valid ASFF");
                     outbox::mark_failed(&self.pool, &item, &e.to_string()).await?;
                     report.failed += 1;
                 }
@@ -345,7 +340,7 @@ impl Sender {
                         match failed.get(finding.id.as_str()) {
                             None => accepted.push(item),
                             Some((code, message)) if *code == "InvalidInput" => {
-                                warn!(finding.id = %item.finding.id, code, message, "Security Hub rejected a finding");
+                                warn!(finding.id = %item.finding.record.id, code, message, "Security Hub rejected a finding");
                                 outbox::mark_failed(&self.pool, item, &format!("{code}: {message}")).await?;
                                 report.failed += 1;
                             }

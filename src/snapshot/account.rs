@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Collected;
-use crate::config::FilterStrength;
+use crate::domain::FilterStrength;
 use crate::domain::{AccountId, Region};
 
 /// Everything collected in one account.

@@ -1,14 +1,44 @@
-//! Read side of the `accounts` table for the API: accounts with their failing counts.
-//!
-//! The table is written only by `findings::record_account` (the failing and error counts by
-//! `totals::apply` in the same transaction); nothing here writes.
+//! The `accounts` table: the account row an account's record writes ([`upsert`], called by
+//! `findings::record_account`; the failing and error counts are set by `totals::apply` in
+//! the same transaction), and the API's reads with their failing counts.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
 use super::findings::FindingListRow;
-use crate::domain::{AccountId, SweepId};
+use crate::domain::{AccountId, FindingRecord, OuPath, SweepId};
+use crate::snapshot::OrgAccount;
+
+/// Writes the account as `sweep` saw it; `assessed` when its role could be assumed (the time
+/// it was last assessed is kept otherwise).
+pub async fn upsert(
+    conn: &mut PgConnection,
+    account: &OrgAccount,
+    ou_path: &str,
+    sweep: SweepId,
+    assessed: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into accounts (id, name, email, status, parent_id, ou_path, last_sweep_id, last_assessed_at, assessed, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, case when $8 then now() end, $8, now())
+         on conflict (id) do update set name = excluded.name, email = excluded.email, status = excluded.status,
+           parent_id = excluded.parent_id, ou_path = excluded.ou_path, last_sweep_id = excluded.last_sweep_id,
+           last_assessed_at = coalesce(excluded.last_assessed_at, accounts.last_assessed_at),
+           assessed = excluded.assessed, updated_at = now()",
+    )
+    .bind(&account.id)
+    .bind(&account.name)
+    .bind(&account.email)
+    .bind(&account.status)
+    .bind(&account.parent_id)
+    .bind(ou_path)
+    .bind(sweep)
+    .bind(assessed)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
 /// An account as last swept, with counts of its active findings.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -39,21 +69,9 @@ pub struct AccountRow {
 #[derive(Debug, Clone, Default)]
 pub struct AccountFilter {
     /// OU path prefix by name, matched on `/` boundaries (`Root/Workloads` matches `Root/Workloads/Prod`).
-    pub ou: Option<String>,
+    pub ou: Option<OuPath>,
     /// Only accounts with (true) or without (false) failing findings.
     pub failing: Option<bool>,
-}
-
-/// `ou = $n or ou like $n || '/%'`: the LIKE pattern of everything under an OU path.
-pub(crate) fn under_ou_pattern(ou: &str) -> String {
-    let escaped: String = ou
-        .chars()
-        .flat_map(|c| match c {
-            '\\' | '%' | '_' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("{escaped}/%")
 }
 
 const SELECT: &str =
@@ -77,8 +95,8 @@ pub async fn page(
          limit $5"
     );
     Ok(sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(sql))
-        .bind(filter.ou.as_deref())
-        .bind(filter.ou.as_deref().map(under_ou_pattern))
+        .bind(filter.ou.as_ref())
+        .bind(filter.ou.as_ref().map(OuPath::like_pattern))
         .bind(filter.failing)
         .bind(after)
         .bind(limit)
@@ -96,25 +114,14 @@ pub async fn get(pool: &PgPool, id: &AccountId) -> Result<Option<(AccountRow, Ve
         return Ok(None);
     };
     let findings = sqlx::query_as::<_, FindingListRow>(sqlx::AssertSqlSafe(format!(
-        "select f.id, f.control_id, f.account_id, f.region, f.resource_id, f.status, f.severity, f.title, f.detail,
-                f.first_seen_at, f.last_seen_at, {} as suppressed_by
+        "select {}, {} as suppressed_by
          from findings f where f.account_id = $1 and f.active
          order by f.control_id, f.region nulls first, f.resource_id",
+        FindingRecord::select_list("f"),
         super::exceptions::SUPPRESSED_BY.as_str()
     )))
     .bind(id)
     .fetch_all(pool)
     .await?;
     Ok(Some((account, findings)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ou_patterns_escape_like_wildcards() {
-        assert_eq!(under_ou_pattern("Root/Work_loads"), "Root/Work\\_loads/%");
-        assert_eq!(under_ou_pattern("100%"), "100\\%/%");
-    }
 }

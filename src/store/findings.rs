@@ -1,27 +1,23 @@
 //! Current findings and their transitions. `record_account` is the one write path: it
-//! stores an account's evidence, findings, transitions and gaps, and closes its task, all
-//! in one transaction, so a crash loses at most the account in flight.
+//! orchestrates, in one transaction, the writes of every aggregate an account's result
+//! touches (its task, account row, evidence, findings, transitions, gaps, Security Hub queue
+//! and totals), so a crash loses at most the account in flight.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
-use super::{StoreError, snapshots, totals};
+use super::{StoreError, accounts, outbox, snapshots, sweeps, totals};
 use crate::catalog::Catalog;
-use crate::domain::{AccountId, ControlId, Region, Status, SweepId};
+use crate::domain::{
+    AccountId, ControlId, EventKind, FindingId, FindingRecord, Prior, Region, Severity, Status, SweepId, transition,
+    vanished,
+};
 use crate::evaluate::Evaluation;
 use crate::evaluate::inputs::Incomplete;
 use crate::snapshot::{Gap, OrgAccount};
-
-/// The stable id of a finding: control × account × region × resource.
-pub fn finding_id(e: &Evaluation) -> String {
-    let key =
-        format!("{}|{}|{}|{}", e.control_id, e.account_id, e.region.as_ref().map_or("", Region::as_str), e.resource_id);
-    hex::encode(&Sha256::digest(key.as_bytes())[..16])
-}
 
 /// Everything recorded for one account of one sweep.
 pub struct AccountRecord<'a, E: Serialize> {
@@ -62,225 +58,193 @@ pub struct RecordOutcome {
     pub enqueued: usize,
 }
 
+/// The stored finding a new verdict is compared with.
 #[derive(sqlx::FromRow)]
 struct Current {
-    id: String,
-    control_id: String,
-    region: Option<String>,
-    status: String,
-    severity: String,
+    id: FindingId,
+    control_id: ControlId,
+    region: Option<Region>,
+    status: Status,
+    severity: Severity,
     detail: String,
     active: bool,
 }
 
-/// Records one account. Returns `Ok(Err(LeaseLost))` when the task is no longer ours.
+impl Current {
+    fn prior(&self) -> Prior<'_> {
+        Prior { status: self.status, severity: self.severity, detail: &self.detail, active: self.active }
+    }
+}
+
+/// The account's active findings, as (control, severity, status) by id: what the totals count.
+type Active<'a> = HashMap<&'a FindingId, (&'a ControlId, Severity, Status)>;
+
+fn tally(active: &Active<'_>) -> totals::Tally {
+    let mut t = totals::Tally::default();
+    for (control, severity, status) in active.values() {
+        t.add(control, *severity, *status);
+    }
+    t
+}
+
+/// Records one account: its task, account row, evidence, findings and their transitions,
+/// gaps, Security Hub queue and the totals, in one transaction. Returns `Ok(Err(LeaseLost))`
+/// (nothing written) when the task is no longer ours.
 pub async fn record_account<E: Serialize>(
     pool: &PgPool,
     catalog: &Catalog,
     rec: &AccountRecord<'_, E>,
 ) -> Result<Result<RecordOutcome, LeaseLost>, StoreError> {
     let mut tx = pool.begin().await?;
-    let ours: Option<(String,)> = sqlx::query_as(
-        "select account_id from sweep_tasks
-         where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running' for update",
-    )
-    .bind(rec.sweep)
-    .bind(&rec.account.id)
-    .bind(rec.owner)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if ours.is_none() {
+    if !sweeps::hold_task(&mut tx, rec.sweep, &rec.account.id, rec.owner).await? {
         return Ok(Err(LeaseLost(rec.account.id.clone())));
     }
-
     let hash = snapshots::put(&mut tx, "account", rec.evidence).await?;
-    sqlx::query(
-        "insert into accounts (id, name, email, status, parent_id, ou_path, last_sweep_id, last_assessed_at, assessed, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, case when $8 then now() end, $8, now())
-         on conflict (id) do update set name = excluded.name, email = excluded.email, status = excluded.status,
-           parent_id = excluded.parent_id, ou_path = excluded.ou_path, last_sweep_id = excluded.last_sweep_id,
-           last_assessed_at = coalesce(excluded.last_assessed_at, accounts.last_assessed_at),
-           assessed = excluded.assessed, updated_at = now()",
-    )
-    .bind(&rec.account.id)
-    .bind(&rec.account.name)
-    .bind(&rec.account.email)
-    .bind(&rec.account.status)
-    .bind(&rec.account.parent_id)
-    .bind(&rec.ou_path)
-    .bind(rec.sweep)
-    .bind(rec.assessed)
-    .execute(&mut *tx)
-    .await?;
+    accounts::upsert(&mut tx, rec.account, &rec.ou_path, rec.sweep, rec.assessed).await?;
 
-    let current: Vec<Current> = sqlx::query_as(
+    let current = lock_current(&mut tx, &rec.account.id).await?;
+    let mut active: Active<'_> =
+        current.values().filter(|c| c.active).map(|c| (&c.id, (&c.control_id, c.severity, c.status))).collect();
+    let before = tally(&active);
+    let verdicts = verdicts(catalog, rec.evaluations);
+    let mut outcome = RecordOutcome::default();
+    for v in &verdicts {
+        outcome.events += write_verdict(&mut tx, rec.sweep, &hash, v, current.get(&v.id)).await?;
+        active.insert(&v.id, (&v.evaluation.control_id, v.severity, v.evaluation.status));
+    }
+    if rec.assessed {
+        let seen: HashSet<&FindingId> = verdicts.iter().map(|v| &v.id).collect();
+        for gone in vanished_findings(rec, &current, &seen) {
+            outcome.events += retire(&mut tx, rec.sweep, gone).await?;
+            active.remove(&gone.id);
+        }
+    }
+    sweeps::record_gaps(&mut tx, rec.sweep, &rec.account.id, &rec.gaps).await?;
+    if let Some(policy) = rec.security_hub {
+        outcome.enqueued = outbox::reconcile_account(&mut tx, rec.account.id.as_str(), policy, Utc::now()).await?;
+    }
+    sweeps::close_task(&mut tx, rec.sweep, &rec.account.id, rec.assessed, &hash).await?;
+    // Last: it holds the shared total rows until the commit.
+    totals::apply(&mut tx, rec.account.id.as_str(), &before, &tally(&active)).await?;
+    tx.commit().await?;
+    Ok(Ok(outcome))
+}
+
+/// The account's stored findings, locked, by id.
+async fn lock_current(conn: &mut PgConnection, account: &AccountId) -> Result<HashMap<FindingId, Current>, StoreError> {
+    let rows: Vec<Current> = sqlx::query_as(
         // In id order, as every writer of findings rows locks them (`outbox::mark_sent`,
         // `workflow::mark_sent`): deliveries run beside sweeps, and a common order rules out
         // deadlocks between them.
         "select id, control_id, region, status, severity, detail, active from findings where account_id = $1
          order by id for update",
     )
-    .bind(&rec.account.id)
-    .fetch_all(&mut *tx)
+    .bind(account)
+    .fetch_all(conn)
     .await?;
-    let current: HashMap<String, Current> = current.into_iter().map(|c| (c.id.clone(), c)).collect();
-    // The account's active findings after this record, as (control, severity, status) by id:
-    // the totals move by the difference from `current`.
-    let mut after: HashMap<&str, (&str, &str, &str)> = current
-        .values()
-        .filter(|c| c.active)
-        .map(|c| (c.id.as_str(), (c.control_id.as_str(), c.severity.as_str(), c.status.as_str())))
-        .collect();
-    let ids: Vec<String> = rec.evaluations.iter().map(finding_id).collect();
+    Ok(rows.into_iter().map(|c| (c.id.clone(), c)).collect())
+}
 
-    let mut outcome = RecordOutcome::default();
+/// One evaluation with its id and what the catalog says of its control.
+struct Verdict<'a> {
+    id: FindingId,
+    evaluation: &'a Evaluation,
+    severity: Severity,
+    title: &'a str,
+}
+
+/// The evaluations as findings, the first of each id only.
+fn verdicts<'a>(catalog: &'a Catalog, evaluations: &'a [Evaluation]) -> Vec<Verdict<'a>> {
     let mut seen = HashSet::new();
-    for (e, id) in rec.evaluations.iter().zip(&ids) {
-        if !seen.insert(id.clone()) {
-            continue;
-        }
-        let control = catalog.control(&e.control_id);
-        let severity = control.map_or("medium", |c| c.severity.as_str());
-        let title = control.map_or(e.control_id.as_str(), |c| c.title.as_str());
-        let status = e.status.as_str();
-        let event = match current.get(id) {
-            None => Some((if e.status == Status::Fail { "opened" } else { "first_seen" }, None)),
-            Some(c) => transition(c, e.status, severity, &e.detail).map(|k| (k, Some(c.status.clone()))),
-        };
-        sqlx::query(
-            "insert into findings (id, control_id, account_id, region, resource_id, status, severity, title, detail,
-                                   active, first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, now(), now(), now(), $10, $11)
-             on conflict (id) do update set status = excluded.status, severity = excluded.severity,
-               title = excluded.title, detail = excluded.detail, active = true, last_seen_at = now(),
-               status_since = case when findings.status = excluded.status and findings.active
-                                   then findings.status_since else now() end,
-               last_sweep_id = excluded.last_sweep_id, snapshot_hash = excluded.snapshot_hash",
-        )
-        .bind(id)
-        .bind(&e.control_id)
-        .bind(&e.account_id)
-        .bind(&e.region)
-        .bind(&e.resource_id)
-        .bind(status)
-        .bind(severity)
-        .bind(title)
-        .bind(&e.detail)
-        .bind(rec.sweep)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-        if let Some((kind, old)) = event {
-            insert_event(&mut tx, id, rec.sweep, kind, old.as_deref(), Some(status), &e.detail).await?;
-            outcome.events += 1;
-        }
-        after.insert(id.as_str(), (e.control_id.as_str(), severity, status));
-    }
+    evaluations
+        .iter()
+        .filter_map(|e| {
+            let id = FindingId::of(&e.control_id, &e.account_id, e.region.as_ref(), &e.resource_id);
+            let control = catalog.control(&e.control_id);
+            seen.insert(id.clone()).then(|| Verdict {
+                id,
+                evaluation: e,
+                severity: control.map_or(Severity::Medium, |c| c.severity),
+                title: control.map_or(e.control_id.as_str(), |c| c.title.as_str()),
+            })
+        })
+        .collect()
+}
 
-    // Findings not produced this time: their subject is gone, but only if the sweep saw
-    // everything their control reads, where they sit. Never in an account whose role could not
-    // be assumed, never where a collection the control reads has a gap (`Incomplete`), and
-    // never for a control that reported an error this time (it may not have seen its subjects).
-    if rec.assessed {
-        let errored: HashSet<&str> =
-            rec.evaluations.iter().filter(|e| e.status == Status::Error).map(|e| e.control_id.as_str()).collect();
-        for c in current.values().filter(|c| c.active && !seen.contains(&c.id)) {
-            if errored.contains(c.control_id.as_str()) || !seen_whole(rec.incomplete, c) {
-                continue;
-            }
-            sqlx::query("update findings set active = false, status_since = now(), last_sweep_id = $2 where id = $1")
-                .bind(&c.id)
-                .bind(rec.sweep)
-                .execute(&mut *tx)
-                .await?;
-            let kind = if c.status == "fail" { "resolved" } else { "retired" };
-            insert_event(&mut tx, &c.id, rec.sweep, kind, Some(&c.status), None, "no longer observed").await?;
-            outcome.events += 1;
-            after.remove(c.id.as_str());
-        }
-    }
-
-    for g in &rec.gaps {
-        sqlx::query(
-            "insert into collection_gaps (sweep_id, account_id, region, service, operation, code, message)
-             values ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(rec.sweep)
-        .bind(&rec.account.id)
-        .bind(&g.region)
-        .bind(&g.service)
-        .bind(&g.operation)
-        .bind(&g.code)
-        .bind(&g.message)
-        .execute(&mut *tx)
-        .await?;
-    }
-
-    if let Some(policy) = rec.security_hub {
-        outcome.enqueued =
-            super::outbox::reconcile_account(&mut tx, rec.account.id.as_str(), policy, Utc::now()).await?;
-    }
-
+/// Writes one verdict and its transition from `current`; returns the events written (0 or 1).
+async fn write_verdict(
+    conn: &mut PgConnection,
+    sweep: SweepId,
+    snapshot_hash: &str,
+    v: &Verdict<'_>,
+    current: Option<&Current>,
+) -> Result<usize, StoreError> {
+    let e = v.evaluation;
     sqlx::query(
-        "update sweep_tasks set state = 'done', assessed = $3, snapshot_hash = $4, finished_at = now(),
-                lease_owner = null, lease_expires_at = null
-         where sweep_id = $1 and account_id = $2",
+        "insert into findings (id, control_id, account_id, region, resource_id, status, severity, title, detail,
+                               active, first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, now(), now(), now(), $10, $11)
+         on conflict (id) do update set status = excluded.status, severity = excluded.severity,
+           title = excluded.title, detail = excluded.detail, active = true, last_seen_at = now(),
+           status_since = case when findings.status = excluded.status and findings.active
+                               then findings.status_since else now() end,
+           last_sweep_id = excluded.last_sweep_id, snapshot_hash = excluded.snapshot_hash",
     )
-    .bind(rec.sweep)
-    .bind(&rec.account.id)
-    .bind(rec.assessed)
-    .bind(&hash)
-    .execute(&mut *tx)
+    .bind(&v.id)
+    .bind(&e.control_id)
+    .bind(&e.account_id)
+    .bind(&e.region)
+    .bind(&e.resource_id)
+    .bind(e.status)
+    .bind(v.severity)
+    .bind(v.title)
+    .bind(&e.detail)
+    .bind(sweep)
+    .bind(snapshot_hash)
+    .execute(&mut *conn)
     .await?;
-
-    let mut before_tally = totals::Tally::default();
-    for c in current.values().filter(|c| c.active) {
-        before_tally.add(&c.control_id, &c.severity, &c.status);
-    }
-    let mut after_tally = totals::Tally::default();
-    for (control, severity, status) in after.values() {
-        after_tally.add(control, severity, status);
-    }
-    // Last: it holds the shared total rows until the commit.
-    totals::apply(&mut tx, rec.account.id.as_str(), &before_tally, &after_tally).await?;
-    tx.commit().await?;
-    Ok(Ok(outcome))
+    let Some(kind) = transition(current.map(Current::prior), e.status, v.severity, &e.detail) else { return Ok(0) };
+    insert_event(conn, &v.id, sweep, kind, current.map(|c| c.status), Some(e.status), &e.detail).await?;
+    Ok(1)
 }
 
-/// Whether everything the finding's control reads was collected where the finding sits. A
-/// stored id or region that no longer parses is treated as unseen: keep the finding.
-fn seen_whole(incomplete: &Incomplete, c: &Current) -> bool {
-    let Ok(control) = ControlId::parse(&c.control_id) else { return false };
-    let region = match c.region.as_deref().map(Region::parse) {
-        None => None,
-        Some(Ok(r)) => Some(r),
-        Some(Err(_)) => return false,
-    };
-    !incomplete.covers(&control, region.as_ref())
+/// Active findings not produced this time whose subject is really gone: only when the sweep
+/// saw everything their control reads where they sit. Never in an account whose role could
+/// not be assumed (the caller checks), never where a collection the control reads has a gap
+/// (`Incomplete`), and never for a control that reported an error this time (it may not have
+/// seen its subjects).
+fn vanished_findings<'c, E: Serialize>(
+    rec: &AccountRecord<'_, E>,
+    current: &'c HashMap<FindingId, Current>,
+    seen: &HashSet<&FindingId>,
+) -> Vec<&'c Current> {
+    let errored: HashSet<&ControlId> =
+        rec.evaluations.iter().filter(|e| e.status == Status::Error).map(|e| &e.control_id).collect();
+    current
+        .values()
+        .filter(|c| c.active && !seen.contains(&c.id))
+        .filter(|c| !errored.contains(&c.control_id) && !rec.incomplete.covers(&c.control_id, c.region.as_ref()))
+        .collect()
 }
 
-/// The transition from the stored finding to the new verdict, if any.
-fn transition(current: &Current, new: Status, severity: &str, detail: &str) -> Option<&'static str> {
-    let old = current.status.as_str();
-    let new = new.as_str();
-    if !current.active {
-        return Some(if new == "fail" { "reopened" } else { "first_seen" });
-    }
-    match (old, new) {
-        (o, n) if o == n => (current.detail != detail || current.severity != severity).then_some("changed"),
-        ("fail", "pass" | "not_applicable") => Some("resolved"),
-        ("pass" | "not_applicable", "fail") => Some("regressed"),
-        _ => Some("changed"),
-    }
+/// Marks a finding whose subject is gone inactive, with its transition; returns the events written.
+async fn retire(conn: &mut PgConnection, sweep: SweepId, gone: &Current) -> Result<usize, StoreError> {
+    sqlx::query("update findings set active = false, status_since = now(), last_sweep_id = $2 where id = $1")
+        .bind(&gone.id)
+        .bind(sweep)
+        .execute(&mut *conn)
+        .await?;
+    insert_event(conn, &gone.id, sweep, vanished(gone.status), Some(gone.status), None, "no longer observed").await?;
+    Ok(1)
 }
 
 async fn insert_event(
-    conn: &mut sqlx::PgConnection,
-    finding: &str,
+    conn: &mut PgConnection,
+    finding: &FindingId,
     sweep: SweepId,
-    kind: &str,
-    old: Option<&str>,
-    new: Option<&str>,
+    kind: EventKind,
+    old: Option<Status>,
+    new: Option<Status>,
     detail: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -298,58 +262,25 @@ async fn insert_event(
     Ok(())
 }
 
-/// A finding as the CLI and API show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct FindingRow {
-    /// Stable id.
-    pub id: String,
-    /// The control.
-    pub control_id: String,
-    /// The account.
-    pub account_id: String,
-    /// The region; `None` for account- or organization-wide controls.
-    pub region: Option<String>,
-    /// The resource.
-    pub resource_id: String,
-    /// `pass`, `fail`, `error`, `not_applicable`.
-    pub status: String,
-    /// The control's severity.
-    pub severity: String,
-    /// The control's title.
-    pub title: String,
-    /// One sentence.
-    pub detail: String,
-    /// First observed.
-    pub first_seen_at: DateTime<Utc>,
-    /// Last observed.
-    pub last_seen_at: DateTime<Utc>,
-}
-
 /// The active findings last written by `sweep`.
-pub async fn of_sweep(pool: &PgPool, sweep: SweepId) -> Result<Vec<FindingRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "select id, control_id, account_id, region, resource_id, status, severity, title, detail, first_seen_at, last_seen_at
-         from findings where last_sweep_id = $1 and active
-         order by control_id, account_id, region nulls first, resource_id",
-    )
-    .bind(sweep)
-    .fetch_all(pool)
-    .await?)
+pub async fn of_sweep(pool: &PgPool, sweep: SweepId) -> Result<Vec<FindingRecord>, StoreError> {
+    use futures::TryStreamExt;
+    sweeps::stream_findings(pool, sweep).try_collect().await
 }
 
 /// A transition as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct EventRow {
     /// The finding.
-    pub finding_id: String,
+    pub finding_id: FindingId,
     /// The sweep.
     pub sweep_id: SweepId,
     /// What happened.
-    pub kind: String,
+    pub kind: EventKind,
     /// Before.
-    pub old_status: Option<String>,
+    pub old_status: Option<Status>,
     /// After.
-    pub new_status: Option<String>,
+    pub new_status: Option<Status>,
 }
 
 /// The transitions written by `sweep`.
@@ -376,7 +307,7 @@ pub struct FindingFilter {
     /// Severity of the control.
     pub severity: Option<crate::domain::Severity>,
     /// OU path prefix by name (see `accounts::AccountFilter::ou`).
-    pub ou: Option<String>,
+    pub ou: Option<crate::domain::OuPath>,
 }
 
 /// A listed finding and the exception that suppresses it, if any.
@@ -384,7 +315,7 @@ pub struct FindingFilter {
 pub struct FindingListRow {
     /// The finding.
     #[sqlx(flatten)]
-    pub finding: FindingRow,
+    pub finding: FindingRecord,
     /// The live exception that matches it.
     pub suppressed_by: Option<uuid::Uuid>,
 }
@@ -408,32 +339,32 @@ pub enum FindingSort {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FindingCursor {
     /// After this id.
-    Id(String),
+    Id(FindingId),
     /// After this (severity rank, id); rank 0 is critical.
-    Severity(i16, String),
+    Severity(i16, FindingId),
     /// After this (first seen, id), oldest first.
-    FirstSeen(DateTime<Utc>, String),
+    FirstSeen(DateTime<Utc>, FindingId),
     /// Before this (first seen, id), newest first.
-    FirstSeenDesc(DateTime<Utc>, String),
+    FirstSeenDesc(DateTime<Utc>, FindingId),
 }
 
 /// The rank `findings.severity_rank` stores: 0 for critical up to 4 for informational.
-pub fn severity_rank(severity: &str) -> i16 {
+pub fn severity_rank(severity: Severity) -> i16 {
     match severity {
-        "critical" => 0,
-        "high" => 1,
-        "medium" => 2,
-        "low" => 3,
-        _ => 4,
+        Severity::Critical => 0,
+        Severity::High => 1,
+        Severity::Medium => 2,
+        Severity::Low => 3,
+        Severity::Informational => 4,
     }
 }
 
 impl FindingCursor {
     /// The cursor that continues after `row` in `sort` order.
-    pub fn after(sort: FindingSort, row: &FindingRow) -> Self {
+    pub fn after(sort: FindingSort, row: &FindingRecord) -> Self {
         match sort {
             FindingSort::Id => FindingCursor::Id(row.id.clone()),
-            FindingSort::Severity => FindingCursor::Severity(severity_rank(&row.severity), row.id.clone()),
+            FindingSort::Severity => FindingCursor::Severity(severity_rank(row.severity), row.id.clone()),
             FindingSort::FirstSeen => FindingCursor::FirstSeen(row.first_seen_at, row.id.clone()),
             FindingSort::FirstSeenDesc => FindingCursor::FirstSeenDesc(row.first_seen_at, row.id.clone()),
         }
@@ -463,32 +394,32 @@ pub async fn page(
     limit: i64,
 ) -> Result<Vec<FindingListRow>, StoreError> {
     let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
-        "select f.id, f.control_id, f.account_id, f.region, f.resource_id, f.status, f.severity, f.title, f.detail,
-                f.first_seen_at, f.last_seen_at, {} as suppressed_by
+        "select {}, {} as suppressed_by
          from findings f
          where f.active",
+        FindingRecord::select_list("f"),
         super::exceptions::SUPPRESSED_BY.as_str()
     ));
     if let Some(status) = filter.status {
-        q.push(" and f.status = ").push_bind(status.as_str());
+        q.push(" and f.status = ").push_bind(status);
     }
     if let Some(control) = &filter.control_id {
-        q.push(" and f.control_id = ").push_bind(control.as_str().to_owned());
+        q.push(" and f.control_id = ").push_bind(control.clone());
     }
     if let Some(account) = &filter.account_id {
-        q.push(" and f.account_id = ").push_bind(account.as_str().to_owned());
+        q.push(" and f.account_id = ").push_bind(account.clone());
     }
     if let Some(region) = &filter.region {
-        q.push(" and f.region = ").push_bind(region.as_str().to_owned());
+        q.push(" and f.region = ").push_bind(region.clone());
     }
     if let Some(severity) = filter.severity {
-        q.push(" and f.severity = ").push_bind(severity.as_str());
+        q.push(" and f.severity = ").push_bind(severity);
     }
     if let Some(ou) = &filter.ou {
         q.push(" and exists (select 1 from accounts a where a.id = f.account_id and (a.ou_path = ")
             .push_bind(ou.clone())
             .push(" or a.ou_path like ")
-            .push_bind(super::accounts::under_ou_pattern(ou))
+            .push_bind(ou.like_pattern())
             .push(" escape '\\'))");
     }
     match after {
@@ -521,7 +452,7 @@ pub async fn page(
 pub struct FindingDetailRow {
     /// The listing fields.
     #[sqlx(flatten)]
-    pub finding: FindingRow,
+    pub finding: FindingRecord,
     /// False once its subject is no longer observed.
     pub active: bool,
     /// When it entered its current status.
@@ -541,24 +472,26 @@ pub struct TransitionRow {
     pub at: DateTime<Utc>,
     /// The sweep that observed it.
     pub sweep_id: SweepId,
-    /// `opened`, `resolved`, `regressed`, ...
-    pub kind: String,
+    /// What happened.
+    pub kind: EventKind,
     /// Before.
-    pub old_status: Option<String>,
+    pub old_status: Option<Status>,
     /// After.
-    pub new_status: Option<String>,
+    pub new_status: Option<Status>,
     /// The finding's detail at that time.
     pub detail: Option<String>,
 }
 
 /// One finding (active or not) with its evidence and its transitions, oldest first.
-pub async fn detail(pool: &PgPool, id: &str) -> Result<Option<(FindingDetailRow, Vec<TransitionRow>)>, StoreError> {
+pub async fn detail(
+    pool: &PgPool,
+    id: &FindingId,
+) -> Result<Option<(FindingDetailRow, Vec<TransitionRow>)>, StoreError> {
     let Some(row) = sqlx::query_as::<_, FindingDetailRow>(sqlx::AssertSqlSafe(format!(
-        "select f.id, f.control_id, f.account_id, f.region, f.resource_id, f.status, f.severity, f.title, f.detail,
-                f.first_seen_at, f.last_seen_at, f.active, f.status_since, f.last_sweep_id, s.content as evidence,
-                {} as suppressed_by
+        "select {}, f.active, f.status_since, f.last_sweep_id, s.content as evidence, {} as suppressed_by
          from findings f left join snapshots s on s.hash = f.snapshot_hash
          where f.id = $1",
+        FindingRecord::select_list("f"),
         super::exceptions::SUPPRESSED_BY.as_str()
     )))
     .bind(id)

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
-use crate::export::asff::{ComplianceStatus, ExportFinding, RecordState};
+use crate::domain::{ComplianceStatus, ExportFinding, FindingId, FindingRecord, RecordState, Severity, Status};
 
 /// Where and how often findings are delivered.
 #[derive(Debug, Clone)]
@@ -26,20 +26,20 @@ pub struct OutboxPolicy {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: String,
+    id: FindingId,
     account_id: String,
-    status: String,
+    status: Status,
     active: bool,
-    severity: String,
+    severity: Severity,
     title: String,
     detail: String,
-    sh_record_state: Option<String>,
-    sh_compliance: Option<String>,
+    sh_record_state: Option<RecordState>,
+    sh_compliance: Option<ComplianceStatus>,
     sh_content_hash: Option<String>,
     sh_updated_at: Option<DateTime<Utc>>,
     sh_sent_at: Option<DateTime<Utc>>,
-    o_record_state: Option<String>,
-    o_compliance: Option<String>,
+    o_record_state: Option<RecordState>,
+    o_compliance: Option<ComplianceStatus>,
     o_content_hash: Option<String>,
     o_updated_at: Option<DateTime<Utc>>,
 }
@@ -51,10 +51,10 @@ fn content_hash(r: &Row) -> String {
 
 /// What Security Hub should hold for a finding, given what it holds now.
 fn desired(r: &Row) -> Option<(RecordState, ComplianceStatus)> {
-    let sent_active = r.sh_record_state.as_deref() == Some("ACTIVE");
-    match (r.active, r.status.as_str()) {
-        (true, "fail") => Some((RecordState::Active, ComplianceStatus::Failed)),
-        (true, "error") => Some((RecordState::Active, ComplianceStatus::NotAvailable)),
+    let sent_active = r.sh_record_state == Some(RecordState::Active);
+    match (r.active, r.status) {
+        (true, Status::Fail) => Some((RecordState::Active, ComplianceStatus::Failed)),
+        (true, Status::Error) => Some((RecordState::Active, ComplianceStatus::NotAvailable)),
         // Fixed, not applicable any more, or its subject is gone: resolve what we sent.
         _ if sent_active => Some((RecordState::Archived, ComplianceStatus::Passed)),
         _ => None,
@@ -96,14 +96,14 @@ pub async fn reconcile_account(
             drop_pending(conn, &r).await?;
             continue;
         };
-        let same_as_pending = r.o_record_state.as_deref() == Some(state.as_str())
-            && r.o_compliance.as_deref() == Some(compliance.as_str())
+        let same_as_pending = r.o_record_state == Some(state)
+            && r.o_compliance == Some(compliance)
             && r.o_content_hash.as_deref() == Some(hash.as_str());
         if same_as_pending {
             continue;
         }
-        let same_as_sent = r.sh_record_state.as_deref() == Some(state.as_str())
-            && r.sh_compliance.as_deref() == Some(compliance.as_str())
+        let same_as_sent = r.sh_record_state == Some(state)
+            && r.sh_compliance == Some(compliance)
             && (state == RecordState::Archived || r.sh_content_hash.as_deref() == Some(hash.as_str()));
         let heartbeat_due = state == RecordState::Active && r.sh_sent_at.is_none_or(|t| now - t >= policy.heartbeat);
         if same_as_sent && !heartbeat_due {
@@ -111,9 +111,9 @@ pub async fn reconcile_account(
             drop_pending(conn, &r).await?;
             continue;
         }
-        let reason = match (&r.sh_record_state, state) {
+        let reason = match (r.sh_record_state, state) {
             (None, _) => "new",
-            (Some(s), RecordState::Active) if s == "ARCHIVED" => "reopened",
+            (Some(RecordState::Archived), RecordState::Active) => "reopened",
             (Some(_), RecordState::Archived) => "resolved",
             _ if same_as_sent => "heartbeat",
             _ => "changed",
@@ -137,8 +137,8 @@ pub async fn reconcile_account(
         .bind(&r.id)
         .bind(&target)
         .bind(&policy.region)
-        .bind(state.as_str())
-        .bind(compliance.as_str())
+        .bind(state)
+        .bind(compliance)
         .bind(&hash)
         .bind(updated_at)
         .bind(reason)
@@ -160,9 +160,9 @@ pub struct DueItem {
     /// Target region.
     pub target_region: String,
     /// Record state to send.
-    pub record_state: String,
+    pub record_state: RecordState,
     /// Compliance to send.
-    pub compliance: String,
+    pub compliance: ComplianceStatus,
     /// Content hash of what is sent.
     pub content_hash: String,
     /// UpdatedAt to send.
@@ -173,9 +173,8 @@ pub struct DueItem {
 
 /// Pending items whose time has come, ordered by target so they batch well.
 pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<DueItem>, StoreError> {
-    Ok(sqlx::query_as(
-        "select f.id, f.control_id, f.account_id, f.region, f.resource_id, f.status, f.detail, f.first_seen_at,
-                f.last_seen_at, f.last_sweep_id, f.snapshot_hash, a.ou_path,
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {}, f.last_sweep_id, f.snapshot_hash, a.ou_path,
                 o.target_account, o.target_region, o.record_state, o.compliance, o.content_hash, o.updated_at, o.attempts
          from security_hub_outbox o
          join findings f on f.id = o.finding_id
@@ -183,7 +182,8 @@ pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<DueItem>, StoreError> 
          where o.state = 'pending' and o.next_attempt_at <= now()
          order by o.target_account, o.target_region, o.finding_id
          limit $1",
-    )
+        FindingRecord::select_list("f")
+    )))
     .bind(limit)
     .fetch_all(pool)
     .await?)
@@ -195,7 +195,7 @@ pub async fn mark_sent(pool: &PgPool, items: &[&DueItem]) -> Result<(), StoreErr
     if items.is_empty() {
         return Ok(());
     }
-    let ids: Vec<&str> = items.iter().map(|i| i.finding.id.as_str()).collect();
+    let ids: Vec<&str> = items.iter().map(|i| i.finding.record.id.as_str()).collect();
     let states: Vec<&str> = items.iter().map(|i| i.record_state.as_str()).collect();
     let compliance: Vec<&str> = items.iter().map(|i| i.compliance.as_str()).collect();
     let hashes: Vec<&str> = items.iter().map(|i| i.content_hash.as_str()).collect();
@@ -258,7 +258,7 @@ pub async fn mark_failed(pool: &PgPool, item: &DueItem, error: &str) -> Result<(
         "update security_hub_outbox set state = 'failed', attempts = attempts + 1, last_error = $3
          where finding_id = $1 and updated_at = $2",
     )
-    .bind(&item.finding.id)
+    .bind(&item.finding.record.id)
     .bind(item.updated_at)
     .bind(error)
     .execute(pool)
@@ -273,7 +273,7 @@ pub async fn defer(pool: &PgPool, item: &DueItem, error: &str, base: Duration) -
         "update security_hub_outbox set attempts = attempts + 1, last_error = $3, next_attempt_at = now() + $4
          where finding_id = $1 and updated_at = $2",
     )
-    .bind(&item.finding.id)
+    .bind(&item.finding.record.id)
     .bind(item.updated_at)
     .bind(error)
     .bind(delay)

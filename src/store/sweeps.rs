@@ -13,11 +13,12 @@
 //! writer's own owner id, so a holder whose lease was taken over cannot write any more.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
 use crate::aws::CallCounts;
-use crate::domain::{AccountId, SweepId};
+use crate::domain::{AccountId, ControlId, FindingRecord, Severity, Status, SweepId, SweepStatus};
+use crate::snapshot::Gap;
 
 /// A sweep as stored.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -26,8 +27,8 @@ pub struct SweepRow {
     pub id: SweepId,
     /// `cli`, `schedule`, `api`.
     pub trigger: String,
-    /// `running`, `completed`, `failed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: SweepStatus,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// End.
@@ -368,22 +369,21 @@ pub async fn progress(pool: &PgPool, sweep: SweepId) -> Result<(i64, i64), Store
     Ok(row)
 }
 
-/// Marks `owner`'s sweep finished (`failed`) with the AWS call counts; `false` when the
-/// sweep is no longer `owner`'s.
-pub async fn finish(
+/// Marks `owner`'s sweep failed with the AWS call counts and why; `false` when the sweep is
+/// no longer `owner`'s.
+pub async fn fail(
     pool: &PgPool,
     sweep: SweepId,
     owner: &str,
-    status: &str,
     calls: &CallCounts,
-    error: Option<&str>,
+    error: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "update sweeps set status = $2, finished_at = now(), aws_calls = $3, error = $4, lease_expires_at = null
          where id = $1 and status = 'running' and lease_owner = $5",
     )
     .bind(sweep)
-    .bind(status)
+    .bind(SweepStatus::Failed)
     .bind(serde_json::to_value(calls)?)
     .bind(error)
     .bind(owner)
@@ -447,8 +447,8 @@ pub struct SweepProgressRow {
     pub id: SweepId,
     /// `cli`, `schedule`, `api`.
     pub trigger: String,
-    /// `running`, `completed`, `failed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: SweepStatus,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// End.
@@ -503,13 +503,13 @@ pub async fn with_progress(pool: &PgPool, id: SweepId) -> Result<Option<SweepPro
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FindingCount {
     /// The control.
-    pub control_id: String,
+    pub control_id: ControlId,
     /// Its title.
     pub title: String,
     /// Its severity.
-    pub severity: String,
-    /// `pass`, `fail`, `error`, `not_applicable`.
-    pub status: String,
+    pub severity: Severity,
+    /// The verdict.
+    pub status: Status,
     /// How many findings.
     pub findings: i64,
 }
@@ -527,19 +527,87 @@ pub async fn finding_counts(pool: &PgPool, sweep: SweepId) -> Result<Vec<Finding
     .await?)
 }
 
-/// The active findings last written by `sweep` (as `findings::of_sweep` orders them), one
-/// row at a time, so `sweep --output json` writes them without holding them all.
+/// The active findings last written by `sweep`, by control, account, region and resource,
+/// one row at a time, so `sweep --output json` writes them without holding them all.
 pub fn stream_findings(
     pool: &PgPool,
     sweep: SweepId,
-) -> impl futures::Stream<Item = Result<super::findings::FindingRow, StoreError>> + Send + '_ {
+) -> impl futures::Stream<Item = Result<FindingRecord, StoreError>> + Send + '_ {
     use futures::StreamExt;
-    sqlx::query_as::<_, super::findings::FindingRow>(
-        "select id, control_id, account_id, region, resource_id, status, severity, title, detail, first_seen_at, last_seen_at
-         from findings where last_sweep_id = $1 and active
+    let sql = format!(
+        "select {} from findings where last_sweep_id = $1 and active
          order by control_id, account_id, region nulls first, resource_id",
+        FindingRecord::select_list("")
+    );
+    sqlx::query_as::<_, FindingRecord>(sqlx::AssertSqlSafe(sql))
+        .bind(sweep)
+        .fetch(pool)
+        .map(|row| row.map_err(StoreError::from))
+}
+
+/// Locks `owner`'s running task on `account` for the account's record; `false` when the task
+/// is no longer `owner`'s (its lease was taken over).
+pub async fn hold_task(
+    conn: &mut PgConnection,
+    sweep: SweepId,
+    account: &AccountId,
+    owner: &str,
+) -> Result<bool, StoreError> {
+    let ours: Option<(String,)> = sqlx::query_as(
+        "select account_id from sweep_tasks
+         where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running' for update",
     )
     .bind(sweep)
-    .fetch(pool)
-    .map(|row| row.map_err(StoreError::from))
+    .bind(account)
+    .bind(owner)
+    .fetch_optional(conn)
+    .await?;
+    Ok(ours.is_some())
+}
+
+/// Closes the task held by [`hold_task`] in the same transaction: done, with its evidence.
+pub async fn close_task(
+    conn: &mut PgConnection,
+    sweep: SweepId,
+    account: &AccountId,
+    assessed: bool,
+    snapshot_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update sweep_tasks set state = 'done', assessed = $3, snapshot_hash = $4, finished_at = now(),
+                lease_owner = null, lease_expires_at = null
+         where sweep_id = $1 and account_id = $2",
+    )
+    .bind(sweep)
+    .bind(account)
+    .bind(assessed)
+    .bind(snapshot_hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What the sweep could not read of `account`: the coverage view (BR.COV.1, `/coverage`).
+pub async fn record_gaps(
+    conn: &mut PgConnection,
+    sweep: SweepId,
+    account: &AccountId,
+    gaps: &[&Gap],
+) -> Result<(), StoreError> {
+    for g in gaps {
+        sqlx::query(
+            "insert into collection_gaps (sweep_id, account_id, region, service, operation, code, message)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(sweep)
+        .bind(account)
+        .bind(&g.region)
+        .bind(&g.service)
+        .bind(&g.operation)
+        .bind(&g.code)
+        .bind(&g.message)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -13,20 +13,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
+use crate::domain::{ControlId, Severity, Status};
 
-/// One account's active findings counted by (control, severity, status).
+/// One account's active findings counted by (control, severity, status), keyed as the
+/// total tables store them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally(BTreeMap<(String, String, String), i64>);
 
 impl Tally {
     /// Counts one active finding.
-    pub fn add(&mut self, control_id: &str, severity: &str, status: &str) {
-        *self.0.entry((control_id.to_owned(), severity.to_owned(), status.to_owned())).or_default() += 1;
+    pub fn add(&mut self, control_id: &ControlId, severity: Severity, status: Status) {
+        let key = (control_id.as_str().to_owned(), severity.as_str().to_owned(), status.as_str().to_owned());
+        *self.0.entry(key).or_default() += 1;
     }
 
     /// Findings with `status`.
-    pub fn with_status(&self, status: &str) -> i64 {
-        self.0.iter().filter(|((_, _, s), _)| s == status).map(|(_, n)| n).sum()
+    pub fn with_status(&self, status: Status) -> i64 {
+        self.0.iter().filter(|((_, _, s), _)| s == status.as_str()).map(|(_, n)| n).sum()
     }
 
     /// Per control: (has any finding, has a failing one).
@@ -36,7 +39,7 @@ impl Tally {
             if *n > 0 {
                 let entry = out.entry(control.as_str()).or_default();
                 entry.0 = true;
-                entry.1 |= status == "fail";
+                entry.1 |= status == Status::Fail.as_str();
             }
         }
         out
@@ -80,8 +83,8 @@ fn deltas(before: &Tally, after: &Tally) -> Deltas {
 pub async fn apply(conn: &mut PgConnection, account_id: &str, before: &Tally, after: &Tally) -> Result<(), StoreError> {
     sqlx::query("update accounts set failing_count = $2, error_count = $3 where id = $1")
         .bind(account_id)
-        .bind(i32::try_from(after.with_status("fail")).unwrap_or(i32::MAX))
-        .bind(i32::try_from(after.with_status("error")).unwrap_or(i32::MAX))
+        .bind(i32::try_from(after.with_status(Status::Fail)).unwrap_or(i32::MAX))
+        .bind(i32::try_from(after.with_status(Status::Error)).unwrap_or(i32::MAX))
         .execute(&mut *conn)
         .await?;
     let d = deltas(before, after);
@@ -207,7 +210,8 @@ mod tests {
     fn tally(rows: &[(&str, &str, &str)]) -> Tally {
         let mut t = Tally::default();
         for (c, sev, st) in rows {
-            t.add(c, sev, st);
+            let control = ControlId::parse(c).unwrap();
+            t.add(&control, sev.parse().unwrap(), st.parse().unwrap());
         }
         t
     }
@@ -243,6 +247,8 @@ mod tests {
         let d = deltas(&tally(&[("BR.CFG.1", "medium", "fail")]), &Tally::default());
         assert_eq!(d.accounts, [("BR.CFG.1".into(), -1, -1)]);
         assert_eq!(d.findings, [("BR.CFG.1".into(), "medium".into(), "fail".into(), -1)]);
-        assert!(deltas(&tally(&[("A", "low", "pass")]), &tally(&[("A", "low", "pass")])) == Deltas::default());
+        assert!(
+            deltas(&tally(&[("BR.A.1", "low", "pass")]), &tally(&[("BR.A.1", "low", "pass")])) == Deltas::default()
+        );
     }
 }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use super::StoreError;
-use crate::export::asff::truncate;
+use crate::domain::{RecordState, truncate};
 
 /// BatchUpdateFindings limits Note.Text to 512 characters.
 const MAX_NOTE: usize = 512;
@@ -47,8 +47,8 @@ pub struct Candidate {
     pub id: String,
     /// Its account.
     pub account_id: String,
-    /// `ACTIVE` or `ARCHIVED`: the record state Security Hub last accepted.
-    pub sh_record_state: String,
+    /// The record state Security Hub last accepted.
+    pub sh_record_state: RecordState,
     /// Where Security Hub holds it (null before migration 0005 recorded it).
     pub sh_target_account: Option<String>,
     /// Its hub region.
@@ -73,7 +73,7 @@ pub struct Candidate {
 /// it was suppressed for (`outbox::mark_sent`), and the same delivery then suppresses it
 /// again or lifts the suppression.
 pub fn decide(c: &Candidate) -> Option<(Workflow, Option<uuid::Uuid>, String)> {
-    if c.sh_record_state != "ACTIVE" {
+    if c.sh_record_state != RecordState::Active {
         return None;
     }
     let suppressed_by_us = c.sh_workflow.as_deref() == Some("SUPPRESSED");
@@ -269,11 +269,11 @@ pub async fn pending(pool: &PgPool) -> Result<i64, StoreError> {
 mod tests {
     use super::*;
 
-    fn candidate(record: &str, workflow: Option<&str>, was: Option<u128>, now: Option<u128>) -> Candidate {
+    fn candidate(record: RecordState, workflow: Option<&str>, was: Option<u128>, now: Option<u128>) -> Candidate {
         Candidate {
             id: "f".into(),
             account_id: "111122223333".into(),
-            sh_record_state: record.into(),
+            sh_record_state: record,
             sh_target_account: None,
             sh_target_region: None,
             sh_workflow: workflow.map(str::to_owned),
@@ -286,38 +286,41 @@ mod tests {
 
     #[test]
     fn a_live_exception_suppresses_an_active_finding_once() {
-        let (w, e, note) = decide(&candidate("ACTIVE", None, None, Some(7))).unwrap();
+        let (w, e, note) = decide(&candidate(RecordState::Active, None, None, Some(7))).unwrap();
         assert_eq!((w, e), (Workflow::Suppressed, Some(uuid::Uuid::from_u128(7))));
         assert!(note.contains(&uuid::Uuid::from_u128(7).to_string()) && note.contains("sandbox"), "{note}");
-        assert!(decide(&candidate("ACTIVE", Some("SUPPRESSED"), Some(7), Some(7))).is_none(), "already done");
+        assert!(
+            decide(&candidate(RecordState::Active, Some("SUPPRESSED"), Some(7), Some(7))).is_none(),
+            "already done"
+        );
     }
 
     #[test]
     fn another_exception_taking_over_rewrites_the_note() {
-        let (w, e, _) = decide(&candidate("ACTIVE", Some("SUPPRESSED"), Some(7), Some(8))).unwrap();
+        let (w, e, _) = decide(&candidate(RecordState::Active, Some("SUPPRESSED"), Some(7), Some(8))).unwrap();
         assert_eq!((w, e), (Workflow::Suppressed, Some(uuid::Uuid::from_u128(8))));
     }
 
     #[test]
     fn an_ended_exception_lifts_only_our_own_suppression() {
-        let (w, e, note) = decide(&candidate("ACTIVE", Some("SUPPRESSED"), Some(7), None)).unwrap();
+        let (w, e, note) = decide(&candidate(RecordState::Active, Some("SUPPRESSED"), Some(7), None)).unwrap();
         assert_eq!((w, e), (Workflow::New, None));
         assert!(note.contains("no longer applies"), "{note}");
         // Never touched by us (the customer's own triage) or already lifted: left alone.
-        assert!(decide(&candidate("ACTIVE", None, None, None)).is_none());
-        assert!(decide(&candidate("ACTIVE", Some("NEW"), None, None)).is_none());
+        assert!(decide(&candidate(RecordState::Active, None, None, None)).is_none());
+        assert!(decide(&candidate(RecordState::Active, Some("NEW"), None, None)).is_none());
     }
 
     #[test]
     fn an_archived_finding_waits_until_it_comes_back() {
         // Hidden, and perhaps deleted by Security Hub: nothing is sent either way.
-        assert!(decide(&candidate("ARCHIVED", None, None, Some(7))).is_none());
-        assert!(decide(&candidate("ARCHIVED", Some("SUPPRESSED"), Some(7), None)).is_none());
+        assert!(decide(&candidate(RecordState::Archived, None, None, Some(7))).is_none());
+        assert!(decide(&candidate(RecordState::Archived, Some("SUPPRESSED"), Some(7), None)).is_none());
         // Reopened: the import forgot the exception, so a live one is sent again (Security
         // Hub may hold a new finding with workflow NEW) and an ended one is lifted.
-        let again = decide(&candidate("ACTIVE", Some("SUPPRESSED"), None, Some(7))).unwrap();
+        let again = decide(&candidate(RecordState::Active, Some("SUPPRESSED"), None, Some(7))).unwrap();
         assert_eq!(again.0, Workflow::Suppressed);
-        let lifted = decide(&candidate("ACTIVE", Some("SUPPRESSED"), None, None)).unwrap();
+        let lifted = decide(&candidate(RecordState::Active, Some("SUPPRESSED"), None, None)).unwrap();
         assert_eq!(lifted.0, Workflow::New);
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bedrock_sweeper::api::{self, AppState};
+use bedrock_sweeper::api;
 use bedrock_sweeper::config::{AwsSettings, Role, TokenHash};
 use bedrock_sweeper::scheduler::Runner;
 use http_body_util::BodyExt;
@@ -28,6 +28,8 @@ use tower::ServiceExt;
 use super::helpers::{Moto, test_db};
 use super::seed::Org;
 use super::sweep_e2e::deps;
+use bedrock_sweeper::domain::Status;
+use bedrock_sweeper::sweep::SweepOutcome;
 
 pub(super) const VIEWER: &str = "viewer-token-for-tests";
 pub(super) const OPERATOR: &str = "operator-token-for-tests";
@@ -37,17 +39,16 @@ fn token(role: Role, token: &str) -> TokenHash {
 }
 
 /// The API over `pool`, with sweeps going to `endpoint`.
-pub(super) fn app(endpoint: &str, pool: PgPool) -> (Router, Arc<Runner>) {
-    let mut d = deps(endpoint, pool);
+pub(super) async fn app(endpoint: &str, pool: PgPool) -> (Router, Arc<Runner>) {
+    let mut d = deps(endpoint, pool).await;
     // A sweep that cannot reach AWS fails within a couple of seconds instead of minutes.
     d.aws = bedrock_sweeper::aws::AwsContext::from_config(
         super::helpers::sdk_config(endpoint),
         &AwsSettings { max_attempts: 1, call_timeout_seconds: 2, ..d.aws.settings().clone() },
     );
-    let runner = Arc::new(Runner::new(d, 1));
     let tokens = [token(Role::Viewer, VIEWER), token(Role::Operator, OPERATOR)];
-    let state = AppState::new(Arc::clone(&runner), &tokens, api::metrics::install());
-    (api::router(state), runner)
+    let app = super::helpers::service(d, &tokens);
+    (app.router(), Arc::clone(app.runner()))
 }
 
 pub(super) struct Reply {
@@ -123,7 +124,7 @@ pub(super) async fn silent_endpoint() -> (String, tokio::task::JoinHandle<()>) {
 async fn auth_matrix_health_and_metrics() {
     let (pool, _) = test_db().await;
     let (endpoint, _silent) = silent_endpoint().await;
-    let (app, _) = app(&endpoint, pool.clone());
+    let (app, _) = app(&endpoint, pool.clone()).await;
 
     // Open routes.
     assert_eq!(call(&app, "GET", "/healthz", None).await.json()["status"], "ok");
@@ -173,7 +174,7 @@ async fn auth_matrix_health_and_metrics() {
 async fn bad_input_is_a_400_naming_the_problem() {
     let (pool, _) = test_db().await;
     let (endpoint, _silent) = silent_endpoint().await;
-    let (app, _) = app(&endpoint, pool);
+    let (app, _) = app(&endpoint, pool).await;
     let cases = [
         ("/api/v1/findings?bogus=1", "bogus"),
         ("/api/v1/findings?status=maybe", "status"),
@@ -229,21 +230,21 @@ async fn the_api_reports_what_a_sweep_found() {
     let at_root = org.account("tooling", &org.root).await;
     let (pool, _) = test_db().await;
     let before = chrono::Utc::now() - chrono::Duration::hours(2);
-    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
-    assert_eq!(report.status, "completed");
-    let (app, _) = app(&moto.endpoint(), pool);
+    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()).await, "test").await.unwrap();
+    assert_eq!(report.status, SweepOutcome::Completed);
+    let (app, _) = app(&moto.endpoint(), pool).await;
 
     // Posture agrees with the sweep's own report.
     let posture = get(&app, "/api/v1/posture").await;
     assert_eq!(posture["accounts"]["total"], 3);
     assert_eq!(posture["accounts"]["assessed"], 3);
-    let count = |status: &str| report.findings.iter().filter(|f| f.status == status).count() as i64;
-    for status in ["pass", "fail", "error", "not_applicable"] {
-        assert_eq!(posture["findings_by_status"][status].as_i64().unwrap_or(0), count(status), "{status}");
+    let count = |status: Status| report.findings.iter().filter(|f| f.status == status).count() as i64;
+    for status in Status::ALL {
+        assert_eq!(posture["findings_by_status"][status.as_str()].as_i64().unwrap_or(0), count(status), "{status}");
     }
     assert_eq!(posture["last_sweep"]["id"], report.sweep_id.to_string());
     assert_eq!(posture["last_sweep"]["progress"]["done"], posture["last_sweep"]["progress"]["total"]);
-    assert!(count("fail") > 0, "the emulator's bare accounts fail some controls");
+    assert!(count(Status::Fail) > 0, "the emulator's bare accounts fail some controls");
 
     // Paging walks every active finding exactly once.
     let mut seen = Vec::new();
@@ -258,7 +259,7 @@ async fn the_api_reports_what_a_sweep_found() {
             None => break,
         }
     }
-    let expected: BTreeSet<String> = report.findings.iter().map(|f| f.id.clone()).collect();
+    let expected: BTreeSet<String> = report.findings.iter().map(|f| f.id.to_string()).collect();
     assert_eq!(seen.len(), expected.len(), "no finding twice");
     assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), expected);
 
@@ -314,7 +315,7 @@ async fn the_api_reports_what_a_sweep_found() {
     // Filters.
     let failing = get(&app, &format!("/api/v1/findings?status=fail&account_id={in_prod}&limit=500")).await;
     let failing = failing["findings"].as_array().unwrap();
-    let want = report.findings.iter().filter(|f| f.status == "fail" && f.account_id == in_prod).count();
+    let want = report.findings.iter().filter(|f| f.status == Status::Fail && f.account_id == in_prod).count();
     assert_eq!(failing.len(), want);
     assert!(failing.iter().all(|f| f["status"] == "fail" && f["account_id"] == in_prod.as_str()));
     let account = get(&app, &format!("/api/v1/accounts/{in_prod}")).await;
@@ -338,7 +339,7 @@ async fn the_api_reports_what_a_sweep_found() {
     assert!(failing_accounts["accounts"].as_array().unwrap().iter().all(|a| a["failing"].as_i64().unwrap() > 0));
 
     // A finding has the same fields as `sweep --output json`, plus its evidence and history.
-    let from_cli = &bedrock_sweeper::report::finding_json(&report.findings[0]);
+    let from_cli = &serde_json::to_value(&report.findings[0]).unwrap();
     let detail = get(&app, &format!("/api/v1/findings/{}", from_cli["id"].as_str().unwrap())).await;
     for (key, value) in from_cli.as_object().unwrap() {
         assert_eq!(&detail[key], value, "field {key}");
@@ -375,14 +376,14 @@ async fn the_api_reports_what_a_sweep_found() {
     // The last point is at or before now: when it precedes the sweep, it shows nothing yet.
     let last_at = chrono::DateTime::parse_from_rfc3339(last["at"].as_str().unwrap()).unwrap();
     if last_at >= report.finished_at {
-        assert_eq!(failing_now, count("fail"));
+        assert_eq!(failing_now, count(Status::Fail));
     }
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let at_now = get(&app, &format!("/api/v1/history/posture?from={now}&to={now}")).await;
     let point = &at_now["points"][0];
     let failing_now: i64 =
         point["failing_by_severity"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
-    assert_eq!(failing_now, count("fail"));
+    assert_eq!(failing_now, count(Status::Fail));
     assert_eq!(
         point["controls"]["BR.COV.1"]["accounts_evaluated"], 3,
         "every assessed account has a coverage verdict: {point}"
@@ -390,7 +391,7 @@ async fn the_api_reports_what_a_sweep_found() {
 
     // Metrics read the findings from the database.
     let metrics = call(&app, "GET", "/metrics", None).await.text;
-    assert!(metrics.contains(&format!("sweeper_findings{{status=\"fail\"}} {}", count("fail"))), "{metrics}");
+    assert!(metrics.contains(&format!("sweeper_findings{{status=\"fail\"}} {}", count(Status::Fail))), "{metrics}");
 }
 
 #[test]
@@ -465,7 +466,7 @@ fn the_openapi_document_covers_every_route() {
 async fn every_documented_route_is_served() {
     let (pool, _) = test_db().await;
     let (endpoint, _silent) = silent_endpoint().await;
-    let (app, _) = app(&endpoint, pool);
+    let (app, _) = app(&endpoint, pool).await;
     let doc = api::openapi();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {

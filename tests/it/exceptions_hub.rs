@@ -9,10 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use bedrock_sweeper::api::{self, AppState};
 use bedrock_sweeper::config::{Role, TokenHash};
 use bedrock_sweeper::domain::{AccountId, ControlId};
-use bedrock_sweeper::scheduler::Runner;
 use bedrock_sweeper::store::exceptions;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -23,6 +21,7 @@ use super::proxy::{Proxy, Reply};
 use super::security_hub::{member_with_hub, policy, sender};
 use super::seed::{self, Org};
 use super::sweep_e2e::deps;
+use bedrock_sweeper::domain::Status;
 
 /// One BatchUpdateFindings request: the caller's account and its body.
 type Updates = Arc<Mutex<Vec<(String, Value)>>>;
@@ -106,19 +105,23 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
     let (member, m) = member_with_hub(&org).await;
 
     let (pool, _) = test_db().await;
-    let mut d = deps(&proxy.endpoint(), pool.clone());
+    let mut d = deps(&proxy.endpoint(), pool.clone()).await;
     d.security_hub = Some(policy());
     let r = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let first = sender(&d, &r).drain().await.unwrap();
     assert_eq!(first.workflow.requests, 0, "no exception, no workflow update: {first:?}");
     let target = r.findings.iter().find(|f| f.control_id == "BR.CFG.1" && f.account_id == member).unwrap();
-    assert_eq!(target.status, "fail");
+    assert_eq!(target.status, Status::Fail);
     let target_asff = format!("bedrock-sweeper/v1/{}", target.id);
     // Every finding of that control and account that Security Hub holds (fail or error).
     let covered: BTreeSet<String> = r
         .findings
         .iter()
-        .filter(|f| f.control_id == "BR.CFG.1" && f.account_id == member && (f.status == "fail" || f.status == "error"))
+        .filter(|f| {
+            f.control_id == "BR.CFG.1"
+                && f.account_id == member
+                && (f.status == Status::Fail || f.status == Status::Error)
+        })
         .map(|f| format!("bedrock-sweeper/v1/{}", f.id))
         .collect();
 
@@ -126,9 +129,10 @@ async fn exceptions_are_suppressed_in_security_hub_and_lifted_when_they_end() {
     // The service's runner, with its own stop flag (the test sweeps again later).
     let mut service = d.clone();
     service.stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let runner = Arc::new(Runner::new(service, 2));
     let token = TokenHash { role: Role::Operator, sha256: Sha256::digest(OPERATOR.as_bytes()).into() };
-    let app = api::router(AppState::new(Arc::clone(&runner), &[token], None));
+    let built = crate::helpers::service(service, &[token]);
+    let runner = Arc::clone(built.runner());
+    let app = built.router();
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
     let body = json!({"control_id": "BR.CFG.1", "scope": {"account_id": member},
                       "reason": "config rebuild in progress", "expires_at": tomorrow});

@@ -11,6 +11,8 @@ use super::helpers::{Moto, assert_totals_match_findings, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
+use bedrock_sweeper::domain::Status;
+use bedrock_sweeper::sweep::SweepOutcome;
 
 /// GetTrailStatus answered as CloudTrail documents it (awsJson1_1: epoch-second timestamps).
 fn trail_status(age_hours: f64, delivery_error: Option<&str>) -> Reply {
@@ -51,13 +53,13 @@ async fn delivery_health_is_judged_from_trail_status() {
         })
     });
     let (pool, _) = test_db().await;
-    let r = crate::helpers::run_sweep(&deps(&proxy.endpoint(), pool), "test").await.unwrap();
+    let r = crate::helpers::run_sweep(&deps(&proxy.endpoint(), pool).await, "test").await.unwrap();
     let log4 = |account: &str| {
         r.findings.iter().find(|f| f.control_id == "BR.LOG.4" && f.account_id == account).cloned().unwrap()
     };
-    assert_eq!(log4(&ok).status, "pass", "{}", log4(&ok).detail);
+    assert_eq!(log4(&ok).status, Status::Pass, "{}", log4(&ok).detail);
     let bad = log4(&broken);
-    assert_eq!(bad.status, "fail");
+    assert_eq!(bad.status, Status::Fail);
     assert!(
         bad.detail.contains("last delivery failed (AccessDenied)") && bad.detail.contains("30 hours ago"),
         "{}",
@@ -83,7 +85,7 @@ async fn throttling_is_retried_and_unimplemented_apis_are_gaps_not_passes() {
         })
     });
     let (pool, _) = test_db().await;
-    let mut d = deps(&proxy.endpoint(), pool);
+    let mut d = deps(&proxy.endpoint(), pool).await;
     d.aws = bedrock_sweeper::aws::AwsContext::from_config(
         super::helpers::sdk_config(&proxy.endpoint()),
         &bedrock_sweeper::config::AwsSettings {
@@ -103,12 +105,12 @@ async fn throttling_is_retried_and_unimplemented_apis_are_gaps_not_passes() {
     assert!(cloudtrail.errors >= 2, "{cloudtrail:?}");
     // Trails were read in the end: BR.LOG.1 is a real verdict, not an error.
     let log1 = r.findings.iter().find(|f| f.control_id == "BR.LOG.1" && f.account_id == member).unwrap();
-    assert_eq!(log1.status, "fail", "{}", log1.detail);
+    assert_eq!(log1.status, Status::Fail, "{}", log1.detail);
     // moto answers ListGuardrails with HTTP 500: that is an error and a coverage failure, never a pass.
     let grd = r.findings.iter().find(|f| f.control_id == "BR.GRD.1" && f.account_id == member).unwrap();
-    assert_eq!(grd.status, "error", "{}", grd.detail);
+    assert_eq!(grd.status, Status::Error, "{}", grd.detail);
     let cov = r.findings.iter().find(|f| f.control_id == "BR.COV.1" && f.account_id == member).unwrap();
-    assert_eq!(cov.status, "fail");
+    assert_eq!(cov.status, Status::Fail);
     assert!(cov.detail.contains("bedrock:ListGuardrails"), "{}", cov.detail);
 }
 
@@ -116,7 +118,7 @@ async fn throttling_is_retried_and_unimplemented_apis_are_gaps_not_passes() {
 async fn without_an_organization_the_sweep_fails_clearly_and_is_recorded() {
     let moto = Moto::start().await;
     let (pool, _) = test_db().await;
-    let err = sweep::run(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap_err();
+    let err = sweep::run(&deps(&moto.endpoint(), pool.clone()).await, "test").await.unwrap_err();
     assert!(matches!(err, SweepError::Discovery(_)), "{err:?}");
     assert!(err.to_string().contains("not in an AWS Organization"), "{err}");
     let (status, error): (String, Option<String>) =
@@ -133,12 +135,12 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
         org.account(name, &org.root).await;
     }
     let (pool, _) = test_db().await;
-    let mut d = deps(&moto.endpoint(), pool.clone());
+    let mut d = deps(&moto.endpoint(), pool.clone()).await;
     d.sweep.account_concurrency = 1;
     // Stop after the first account: the sweep stays `running` with its tasks in Postgres.
     d.stop.store(true, Ordering::SeqCst);
     let first = crate::helpers::run_sweep(&d, "test").await.unwrap();
-    assert_eq!(first.status, "interrupted");
+    assert_eq!(first.status, SweepOutcome::Interrupted);
     let done: i64 =
         sqlx::query_scalar("select count(*) from sweep_tasks where state = 'done'").fetch_one(&pool).await.unwrap();
     assert_eq!(done, 0, "the stop flag was set before any account was claimed");
@@ -152,7 +154,7 @@ async fn an_interrupted_sweep_is_resumed_not_restarted() {
     let resumed = crate::helpers::run_sweep(&d, "test").await.unwrap();
     assert!(resumed.resumed);
     assert_eq!(resumed.sweep_id, first.sweep_id);
-    assert_eq!(resumed.status, "completed");
+    assert_eq!(resumed.status, SweepOutcome::Completed);
     assert_eq!(resumed.accounts.assessed, 4);
     assert_totals_match_findings(&pool).await;
     let points: i64 = sqlx::query_scalar("select count(*) from posture_points where sweep_id = $1")
@@ -190,7 +192,7 @@ async fn an_account_that_cannot_be_recorded_is_given_up_not_retried_for_ever() {
     let poisoned = org.account("poisoned", &org.root).await;
     let fine = org.account("fine", &org.root).await;
     let (pool, _) = test_db().await;
-    let d = deps(&moto.endpoint(), pool.clone());
+    let d = deps(&moto.endpoint(), pool.clone()).await;
     sweep::run(&d, "test").await.unwrap();
     let before: Vec<(String, String, bool)> =
         sqlx::query_as("select id, status, active from findings where account_id = $1 order by id")
@@ -220,7 +222,7 @@ async fn an_account_that_cannot_be_recorded_is_given_up_not_retried_for_ever() {
             }
         }
     };
-    assert_eq!(report.status, "completed");
+    assert_eq!(report.status, SweepOutcome::Completed);
     assert!(failures >= 1, "the account's failures end the runs before the give-up");
     assert_eq!(report.accounts.not_assessed, 1, "{:?}", report.accounts);
     let (assessed, attempts): (bool, i32) =

@@ -175,7 +175,7 @@ pub fn assert_totals_match_findings(pool: &PgPool) -> impl std::future::Future<O
 /// does not hold them: `serve` never needs them all).
 pub struct Swept {
     pub report: bedrock_sweeper::sweep::SweepReport,
-    pub findings: Vec<bedrock_sweeper::store::findings::FindingRow>,
+    pub findings: Vec<bedrock_sweeper::domain::FindingRecord>,
 }
 
 impl std::ops::Deref for Swept {
@@ -194,4 +194,14 @@ pub async fn run_sweep(
     let report = bedrock_sweeper::sweep::run(deps, trigger).await?;
     let findings = bedrock_sweeper::store::findings::of_sweep(&deps.pool, report.sweep_id).await?;
     Ok(Swept { report, findings })
+}
+
+/// The service over `deps` as `serve` composes it (`App::from_deps`), accepting `tokens`.
+pub fn service(
+    deps: bedrock_sweeper::sweep::SweepDeps,
+    tokens: &[bedrock_sweeper::config::TokenHash],
+) -> bedrock_sweeper::app::App {
+    let mut settings = super::sweep_e2e::settings();
+    settings.api.tokens = tokens.to_vec();
+    bedrock_sweeper::app::App::from_deps(&settings, deps)
 }

@@ -18,6 +18,9 @@ use super::proxy::{Proxy, Reply, Req};
 use super::security_hub::{policy, sender};
 use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
+use bedrock_sweeper::domain::EventKind;
+use bedrock_sweeper::domain::Status;
+use bedrock_sweeper::sweep::SweepOutcome;
 
 const TS: &str = "2026-11-01T00:00:00Z";
 const BEDROCK_ALL: &str =
@@ -246,7 +249,7 @@ async fn active(pool: &PgPool, account: &str) -> HashMap<String, Vec<(String, St
 
 async fn sweep_and_deliver(d: &SweepDeps) {
     let r = sweep::run(d, "test").await.unwrap();
-    assert_eq!(r.status, "completed");
+    assert_eq!(r.status, SweepOutcome::Completed);
     sender(d, &r).drain().await.unwrap();
 }
 
@@ -305,7 +308,7 @@ async fn failed_collections_never_pass_resolve_or_archive() {
     proxy.rule(bedrock_reply);
 
     let (pool, _) = test_db().await;
-    let mut d = deps(&proxy.endpoint(), pool.clone());
+    let mut d = deps(&proxy.endpoint(), pool.clone()).await;
     d.sweep.regions.clear(); // discovered, through DescribeRegions
     d.security_hub = Some(policy());
 
@@ -333,7 +336,7 @@ async fn failed_collections_never_pass_resolve_or_archive() {
             *fault.lock().unwrap() = Some((i, kind));
             let r = sweep::run(&d, "test").await.unwrap();
             *fault.lock().unwrap() = None;
-            assert_eq!(r.status, "completed", "{what}");
+            assert_eq!(r.status, SweepOutcome::Completed, "{what}");
             let now = active(&pool, &member).await;
 
             let cov = &now["BR.COV.1"];
@@ -363,7 +366,8 @@ async fn failed_collections_never_pass_resolve_or_archive() {
                 }
             }
             let events = events_of_sweep(&pool, r.sweep_id).await.unwrap();
-            let retired: Vec<_> = events.iter().filter(|e| matches!(e.kind.as_str(), "resolved" | "retired")).collect();
+            let retired: Vec<_> =
+                events.iter().filter(|e| matches!(e.kind, EventKind::Resolved | EventKind::Retired)).collect();
             assert!(retired.is_empty(), "{what}: retired on no evidence: {retired:?}");
             let resolving: i64 = sqlx::query_scalar(
                 "select count(*) from security_hub_outbox o join findings f on f.id = o.finding_id
@@ -428,15 +432,15 @@ async fn organization_trails_are_judged_from_the_management_account() {
     });
     proxy.rule(bedrock_reply);
     let (pool, _) = test_db().await;
-    let r = run_sweep(&deps(&proxy.endpoint(), pool.clone()), "test").await.unwrap();
+    let r = run_sweep(&deps(&proxy.endpoint(), pool.clone()).await, "test").await.unwrap();
     let of = |control: &str| {
         r.findings.iter().filter(|f| f.account_id == member && f.control_id == control).cloned().collect::<Vec<_>>()
     };
     let log3 = of("BR.LOG.3");
     assert_eq!(log3.len(), 1, "{log3:?}");
-    assert_eq!((log3[0].resource_id.as_str(), log3[0].status.as_str()), (trail_arn.as_str(), "pass"), "{log3:?}");
-    assert_eq!(of("BR.LOG.1")[0].status, "pass", "{:?}", of("BR.LOG.1"));
-    assert_eq!(of("BR.COV.1")[0].status, "pass", "{:?}", of("BR.COV.1"));
+    assert_eq!((log3[0].resource_id.as_str(), log3[0].status), (trail_arn.as_str(), Status::Pass), "{log3:?}");
+    assert_eq!(of("BR.LOG.1")[0].status, Status::Pass, "{:?}", of("BR.LOG.1"));
+    assert_eq!(of("BR.COV.1")[0].status, Status::Pass, "{:?}", of("BR.COV.1"));
     assert_eq!(refused.load(std::sync::atomic::Ordering::Relaxed), 0, "the member was asked about the org trail");
     let gaps: i64 = sqlx::query_scalar("select count(*) from collection_gaps where account_id = $1")
         .bind(&member)

@@ -11,6 +11,7 @@ use super::helpers::{Moto, sdk_config, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::Org;
 use super::sweep_e2e::deps;
+use bedrock_sweeper::sweep::SweepOutcome;
 
 fn settings(access: ManagementAccess) -> AwsSettings {
     AwsSettings { management_account_access: access, s3_force_path_style: true, max_attempts: 1, ..Default::default() }
@@ -22,7 +23,7 @@ async fn own_credentials_of_a_member_account_are_refused_naming_both_accounts() 
     let org = Org::create(&moto.endpoint()).await;
     let delegated = org.account("security-tooling", &org.root).await;
     let (pool, _) = test_db().await;
-    let mut d = deps(&moto.endpoint(), pool.clone());
+    let mut d = deps(&moto.endpoint(), pool.clone()).await;
     // The service runs with a member account's credentials (moto maps assumed-role keys to
     // the role's account, as GetCallerIdentity does in AWS): a delegated administrator.
     d.aws = AwsContext::from_config(org.member(&delegated).await, &settings(ManagementAccess::OwnCredentials));
@@ -46,7 +47,7 @@ async fn own_credentials_of_a_member_account_are_refused_naming_both_accounts() 
     // The management account's own credentials are accepted under the same setting.
     d.aws = AwsContext::from_config(sdk_config(&moto.endpoint()), &settings(ManagementAccess::OwnCredentials));
     let r = sweep::run(&d, "test").await.unwrap();
-    assert_eq!(r.status, "completed");
+    assert_eq!(r.status, SweepOutcome::Completed);
 }
 
 /// GetCallerIdentity as STS answers it (query protocol, XML), for a GovCloud caller.
@@ -84,11 +85,11 @@ async fn role_arns_are_built_in_the_callers_partition() {
         _ => None,
     });
     let (pool, _) = test_db().await;
-    let mut d = deps(&proxy.endpoint(), pool.clone());
+    let mut d = deps(&proxy.endpoint(), pool.clone()).await;
     d.aws = AwsContext::from_config(sdk_config(&proxy.endpoint()), &settings(ManagementAccess::Role));
 
     let r = sweep::run(&d, "test").await.unwrap();
-    assert_eq!((r.status.as_str(), r.accounts.not_assessed), ("completed", 2));
+    assert_eq!((r.status, r.accounts.not_assessed), (SweepOutcome::Completed, 2));
     let mut asked = asked.lock().unwrap().clone();
     asked.sort();
     asked.dedup();

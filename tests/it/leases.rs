@@ -130,7 +130,7 @@ async fn a_process_whose_sweep_lease_was_taken_over_cannot_write_the_sweep() {
     assert_eq!(sweeps::progress(&pool, sweep).await.unwrap(), (0, 1), "p1's plan added nothing");
     assert_eq!(sweeps::claim(&pool, sweep, "worker-p1", Some("sweep-p1"), 60).await.unwrap().map(|(a, _)| a), None);
     assert!(!sweeps::complete(&pool, sweep, "sweep-p1", &CallCounts::new()).await.unwrap());
-    assert!(!sweeps::finish(&pool, sweep, "sweep-p1", "failed", &CallCounts::new(), Some("p1")).await.unwrap());
+    assert!(!sweeps::fail(&pool, sweep, "sweep-p1", &CallCounts::new(), "p1").await.unwrap());
     sweeps::release_sweep(&pool, sweep, "sweep-p1").await.unwrap();
     let row: (String, Option<String>, f64) =
         sqlx::query_as("select status, lease_owner, extract(epoch from lease_expires_at - now())::float8 from sweeps")

@@ -287,11 +287,11 @@ async fn a_sweep_is_refused_while_another_process_holds_its_lease_and_resumed_on
     // Another process started a sweep and is reading the organization (nothing planned yet).
     let id = sweeps::start(&pool, "schedule", "sweep-elsewhere", 60).await.unwrap().unwrap();
 
-    let (app, runner) = app(&moto.endpoint(), pool.clone());
+    let (app, runner) = app(&moto.endpoint(), pool.clone()).await;
     let r = call(&app, "POST", "/api/v1/sweeps", Some(OPERATOR)).await;
     r.error(StatusCode::CONFLICT, "sweep_running");
     assert_eq!(r.json()["error"]["sweep_id"], id.to_string());
-    match sweep::run(&deps(&moto.endpoint(), pool.clone()), "cli").await {
+    match sweep::run(&deps(&moto.endpoint(), pool.clone()).await, "cli").await {
         Err(SweepError::AlreadyRunning(running)) => assert_eq!(running, id),
         other => panic!("not refused: {other:?}"),
     }

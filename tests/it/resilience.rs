@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bedrock_sweeper::api;
 use bedrock_sweeper::api::limits::{HttpLimits, serve_http};
-use bedrock_sweeper::api::{self, AppState};
+use bedrock_sweeper::app::App;
 use bedrock_sweeper::config::{AwsSettings, ManagementAccess, Role, TokenHash};
-use bedrock_sweeper::scheduler::Runner;
 use bedrock_sweeper::store::retention;
 use bedrock_sweeper::sweep::{self, SweepError};
 use serde_json::{Value, json};
@@ -23,11 +23,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::api::{OPERATOR, VIEWER, silent_endpoint};
-use super::helpers::{Moto, run_sweep, test_db};
+use super::helpers::{Moto, run_sweep, service, test_db};
 use super::proxy::{Proxy, Reply};
 use super::security_hub::{member_with_hub, policy, sender};
 use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
+use bedrock_sweeper::domain::Status;
+use bedrock_sweeper::sweep::SweepOutcome;
 
 // ---------------------------------------------------------------------------------------
 // Plumbing: a raw HTTP client, a server under test, a private PostgreSQL.
@@ -80,7 +82,7 @@ fn tokens() -> [TokenHash; 2] {
     ]
 }
 
-/// The router `serve` serves, over `runner`, served with `limits` on a loopback port.
+/// The router `serve` serves, over the service `app`, served with `limits` on a loopback port.
 struct Server {
     addr: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -88,8 +90,8 @@ struct Server {
 }
 
 impl Server {
-    async fn start(runner: Arc<Runner>, limits: HttpLimits) -> Self {
-        let state = AppState::new(runner, &tokens(), None);
+    async fn start(app: &App, limits: HttpLimits) -> Self {
+        let state = app.state().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -110,10 +112,10 @@ impl Server {
     }
 }
 
-/// A runner whose sweeps would go to an address that never answers (the HTTP tests start none).
-async fn idle_runner(pool: PgPool) -> (Arc<Runner>, tokio::task::JoinHandle<()>) {
+/// A service whose sweeps would go to an address that never answers (the HTTP tests start none).
+async fn idle_service(pool: PgPool) -> (App, tokio::task::JoinHandle<()>) {
     let (endpoint, silent) = silent_endpoint().await;
-    (Arc::new(Runner::new(deps(&endpoint, pool), 1)), silent)
+    (service(deps(&endpoint, pool).await, &tokens()), silent)
 }
 
 fn is_root() -> bool {
@@ -257,8 +259,8 @@ async fn postgres_restarted_under_serve_gives_503_then_recovers_and_the_sweep_re
 
     // The undisturbed sweep, on a database of the shared server.
     let (reference_pool, _) = test_db().await;
-    let reference = sweep::run(&deps(&proxy.endpoint(), reference_pool.clone()), "test").await.unwrap();
-    assert_eq!(reference.status, "completed");
+    let reference = sweep::run(&deps(&proxy.endpoint(), reference_pool.clone()).await, "test").await.unwrap();
+    assert_eq!(reference.status, SweepOutcome::Completed);
     let expected = active_findings(&reference_pool).await;
 
     let pg = Arc::new(PrivatePg::create());
@@ -269,13 +271,14 @@ async fn postgres_restarted_under_serve_gives_503_then_recovers_and_the_sweep_re
         .await
         .unwrap();
     bedrock_sweeper::store::migrate(&pool).await.unwrap();
-    let mut d = deps(&proxy.endpoint(), pool.clone());
+    let mut d = deps(&proxy.endpoint(), pool.clone()).await;
     // One account at a time, so the stop lands in the middle of the sweep; a short lease, so
     // the interrupted account may be taken again soon after.
     d.sweep.account_concurrency = 1;
     d.sweep.lease_seconds = 3;
-    let runner = Arc::new(Runner::new(d.clone(), 1));
-    let server = Server::start(Arc::clone(&runner), HttpLimits::default()).await;
+    let app = service(d.clone(), &tokens());
+    let runner = Arc::clone(app.runner());
+    let server = Server::start(&app, HttpLimits::default()).await;
     assert_eq!(request(server.addr, "GET", "/readyz", None).await.status, 200);
 
     // PostgreSQL stops while the second member account is being collected.
@@ -364,7 +367,7 @@ async fn postgres_restarted_under_serve_gives_503_then_recovers_and_the_sweep_re
         }
     };
     assert!(resumed.resumed, "the interrupted sweep was resumed, not a new one started");
-    assert_eq!((resumed.sweep_id.to_string(), resumed.status.as_str()), (sweep_id.clone(), "completed"));
+    assert_eq!((resumed.sweep_id.to_string(), resumed.status), (sweep_id.clone(), SweepOutcome::Completed));
     assert_eq!(resumed.accounts.total, reference.accounts.total);
 
     // Its findings equal the undisturbed sweep's, and every account was recorded once.
@@ -417,7 +420,7 @@ async fn emulator_killed_mid_sweep_leaves_gaps_and_nothing_passes() {
         None
     });
     let (pool, _) = test_db().await;
-    let mut d = deps(&proxy.endpoint(), pool.clone());
+    let mut d = deps(&proxy.endpoint(), pool.clone()).await;
     // Every account through its role, one at a time, with the default retries and timeouts.
     d.sweep.account_concurrency = 1;
     d.aws = bedrock_sweeper::aws::AwsContext::from_config(
@@ -433,7 +436,7 @@ async fn emulator_killed_mid_sweep_leaves_gaps_and_nothing_passes() {
     let took = started.elapsed();
     eprintln!("sweep with the emulator killed at the third of {} accounts: {took:?}", r.accounts.total);
     assert!(moto.lock().unwrap().is_none(), "the emulator was killed");
-    assert_eq!(r.status, "completed");
+    assert_eq!(r.status, SweepOutcome::Completed);
     assert_eq!(r.accounts.total, members.len() as i64 + 1);
     assert_eq!(r.accounts.assessed, 2, "{:?}", r.accounts);
     assert_eq!(r.accounts.not_assessed, r.accounts.total - 2, "{:?}", r.accounts);
@@ -448,16 +451,16 @@ async fn emulator_killed_mid_sweep_leaves_gaps_and_nothing_passes() {
     for account in &not_assessed {
         let mine: Vec<_> = r.findings.iter().filter(|f| &f.account_id == account).collect();
         let cov = mine.iter().find(|f| f.control_id == "BR.COV.1").unwrap();
-        assert_eq!(cov.status, "fail", "{}", cov.detail);
+        assert_eq!(cov.status, Status::Fail, "{}", cov.detail);
         assert!(cov.detail.contains("could not be assessed"), "{}", cov.detail);
         // Only the SCP controls, judged from the organization read before the kill, may pass.
         let passed: Vec<_> =
-            mine.iter().filter(|f| f.status == "pass" && !f.control_id.starts_with("BR.ORG.")).collect();
+            mine.iter().filter(|f| f.status == Status::Pass && !f.control_id.starts_with("BR.ORG.")).collect();
         assert!(passed.is_empty(), "{account}: {passed:#?}");
         assert!(
             mine.iter()
                 .filter(|f| !f.control_id.starts_with("BR.ORG.") && f.control_id != "BR.COV.1")
-                .all(|f| f.status == "error")
+                .all(|f| f.status == Status::Error)
         );
     }
     assert!(org.management_account.len() == 12);
@@ -499,11 +502,11 @@ async fn security_hub_unreachable_keeps_the_outbox_and_the_next_delivery_sends_e
         None
     });
     let (pool, _) = test_db().await;
-    let mut d = deps(&proxy.endpoint(), pool.clone());
+    let mut d = deps(&proxy.endpoint(), pool.clone()).await;
     d.security_hub = Some(policy());
     let r = run_sweep(&d, "test").await.unwrap();
     let queued: i64 = sqlx::query_scalar("select count(*) from security_hub_outbox").fetch_one(&pool).await.unwrap();
-    let to_send = r.findings.iter().filter(|f| f.status == "fail" || f.status == "error").count() as i64;
+    let to_send = r.findings.iter().filter(|f| f.status == Status::Fail || f.status == Status::Error).count() as i64;
     assert!(queued > 0 && queued == to_send, "queued {queued}, fail/error findings {to_send}");
 
     // Unreachable: nothing is lost, nothing is marked sent.
@@ -538,7 +541,7 @@ async fn security_hub_unreachable_keeps_the_outbox_and_the_next_delivery_sends_e
     let unique: std::collections::BTreeSet<&String> = sent.iter().collect();
     assert_eq!(unique.len(), sent.len(), "a finding was sent twice");
     assert_eq!(sent.len() as i64, queued);
-    assert!(sent.iter().any(|id| r2.findings.iter().any(|f| f.account_id == member && id.ends_with(&f.id))));
+    assert!(sent.iter().any(|id| r2.findings.iter().any(|f| f.account_id == member && id.ends_with(f.id.as_str()))));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -547,14 +550,14 @@ async fn security_hub_unreachable_keeps_the_outbox_and_the_next_delivery_sends_e
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_slow_headers_are_dropped_and_overload_gets_503_in_the_error_shape() {
     let (pool, _) = test_db().await;
-    let (runner, _silent) = idle_runner(pool.clone()).await;
+    let (app, _silent) = idle_service(pool.clone()).await;
     let limits = HttpLimits {
         header_read_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(2),
         max_concurrent_requests: 2,
         max_connections: 4,
     };
-    let server = Server::start(runner, limits).await;
+    let server = Server::start(&app, limits).await;
 
     // A client that sends half a request line and stalls is dropped after the header timeout.
     let mut slow = TcpStream::connect(server.addr).await.unwrap();
@@ -611,14 +614,14 @@ async fn http_slow_headers_are_dropped_and_overload_gets_503_in_the_error_shape(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_burst_of_1000_connections_leaves_the_service_answering() {
     let (pool, _) = test_db().await;
-    let (runner, _silent) = idle_runner(pool.clone()).await;
+    let (app, _silent) = idle_service(pool.clone()).await;
     let limits = HttpLimits {
         header_read_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(5),
         max_concurrent_requests: 32,
         max_connections: 200,
     };
-    let server = Server::start(runner, limits).await;
+    let server = Server::start(&app, limits).await;
     let addr = server.addr;
 
     // 1,000 connections opened back to back (within a few hundred milliseconds; each waits
@@ -712,7 +715,7 @@ async fn ten_unchanged_sweeps_store_one_snapshot_per_account() {
         None
     });
     let (pool, _) = test_db().await;
-    let d = deps(&proxy.endpoint(), pool.clone());
+    let d = deps(&proxy.endpoint(), pool.clone()).await;
     let mut last = None;
     for _ in 0..10 {
         last = Some(sweep::run(&d, "test").await.unwrap());

@@ -6,6 +6,7 @@ use aws_sdk_organizations::types::PolicyType;
 use super::helpers::{Moto, test_db};
 use super::seed::Org;
 use super::sweep_e2e::deps;
+use bedrock_sweeper::domain::Status;
 
 const REGION_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyBedrockOutsideApproved","Effect":"Deny",
   "Action":["bedrock:*","bedrock-mantle:*"],"Resource":"*",
@@ -65,9 +66,9 @@ async fn policy(org: &Org, name: &str, content: &str, targets: &[&str]) -> Strin
 }
 
 #[track_caller]
-fn verdict<'a>(r: &'a crate::helpers::Swept, control: &str, account: &str) -> (&'a str, &'a str) {
+fn verdict<'a>(r: &'a crate::helpers::Swept, control: &str, account: &str) -> (Status, &'a str) {
     let f = r.findings.iter().find(|f| f.control_id == control && f.account_id == account).unwrap();
-    (f.status.as_str(), f.detail.as_str())
+    (f.status, f.detail.as_str())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +98,7 @@ async fn scps_on_every_level_are_judged_per_account() {
     let malformed = policy(&org, "malformed", "{ this is not json", &[&broken]).await;
 
     let (pool, _) = test_db().await;
-    let r = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool), "test").await.unwrap();
+    let r = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool).await, "test").await.unwrap();
 
     if std::env::var("SCP_E2E_DEBUG").is_ok() {
         for f in r.findings.iter().filter(|f| f.control_id.starts_with("BR.ORG")) {
@@ -106,33 +107,33 @@ async fn scps_on_every_level_are_judged_per_account() {
     }
     for control in ["BR.ORG.1", "BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
         let (status, detail) = verdict(&r, control, &governed);
-        assert_eq!(status, "pass", "{control} governed: {detail}");
+        assert_eq!(status, Status::Pass, "{control} governed: {detail}");
     }
-    assert_eq!(verdict(&r, "BR.ORG.5", &governed).0, "not_applicable", "no approved model list configured");
+    assert_eq!(verdict(&r, "BR.ORG.5", &governed).0, Status::NotApplicable, "no approved model list configured");
 
     let (status, detail) = verdict(&r, "BR.ORG.1", &sandbox);
-    assert_eq!(status, "fail", "{detail}");
+    assert_eq!(status, Status::Fail, "{detail}");
     assert!(
         detail.contains(&exempting) || detail.contains("sandbox-region-deny"),
         "names the exempting policy: {detail}"
     );
     assert!(detail.contains("Sandbox"), "names the OU: {detail}");
     for control in ["BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
-        assert_eq!(verdict(&r, control, &sandbox).0, "fail", "{control} sandbox");
+        assert_eq!(verdict(&r, control, &sandbox).0, Status::Fail, "{control} sandbox");
     }
 
     // Everything implicitly denied: no region is open, but neither is the approved path.
-    assert_eq!(verdict(&r, "BR.ORG.1", &locked).0, "pass", "{}", verdict(&r, "BR.ORG.1", &locked).1);
+    assert_eq!(verdict(&r, "BR.ORG.1", &locked).0, Status::Pass, "{}", verdict(&r, "BR.ORG.1", &locked).1);
     let (status, detail) = verdict(&r, "BR.ORG.2", &locked);
-    assert_eq!(status, "fail", "{detail}");
+    assert_eq!(status, Status::Fail, "{detail}");
 
     for control in ["BR.ORG.1", "BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
         let (status, detail) = verdict(&r, control, &broken);
-        assert_eq!(status, "error", "{control} broken: {detail}");
+        assert_eq!(status, Status::Error, "{control} broken: {detail}");
         assert!(detail.contains(&malformed), "{control} names the policy: {detail}");
     }
 
     for control in ["BR.ORG.1", "BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.5", "BR.ORG.6"] {
-        assert_eq!(verdict(&r, control, &org.management_account).0, "not_applicable", "{control} management");
+        assert_eq!(verdict(&r, control, &org.management_account).0, Status::NotApplicable, "{control} management");
     }
 }

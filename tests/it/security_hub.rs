@@ -14,6 +14,7 @@ use super::helpers::{Moto, assert_totals_match_findings, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org};
 use super::sweep_e2e::deps;
+use bedrock_sweeper::domain::Status;
 
 pub(super) fn policy() -> OutboxPolicy {
     OutboxPolicy { region: "us-east-1".into(), central_account: None, heartbeat: chrono::Duration::days(7) }
@@ -81,15 +82,18 @@ async fn findings_are_imported_resolved_and_not_resent() {
     let (member, m) = member_with_hub(&org).await;
 
     let (pool, _) = test_db().await;
-    let mut d = deps(&moto.endpoint(), pool.clone());
+    let mut d = deps(&moto.endpoint(), pool.clone()).await;
     d.security_hub = Some(policy());
     let r1 = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let sent1 = sender(&d, &r1).drain().await.unwrap();
     assert_eq!((sent1.failed, sent1.deferred, sent1.pending), (0, 0, 0), "{sent1:?}");
 
     // What Security Hub holds is exactly our fail/error findings of that account.
-    let expected: Vec<&bedrock_sweeper::store::findings::FindingRow> =
-        r1.findings.iter().filter(|f| f.account_id == member && (f.status == "fail" || f.status == "error")).collect();
+    let expected: Vec<&bedrock_sweeper::domain::FindingRecord> = r1
+        .findings
+        .iter()
+        .filter(|f| f.account_id == member && (f.status == Status::Fail || f.status == Status::Error))
+        .collect();
     let hub = hub_findings(&org, &member).await;
     assert_eq!(hub.len(), expected.len(), "{:?}", hub.keys().collect::<Vec<_>>());
     let cfg1 = r1.findings.iter().find(|f| f.control_id == "BR.CFG.1" && f.account_id == member).unwrap();
@@ -144,7 +148,8 @@ async fn findings_are_imported_resolved_and_not_resent() {
     sqlx::query("update findings set sh_sent_at = sh_sent_at - interval '8 days'").execute(&pool).await.unwrap();
     let r5 = crate::helpers::run_sweep(&d, "test").await.unwrap();
     let sent5 = sender(&d, &r5).drain().await.unwrap();
-    let active_in_hub: u64 = r5.findings.iter().filter(|f| f.status == "fail" || f.status == "error").count() as u64;
+    let active_in_hub: u64 =
+        r5.findings.iter().filter(|f| f.status == Status::Fail || f.status == Status::Error).count() as u64;
     assert_eq!(sent5.imported, active_in_hub, "{sent5:?}");
 }
 
@@ -217,7 +222,7 @@ async fn broad_iam_org(
             .unwrap();
     }
     let (pool, _) = test_db().await;
-    let mut d = deps(&proxy.endpoint(), pool);
+    let mut d = deps(&proxy.endpoint(), pool).await;
     d.security_hub = Some(policy());
     let r = crate::helpers::run_sweep(&d, "test").await.unwrap();
     (org, member, d, r)

@@ -3,13 +3,13 @@
 //! account by account, and the second sweep's transitions are asserted.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
+use bedrock_sweeper::app;
 use bedrock_sweeper::aws::AwsContext;
 use bedrock_sweeper::catalog::Catalog;
-use bedrock_sweeper::config::{AwsSettings, ControlParameters, ManagementAccess, SweepSettings};
-use bedrock_sweeper::domain::Region;
-use bedrock_sweeper::store::findings::{FindingRow, events_of_sweep};
+use bedrock_sweeper::config::{AwsSettings, ControlParameters, ManagementAccess, Settings, SweepSettings};
+use bedrock_sweeper::domain::{EventKind, FindingId, FindingRecord, Region, Status};
+use bedrock_sweeper::store::findings::events_of_sweep;
 use bedrock_sweeper::sweep::SweepDeps;
 use serde_json::json;
 use sqlx::PgPool;
@@ -17,34 +17,38 @@ use sqlx::PgPool;
 use super::helpers::{Moto, Swept, assert_totals_match_findings, sdk_config, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
+use bedrock_sweeper::sweep::SweepOutcome;
 
 fn region(r: &str) -> Region {
     Region::parse(r).unwrap()
 }
 
-pub fn deps(endpoint: &str, pool: PgPool) -> SweepDeps {
-    let aws_settings = AwsSettings {
-        management_account_access: ManagementAccess::OwnCredentials,
-        s3_force_path_style: true,
-        max_attempts: 2,
-        call_timeout_seconds: 20,
-        ..AwsSettings::default()
-    };
-    SweepDeps {
-        pool,
-        aws: AwsContext::from_config(sdk_config(endpoint), &aws_settings),
-        catalog: Arc::new(Catalog::embedded().unwrap()),
+/// The settings every test organization is swept with: the emulator's own credentials stand
+/// in for the management account, two regions, one approved.
+pub fn settings() -> Settings {
+    Settings {
+        aws: AwsSettings {
+            management_account_access: ManagementAccess::OwnCredentials,
+            s3_force_path_style: true,
+            max_attempts: 2,
+            call_timeout_seconds: 20,
+            ..AwsSettings::default()
+        },
         sweep: SweepSettings {
             regions: vec![region("us-east-1"), region("eu-west-1")],
             account_concurrency: 3,
             ..SweepSettings::default()
         },
         controls: ControlParameters { approved_regions: vec![region("us-east-1")], ..ControlParameters::default() },
-        home_region: region("us-east-1"),
-        progress: false,
-        security_hub: None,
-        stop: Arc::new(AtomicBool::new(false)),
+        ..Settings::default()
     }
+}
+
+/// What a sweep of the emulator at `endpoint` needs, built by the composition root.
+pub async fn deps(endpoint: &str, pool: PgPool) -> SweepDeps {
+    let settings = settings();
+    let aws = AwsContext::from_config(sdk_config(endpoint), &settings.aws);
+    app::sweep_deps(&settings, Arc::new(Catalog::embedded().unwrap()), pool, aws).await.unwrap()
 }
 
 /// The one finding of `control` for `account` in `region` (None: account-wide) and `resource`.
@@ -55,14 +59,14 @@ fn finding<'a>(
     account: &str,
     region: Option<&str>,
     resource: Option<&str>,
-) -> &'a FindingRow {
-    let matches: Vec<&FindingRow> = r
+) -> &'a FindingRecord {
+    let matches: Vec<&FindingRecord> = r
         .findings
         .iter()
         .filter(|f| {
             f.control_id == control
                 && f.account_id == account
-                && f.region.as_deref() == region
+                && f.region.as_ref().map(Region::as_str) == region
                 && resource.is_none_or(|res| f.resource_id == res)
         })
         .collect();
@@ -71,8 +75,8 @@ fn finding<'a>(
 }
 
 #[track_caller]
-fn status(r: &Swept, control: &str, account: &str, region: Option<&str>, resource: Option<&str>) -> String {
-    finding(r, control, account, region, resource).status.clone()
+fn status(r: &Swept, control: &str, account: &str, region: Option<&str>, resource: Option<&str>) -> Status {
+    finding(r, control, account, region, resource).status
 }
 
 const NARROW: &str =
@@ -208,9 +212,9 @@ async fn sweep_end_to_end_with_transitions() {
     serve_bedrock_gaps(&proxy, good.clone(), bad.clone(), g_key.clone());
 
     let (pool, _) = test_db().await;
-    let deps = deps(&proxy.endpoint(), pool.clone());
+    let deps = deps(&proxy.endpoint(), pool.clone()).await;
     let r1 = crate::helpers::run_sweep(&deps, "test").await.unwrap();
-    assert_eq!(r1.status, "completed");
+    assert_eq!(r1.status, SweepOutcome::Completed);
     assert_totals_match_findings(&pool).await;
     assert_eq!((r1.accounts.total, r1.accounts.assessed, r1.accounts.not_assessed, r1.accounts.skipped), (6, 4, 1, 1));
     assert!(r1.findings.iter().all(|f| f.account_id != closed), "suspended accounts are listed, not swept");
@@ -225,72 +229,72 @@ async fn sweep_end_to_end_with_transitions() {
     let eu = Some("eu-west-1");
 
     // Organization-wide: the org trail, reported once on the management account.
-    assert_eq!(s("BR.ORG.7", &mgmt, None, None), "pass");
+    assert_eq!(s("BR.ORG.7", &mgmt, None, None), Status::Pass);
     assert!(r1.findings.iter().filter(|f| f.control_id == "BR.ORG.7").count() == 1);
-    assert_eq!(s("BR.ORG.1", &mgmt, None, None), "not_applicable");
+    assert_eq!(s("BR.ORG.1", &mgmt, None, None), Status::NotApplicable);
 
     // good
-    assert_eq!(s("BR.NET.1", &good, us, None), "pass");
-    assert_eq!(s("BR.NET.2", &good, us, Some(&g_runtime)), "pass");
-    assert_eq!(s("BR.LOG.1", &good, None, None), "pass");
-    assert_eq!(s("BR.LOG.2", &good, None, Some(&org_trail)), "pass");
-    assert_eq!(s("BR.LOG.3", &good, None, Some(&org_trail)), "pass");
-    assert_eq!(s("BR.LOG.5", &good, None, None), "pass");
-    assert_eq!(s("BR.INV.1", &good, us, None), "pass");
-    assert_eq!(s("BR.INV.2", &good, us, None), "pass");
-    assert_eq!(s("BR.INV.3", &good, us, None), "pass");
-    assert_eq!(s("BR.ENC.1", &good, eu, None), "pass");
-    assert_eq!(s("BR.ENC.2", &good, None, Some(&g_key)), "pass");
-    assert_eq!(s("BR.GRD.1", &good, us, None), "pass");
-    assert_eq!(s("BR.IAM.1", &good, None, None), "pass");
-    assert_eq!(s("BR.CFG.1", &good, us, None), "pass");
-    assert_eq!(s("BR.COV.1", &good, None, None), "pass");
+    assert_eq!(s("BR.NET.1", &good, us, None), Status::Pass);
+    assert_eq!(s("BR.NET.2", &good, us, Some(&g_runtime)), Status::Pass);
+    assert_eq!(s("BR.LOG.1", &good, None, None), Status::Pass);
+    assert_eq!(s("BR.LOG.2", &good, None, Some(&org_trail)), Status::Pass);
+    assert_eq!(s("BR.LOG.3", &good, None, Some(&org_trail)), Status::Pass);
+    assert_eq!(s("BR.LOG.5", &good, None, None), Status::Pass);
+    assert_eq!(s("BR.INV.1", &good, us, None), Status::Pass);
+    assert_eq!(s("BR.INV.2", &good, us, None), Status::Pass);
+    assert_eq!(s("BR.INV.3", &good, us, None), Status::Pass);
+    assert_eq!(s("BR.ENC.1", &good, eu, None), Status::Pass);
+    assert_eq!(s("BR.ENC.2", &good, None, Some(&g_key)), Status::Pass);
+    assert_eq!(s("BR.GRD.1", &good, us, None), Status::Pass);
+    assert_eq!(s("BR.IAM.1", &good, None, None), Status::Pass);
+    assert_eq!(s("BR.CFG.1", &good, us, None), Status::Pass);
+    assert_eq!(s("BR.COV.1", &good, None, None), Status::Pass);
     // The emulator never reports a digest delivery, so a validated trail is unhealthy there.
     let log4 = finding(&r1, "BR.LOG.4", &good, None, Some(&org_trail));
-    assert_eq!(log4.status, "fail");
+    assert_eq!(log4.status, Status::Fail);
     assert!(log4.detail.contains("never delivered a digest file"), "{}", log4.detail);
     // Unapproved regions get no region-scoped verdicts.
     assert!(!r1.findings.iter().any(|f| f.control_id == "BR.NET.1" && f.region.as_deref() == eu));
 
     // bad
-    assert_eq!(s("BR.NET.1", &bad, us, None), "fail");
-    assert_eq!(s("BR.NET.2", &bad, us, Some(&b_open)), "fail");
-    assert_eq!(s("BR.LOG.1", &bad, None, None), "pass", "the organization trail covers it");
-    assert_eq!(s("BR.LOG.2", &bad, None, Some(&b_trail)), "fail");
-    assert_eq!(s("BR.LOG.3", &bad, None, Some(&b_trail)), "fail");
-    assert_eq!(s("BR.INV.1", &bad, us, None), "pass");
-    assert_eq!(s("BR.INV.2", &bad, us, None), "fail");
-    assert_eq!(s("BR.INV.3", &bad, us, None), "fail");
-    assert_eq!(s("BR.ENC.1", &bad, eu, None), "fail");
-    assert_eq!(s("BR.GRD.1", &bad, us, None), "fail");
-    assert_eq!(s("BR.CFG.1", &bad, us, None), "fail");
-    assert_eq!(s("BR.COV.1", &bad, None, None), "pass");
+    assert_eq!(s("BR.NET.1", &bad, us, None), Status::Fail);
+    assert_eq!(s("BR.NET.2", &bad, us, Some(&b_open)), Status::Fail);
+    assert_eq!(s("BR.LOG.1", &bad, None, None), Status::Pass, "the organization trail covers it");
+    assert_eq!(s("BR.LOG.2", &bad, None, Some(&b_trail)), Status::Fail);
+    assert_eq!(s("BR.LOG.3", &bad, None, Some(&b_trail)), Status::Fail);
+    assert_eq!(s("BR.INV.1", &bad, us, None), Status::Pass);
+    assert_eq!(s("BR.INV.2", &bad, us, None), Status::Fail);
+    assert_eq!(s("BR.INV.3", &bad, us, None), Status::Fail);
+    assert_eq!(s("BR.ENC.1", &bad, eu, None), Status::Fail);
+    assert_eq!(s("BR.GRD.1", &bad, us, None), Status::Fail);
+    assert_eq!(s("BR.CFG.1", &bad, us, None), Status::Fail);
+    assert_eq!(s("BR.COV.1", &bad, None, None), Status::Pass);
     let iam_failures: Vec<&str> = r1
         .findings
         .iter()
-        .filter(|f| f.control_id == "BR.IAM.1" && f.account_id == bad && f.status == "fail")
+        .filter(|f| f.control_id == "BR.IAM.1" && f.account_id == bad && f.status == Status::Fail)
         .map(|f| f.resource_id.as_str())
         .collect();
     assert_eq!(iam_failures, [format!("arn:aws:iam::{bad}:role/wide"), format!("arn:aws:iam::{bad}:user/admin")]);
 
     // locked: not assessed is never a pass.
     let cov = finding(&r1, "BR.COV.1", &locked, None, None);
-    assert_eq!(cov.status, "fail");
+    assert_eq!(cov.status, Status::Fail);
     assert!(cov.detail.contains("AccessDenied"), "{}", cov.detail);
     for f in r1
         .findings
         .iter()
         .filter(|f| f.account_id == locked && !f.control_id.starts_with("BR.ORG") && f.control_id != "BR.COV.1")
     {
-        assert_eq!(f.status, "error", "{f:?}");
+        assert_eq!(f.status, Status::Error, "{f:?}");
         assert!(f.detail.contains("not assessed"), "{f:?}");
     }
-    assert!(!r1.findings.iter().any(|f| f.account_id == locked && f.status == "pass"));
+    assert!(!r1.findings.iter().any(|f| f.account_id == locked && f.status == Status::Pass));
 
     // flaky: the denied call is an error where it matters and a coverage failure.
-    assert_eq!(s("BR.NET.2", &flaky, eu, None), "error");
+    assert_eq!(s("BR.NET.2", &flaky, eu, None), Status::Error);
     let cov = finding(&r1, "BR.COV.1", &flaky, None, None);
-    assert_eq!(cov.status, "fail");
+    assert_eq!(cov.status, Status::Fail);
     assert!(cov.detail.contains("ec2:DescribeVpcEndpoints in eu-west-1 (UnauthorizedOperation)"), "{}", cov.detail);
 
     // Evidence and coverage are stored.
@@ -358,9 +362,9 @@ async fn sweep_end_to_end_with_transitions() {
     assert_ne!(r1.sweep_id, r2.sweep_id);
     let org_calls: u64 = r2.aws_calls["Organizations"].values().map(|c| c.calls).sum();
     assert_eq!(org_calls, 13, "each report counts its own sweep's calls");
-    assert_eq!(status(&r2, "BR.NET.1", &bad, us, None), "pass");
-    assert_eq!(status(&r2, "BR.CFG.1", &bad, us, None), "pass");
-    assert_eq!(status(&r2, "BR.CFG.1", &good, us, None), "fail");
+    assert_eq!(status(&r2, "BR.NET.1", &bad, us, None), Status::Pass);
+    assert_eq!(status(&r2, "BR.CFG.1", &bad, us, None), Status::Pass);
+    assert_eq!(status(&r2, "BR.CFG.1", &good, us, None), Status::Fail);
     assert!(!r2.findings.iter().any(|f| f.resource_id == b_open), "the deleted endpoint's finding is no longer active");
     assert_eq!(
         finding(&r2, "BR.NET.1", &good, us, None).first_seen_at,
@@ -370,21 +374,25 @@ async fn sweep_end_to_end_with_transitions() {
 
     let events = events_of_sweep(&pool, r2.sweep_id).await.unwrap();
     let id_of = |r: &Swept, c, a: &str, reg, res| finding(r, c, a, reg, res).id.clone();
-    let kind_of = |id: &str| events.iter().filter(|e| e.finding_id == id).map(|e| e.kind.clone()).collect::<Vec<_>>();
-    assert_eq!(kind_of(&id_of(&r2, "BR.NET.1", &bad, us, None)), ["resolved"]);
-    assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &bad, us, None)), ["resolved"]);
-    assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &good, us, None)), ["regressed"]);
-    assert_eq!(kind_of(&id_of(&r1, "BR.NET.2", &bad, us, Some(&b_open))), ["resolved"]);
+    let kind_of = |id: &FindingId| events.iter().filter(|e| e.finding_id == *id).map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(kind_of(&id_of(&r2, "BR.NET.1", &bad, us, None)), [EventKind::Resolved]);
+    assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &bad, us, None)), [EventKind::Resolved]);
+    assert_eq!(kind_of(&id_of(&r2, "BR.CFG.1", &good, us, None)), [EventKind::Regressed]);
+    assert_eq!(kind_of(&id_of(&r1, "BR.NET.2", &bad, us, Some(&b_open))), [EventKind::Resolved]);
     assert_eq!(
         kind_of(&id_of(&r2, "BR.NET.1", &good, us, None)),
-        Vec::<String>::new(),
+        Vec::<EventKind>::new(),
         "no event for an unchanged finding"
     );
     // The new runtime endpoint of `bad` is a new, passing finding.
-    assert!(events.iter().any(|e| e.kind == "first_seen" && e.new_status.as_deref() == Some("pass")));
+    assert!(events.iter().any(|e| e.kind == EventKind::FirstSeen && e.new_status == Some(Status::Pass)));
     // Nothing else changed state.
-    let state_changes =
-        events.iter().filter(|e| matches!(e.kind.as_str(), "resolved" | "regressed" | "opened" | "reopened")).count();
+    let state_changes = events
+        .iter()
+        .filter(|e| {
+            matches!(e.kind, EventKind::Resolved | EventKind::Regressed | EventKind::Opened | EventKind::Reopened)
+        })
+        .count();
     assert_eq!(state_changes, 4, "{events:#?}");
 
     // The aggregates followed every transition, and each sweep left its posture point: what
@@ -398,8 +406,8 @@ async fn sweep_end_to_end_with_transitions() {
                 .await
                 .unwrap();
         let mut expected = serde_json::Map::new();
-        for f in r.findings.iter().filter(|f| f.status == "fail") {
-            let n = expected.entry(f.severity.clone()).or_insert(serde_json::json!(0));
+        for f in r.findings.iter().filter(|f| f.status == Status::Fail) {
+            let n = expected.entry(f.severity.to_string()).or_insert(serde_json::json!(0));
             *n = serde_json::json!(n.as_i64().unwrap() + 1);
         }
         assert_eq!(failing, serde_json::Value::Object(expected), "posture point of sweep {}", r.sweep_id);

@@ -13,23 +13,21 @@ use axum::http::{Request, StatusCode, header};
 use bedrock_sweeper::api::auth::{FingerprintKey, MAX_FAILURES};
 use bedrock_sweeper::api::{self, AppState};
 use bedrock_sweeper::config::{ApiSettings, Role, TokenHash};
-use bedrock_sweeper::scheduler::Runner;
 use http_body_util::BodyExt;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-use super::super::helpers::test_db;
+use super::super::helpers::{service, test_db};
 use super::super::sweep_e2e::deps;
 use super::{OPERATOR, VIEWER, post_json};
 
-fn state(pool: sqlx::PgPool) -> AppState {
-    let runner = Arc::new(Runner::new(deps("http://127.0.0.1:9", pool), 1));
+async fn state(pool: sqlx::PgPool) -> AppState {
     let tokens = [
         TokenHash { role: Role::Viewer, sha256: Sha256::digest(VIEWER.as_bytes()).into() },
         TokenHash { role: Role::Operator, sha256: Sha256::digest(OPERATOR.as_bytes()).into() },
     ];
-    AppState::new(runner, &tokens, None)
+    service(deps("http://127.0.0.1:9", pool).await, &tokens).state().clone()
 }
 
 /// A GET as if from `peer` (what `serve` attaches to every request).
@@ -54,7 +52,7 @@ async fn get_from(app: &Router, peer: &str, token: &str) -> (StatusCode, Option<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_401s_lock_the_address_out_and_only_that_address() {
     let (pool, _) = test_db().await;
-    let state = state(pool);
+    let state = state(pool).await;
     let limiter = Arc::clone(&state.auth_failures);
     let app = api::router(state);
     let (attacker, neighbour) = ("192.0.2.10:40000", "192.0.2.11:40000");
@@ -96,7 +94,7 @@ async fn audit_fingerprints_are_keyed_by_the_deployments_secret() {
     assert_ne!(key.fingerprint(OPERATOR), first.fingerprint(OPERATOR));
 
     // What the audit trail records.
-    let mut state = state(pool);
+    let mut state = state(pool).await;
     state.fingerprint_key = first.clone();
     let app = api::router(state);
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();

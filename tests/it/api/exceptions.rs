@@ -7,6 +7,7 @@ use super::super::helpers::{Moto, test_db};
 use super::super::seed::Org;
 use super::super::sweep_e2e::deps;
 use super::{OPERATOR, VIEWER, app, call, get, post_json};
+use bedrock_sweeper::domain::Status;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exceptions_suppress_matching_findings_until_withdrawn_or_expired() {
@@ -15,9 +16,9 @@ async fn exceptions_suppress_matching_findings_until_withdrawn_or_expired() {
     let sandbox = org.ou(&org.root, "Sandbox").await;
     let member = org.account("sandbox-app", &sandbox).await;
     let (pool, _) = test_db().await;
-    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
-    let (app, _) = app(&moto.endpoint(), pool.clone());
-    let target = report.findings.iter().find(|f| f.status == "fail" && f.account_id == member).unwrap();
+    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()).await, "test").await.unwrap();
+    let (app, _) = app(&moto.endpoint(), pool.clone()).await;
+    let target = report.findings.iter().find(|f| f.status == Status::Fail && f.account_id == member).unwrap();
     let elsewhere: Vec<&str> = report
         .findings
         .iter()
@@ -115,7 +116,7 @@ async fn exceptions_suppress_matching_findings_until_withdrawn_or_expired() {
         .filter(|f| !f["suppressed_by"].is_null())
         .map(|f| f["control_id"].as_str().unwrap())
         .collect();
-    assert!(!suppressed.is_empty() && suppressed.iter().all(|c| *c == target.control_id));
+    assert!(!suppressed.is_empty() && suppressed.iter().all(|c| target.control_id == *c));
     let trail = get(&app, &format!("/api/v1/exceptions/{id}")).await;
     assert_eq!(trail["audit"].as_array().unwrap().len(), 1);
     assert_eq!(trail["audit"][0]["action"], "created");

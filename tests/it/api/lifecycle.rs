@@ -12,12 +12,13 @@ use super::super::helpers::{Moto, test_db};
 use super::super::seed::Org;
 use super::super::sweep_e2e::deps;
 use super::{OPERATOR, VIEWER, app, call, get, silent_endpoint};
+use bedrock_sweeper::sweep::SweepOutcome;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_sweeps_accepts_then_conflicts_while_running() {
     let (pool, _) = test_db().await;
     let (endpoint, _silent) = silent_endpoint().await;
-    let (app, runner) = app(&endpoint, pool);
+    let (app, runner) = app(&endpoint, pool).await;
 
     let r = call(&app, "POST", "/api/v1/sweeps", Some(OPERATOR)).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
@@ -64,12 +65,12 @@ async fn an_interrupted_sweep_is_resumed_on_start() {
     org.account("member", &org.root).await;
     let (pool, _) = test_db().await;
     // A process stopped before any account was swept: the sweep stays `running`, planned.
-    let stopped = deps(&moto.endpoint(), pool.clone());
+    let stopped = deps(&moto.endpoint(), pool.clone()).await;
     stopped.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let interrupted = sweep::run(&stopped, "test").await.unwrap();
-    assert_eq!(interrupted.status, "interrupted");
+    assert_eq!(interrupted.status, SweepOutcome::Interrupted);
 
-    let (app, runner) = app(&moto.endpoint(), pool);
+    let (app, runner) = app(&moto.endpoint(), pool).await;
     let before = get(&app, &format!("/api/v1/sweeps/{}", interrupted.sweep_id)).await;
     assert_eq!(before["status"], "running");
     assert_eq!(before["progress"]["done"], 0);

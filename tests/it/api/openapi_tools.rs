@@ -10,6 +10,7 @@ use super::super::helpers::{Moto, test_db};
 use super::super::seed::Org;
 use super::super::sweep_e2e::deps;
 use super::{VIEWER, app};
+use bedrock_sweeper::sweep::SweepOutcome;
 
 fn tools_bin() -> std::path::PathBuf {
     let dir = match std::env::var("OPENAPI_TOOLS") {
@@ -37,9 +38,9 @@ async fn the_document_validates_and_a_generated_client_reads_the_api() {
     let org = Org::create(&moto.endpoint()).await;
     org.account("prod-app", &org.root).await;
     let (pool, _) = test_db().await;
-    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
-    assert_eq!(report.status, "completed");
-    let (router, _runner) = app(&moto.endpoint(), pool.clone());
+    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()).await, "test").await.unwrap();
+    assert_eq!(report.status, SweepOutcome::Completed);
+    let (router, _runner) = app(&moto.endpoint(), pool.clone()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

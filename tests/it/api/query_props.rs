@@ -172,7 +172,7 @@ fn query(params: Vec<Param>) -> impl Strategy<Value = String> {
 async fn every_listing_answers_any_query_with_200_or_400() {
     let (pool, _) = test_db().await;
     // No AWS call is made: nothing here starts a sweep.
-    let (app, _runner) = app("http://127.0.0.1:9", pool);
+    let (app, _runner) = app("http://127.0.0.1:9", pool).await;
     let listings = listings();
     assert!(listings.len() >= 6, "{listings:?}");
     assert!(

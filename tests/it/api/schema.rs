@@ -17,6 +17,7 @@ use super::super::helpers::{Moto, test_db};
 use super::super::seed::Org;
 use super::super::sweep_e2e::deps;
 use super::{OPERATOR, app};
+use bedrock_sweeper::sweep::SweepOutcome;
 
 fn schemathesis_binary() -> String {
     if let Ok(bin) = std::env::var("SCHEMATHESIS") {
@@ -35,9 +36,9 @@ async fn schemathesis_finds_no_server_error_and_no_answer_against_the_document()
     let workloads = org.ou(&org.root, "Workloads").await;
     org.account("prod-app", &workloads).await;
     let (pool, _) = test_db().await;
-    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()), "test").await.unwrap();
-    assert_eq!(report.status, "completed");
-    let (router, _runner) = app(&moto.endpoint(), pool);
+    let report = crate::helpers::run_sweep(&deps(&moto.endpoint(), pool.clone()).await, "test").await.unwrap();
+    assert_eq!(report.status, SweepOutcome::Completed);
+    let (router, _runner) = app(&moto.endpoint(), pool).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
