@@ -15,7 +15,7 @@ use aws_credential_types::Credentials;
 use bedrock_sweeper::aws::AwsContext;
 use bedrock_sweeper::catalog::Catalog;
 use bedrock_sweeper::config::AwsSettings;
-use bedrock_sweeper::export::security_hub::Sender;
+use bedrock_sweeper::export::sender::Sender;
 use bedrock_sweeper::store::workflow::DefaultTarget;
 use bedrock_sweeper::store::{self, outbox};
 use sqlx::postgres::PgPoolOptions;

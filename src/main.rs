@@ -73,7 +73,7 @@ async fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(2, &e.to_string()),
     };
-    let catalog = match Catalog::embedded() {
+    let catalog = match Catalog::embedded().and_then(|c| bedrock_sweeper::evaluate::check_catalog(&c).map(|()| c)) {
         Ok(c) => Arc::new(c),
         Err(e) => return fail(1, &format!("the control catalog is invalid: {e}")),
     };

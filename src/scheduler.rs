@@ -20,7 +20,8 @@ use tracing::{error, info, warn};
 
 use crate::aws::CallCounts;
 use crate::domain::{AccountId, SweepId};
-use crate::export::security_hub::{Counters, DrainReport, Sender};
+use crate::export::security_hub::DrainReport;
+use crate::export::sender::{Counters, Sender};
 use crate::store::workflow::DefaultTarget;
 use crate::store::{StoreError, sweeps};
 use crate::sweep::{self, SweepDeps, SweepError, SweepReport};

@@ -14,8 +14,9 @@ use super::error::{ApiError, ErrorBody, Query};
 use super::findings::Finding;
 use super::pagination::{self, PageMeta};
 use super::{AppState, rfc3339_opt};
-use crate::domain::{AccountId, OuPath};
+use crate::domain::AccountId;
 use crate::store::accounts::{self, AccountFilter, AccountRow};
+use crate::store::findings;
 
 /// An account.
 #[derive(Debug, Serialize, ToSchema)]
@@ -87,11 +88,6 @@ pub struct AccountPage {
     pub meta: PageMeta,
 }
 
-/// Checks an `ou` filter: a path of names such as `Root/Workloads`.
-pub(super) fn ou_filter(ou: Option<String>) -> Result<Option<OuPath>, ApiError> {
-    ou.map(|p| OuPath::parse(&p)).transpose().map_err(|e| ApiError::bad("ou", e.to_string()))
-}
-
 /// Lists accounts.
 #[utoipa::path(get, operation_id = "listAccounts", path = "/accounts", tag = "accounts", params(AccountQuery),
     responses((status = 200, description = "A page of accounts, with the cursor of the next page", body = AccountPage), (status = 400, description = "Bad request: the error names the parameter and what is wrong with it", body = ErrorBody)),
@@ -103,7 +99,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode(q.cursor.as_deref(), |k| AccountId::parse(k).ok())?;
-    let filter = AccountFilter { ou: ou_filter(q.ou)?, failing: q.failing };
+    let filter = AccountFilter { ou: super::ou_filter(q.ou)?, failing: q.failing };
     let pool = state.pool.clone();
     shared_json(&state.caches.listings, &format!("accounts?{}", uri.query().unwrap_or("")), move || async move {
         let rows = accounts::page(&pool, &filter, after.as_ref(), limit + 1).await?;
@@ -130,7 +126,8 @@ pub struct AccountDetail {
     security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AccountDetail>, ApiError> {
     let id = AccountId::parse(&id).map_err(|e| ApiError::bad("account id", e))?;
-    let (account, findings) =
+    let account =
         accounts::get(&state.pool, &id).await?.ok_or_else(|| ApiError::NotFound(format!("no account {id}")))?;
+    let findings = findings::of_account(&state.pool, &id).await?;
     Ok(Json(AccountDetail { account: account.into(), findings: findings.into_iter().map(Finding::from).collect() }))
 }

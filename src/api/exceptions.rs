@@ -83,9 +83,7 @@ impl NewExceptionBody {
         Ok(NewException {
             control_id: self.control_id,
             account_id: s.account_id,
-            ou_path: super::accounts::ou_filter(s.ou)
-                .map_err(|_| ApiError::bad("scope.ou", "not an OU path"))?
-                .map(String::from),
+            ou_path: super::ou_filter(s.ou).map_err(|_| ApiError::bad("scope.ou", "not an OU path"))?.map(String::from),
             region: s.region,
             resource_pattern: s.resource_pattern,
             reason,

@@ -148,7 +148,7 @@ pub async fn list(
         account_id: q.account_id,
         region: q.region,
         severity: q.severity,
-        ou: super::accounts::ou_filter(q.ou)?,
+        ou: super::ou_filter(q.ou)?,
     };
     let pool = state.pool.clone();
     shared_json(&state.caches.listings, &format!("findings?{}", uri.query().unwrap_or("")), move || async move {

@@ -99,6 +99,11 @@ pub async fn fingerprint_key(settings: &ApiSettings, pool: &PgPool) -> Result<au
     }
 }
 
+/// Checks an `ou` filter: a path of names such as `Root/Workloads`.
+pub(crate) fn ou_filter(ou: Option<String>) -> Result<Option<crate::domain::OuPath>, error::ApiError> {
+    ou.map(|p| crate::domain::OuPath::parse(&p)).transpose().map_err(|e| error::ApiError::bad("ou", e.to_string()))
+}
+
 // Timestamps as RFC 3339 in UTC with milliseconds, like `sweep --output json`.
 pub(crate) use crate::domain::{rfc3339, rfc3339_opt};
 

@@ -16,6 +16,7 @@ use super::error::ApiError;
 use super::sweeps::Sweep;
 use crate::store::StoreError;
 use crate::store::posture::{self, Posture as PostureRow};
+use crate::store::sweeps::{self, SweepProgressRow};
 
 /// Account coverage.
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,8 +46,8 @@ pub struct Posture {
     pub last_sweep: Option<Sweep>,
 }
 
-impl From<PostureRow> for Posture {
-    fn from(p: PostureRow) -> Self {
+impl Posture {
+    fn new(p: PostureRow, last_sweep: Option<SweepProgressRow>) -> Self {
         Self {
             accounts: AccountCoverage {
                 total: p.accounts_in_organization,
@@ -57,7 +58,7 @@ impl From<PostureRow> for Posture {
             failing_by_severity: p.failing_by_severity.into_iter().collect(),
             failing_suppressed: p.failing_suppressed,
             controls: p.controls.iter().map(|c| (c.control_id.clone(), ControlResults::from(c))).collect(),
-            last_sweep: p.last_sweep.map(Sweep::from),
+            last_sweep: last_sweep.map(Sweep::from),
         }
     }
 }
@@ -72,7 +73,8 @@ pub async fn get(State(state): State<AppState>) -> Result<Response, ApiError> {
         .caches
         .posture
         .get_or_compute(move || async move {
-            let posture = Posture::from(posture::current(&pool).await?);
+            let last_sweep = sweeps::page(&pool, None, 1).await?.into_iter().next();
+            let posture = Posture::new(posture::current(&pool).await?, last_sweep);
             Ok::<_, ApiError>(Bytes::from(serde_json::to_vec(&posture).map_err(StoreError::from)?))
         })
         .await?;

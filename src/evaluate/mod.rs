@@ -23,6 +23,7 @@ pub mod scp;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{Catalog, CatalogError};
 use crate::config::ControlParameters;
 use crate::domain::{AccountId, ControlId, Region, Status};
 use crate::snapshot::{AccountSnapshot, NotAssessed, OrgAccount, OrgSnapshot, RegionSnapshot};
@@ -286,6 +287,28 @@ pub fn evaluated_controls() -> Vec<&'static str> {
     CONTROLS.iter().map(|c| c.id).collect()
 }
 
+/// Checks that every control of `catalog` has an evaluator and every evaluator a control:
+/// run at start-up (a catalog entry nothing evaluates would never be reported) and in a test.
+pub fn check_catalog(catalog: &Catalog) -> Result<(), CatalogError> {
+    catalog_matches(catalog, &evaluated_controls())
+}
+
+fn catalog_matches(catalog: &Catalog, evaluated: &[&str]) -> Result<(), CatalogError> {
+    let controls = catalog.controls();
+    let missing: Vec<_> =
+        controls.iter().filter(|c| !evaluated.contains(&c.id.as_str())).map(|c| c.id.to_string()).collect();
+    let unlisted: Vec<_> =
+        evaluated.iter().filter(|id| !controls.iter().any(|c| c.id.as_str() == **id)).copied().collect();
+    if missing.is_empty() && unlisted.is_empty() {
+        return Ok(());
+    }
+    Err(CatalogError::Evaluators(format!(
+        "no evaluator for [{}]; no catalog entry for [{}]",
+        missing.join(", "),
+        unlisted.join(", ")
+    )))
+}
+
 /// The verdicts for one account, and where they could not see everything.
 #[derive(Debug, Clone, Default)]
 pub struct AccountVerdicts {
@@ -331,3 +354,22 @@ pub fn account(input: &AccountInput<'_>) -> AccountVerdicts {
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+#[cfg(test)]
+mod catalog_check {
+    use super::*;
+
+    #[test]
+    fn every_control_of_the_catalog_has_an_evaluator_and_every_evaluator_a_control() {
+        let catalog = Catalog::embedded().unwrap();
+        check_catalog(&catalog).unwrap_or_else(|e| panic!("{e}"));
+
+        let mut extra = evaluated_controls();
+        extra.push("BR.NET.99");
+        let err = catalog_matches(&catalog, &extra).unwrap_err().to_string();
+        assert!(err.contains("no catalog entry for [BR.NET.99]"), "{err}");
+        let fewer: Vec<&str> = evaluated_controls().into_iter().filter(|id| *id != "BR.LOG.1").collect();
+        let err = catalog_matches(&catalog, &fewer).unwrap_err().to_string();
+        assert!(err.contains("no evaluator for [BR.LOG.1]"), "{err}");
+    }
+}

@@ -12,45 +12,22 @@
 //!   a re-send after a crash carries the same UpdatedAt, which Security Hub ignores.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::StreamExt;
 use serde::Serialize;
-use sqlx::PgPool;
 use tracing::{instrument, warn};
 
 use super::asff::{self, Delivery};
-use crate::aws::errors::{FailureKind, classify};
-use crate::aws::{self, AccountClients, AwsContext};
-use crate::catalog::Catalog;
+use super::sender::{MAX_BATCH, MAX_REQUEST_BYTES, Pacer, Sender, hub_status};
+use crate::aws::errors::classify;
+use crate::aws::{self, AccountClients};
 use crate::config::ManagementAccess;
 use crate::domain::{AccountId, Partition, Region};
 use crate::store::StoreError;
 use crate::store::outbox::{self, DueItem};
-use crate::store::workflow::{self, DefaultTarget};
-
-/// BatchImportFindings accepts at most 100 findings...
-pub const MAX_BATCH: usize = 100;
-/// ...and 6 MB per request.
-pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
-/// Sustained requests per second per account and region.
-pub const RATE_PER_SECOND: f64 = 10.0;
-/// Burst.
-pub const BURST: f64 = 30.0;
-
-/// Counters since the process started (they become metrics with the API).
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Findings Security Hub accepted.
-    pub imported: AtomicU64,
-    /// Findings rejected for good (InvalidInput or our own validation).
-    pub failed: AtomicU64,
-    /// Findings deferred to a later attempt.
-    pub retried: AtomicU64,
-}
+use crate::store::workflow;
 
 /// What a drain did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -78,68 +55,9 @@ pub struct DrainReport {
     pub workflow_pending: i64,
 }
 
-/// What a failed Security Hub call says about the target's hub, as `security_hub_targets`
-/// records it: `not_enabled`, `access_denied` or `error`.
-pub(super) fn hub_status(failure: &crate::aws::errors::Failure) -> &'static str {
-    match (failure.kind, failure.code.as_str()) {
-        (_, "InvalidAccessException") | (FailureKind::NotEnabled, _) => "not_enabled",
-        (FailureKind::AccessDenied, _) => "access_denied",
-        _ => "error",
-    }
-}
-
 /// Serialises drains across processes and replicas (a transaction-scoped advisory lock, so
 /// a drain that dies or is cancelled releases it with its transaction).
 const DRAIN_LOCK: i64 = 0x6272_7377_7368_6472;
-
-/// What a drain needs.
-#[derive(Clone)]
-pub struct Sender {
-    /// The database.
-    pub pool: PgPool,
-    /// AWS access.
-    pub aws: AwsContext,
-    /// The catalog (titles, remediation, mappings).
-    pub catalog: Arc<Catalog>,
-    /// The management account (reached with own credentials when configured so).
-    pub management_account: Option<AccountId>,
-    /// The hub region, and the central account when findings go to one (reached with own
-    /// credentials).
-    pub hub: DefaultTarget,
-    /// Targets handled at once.
-    pub concurrency: usize,
-    /// Base delay of the backoff for deferred findings.
-    pub retry_base: chrono::Duration,
-    /// Stop after this many requests (tests use it to stop a drain in the middle).
-    pub max_requests: Option<u64>,
-    /// Process-wide counters.
-    pub counters: Arc<Counters>,
-}
-
-/// Paces requests to one account and region at [`RATE_PER_SECOND`] with [`BURST`].
-pub(super) struct TokenBucket {
-    tokens: f64,
-    last: Instant,
-}
-
-impl TokenBucket {
-    pub(super) fn new() -> Self {
-        Self { tokens: BURST, last: Instant::now() }
-    }
-
-    pub(super) async fn take(&mut self) {
-        loop {
-            let now = Instant::now();
-            self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * RATE_PER_SECOND).min(BURST);
-            self.last = now;
-            if self.tokens >= 1.0 {
-                self.tokens -= 1.0;
-                return;
-            }
-            tokio::time::sleep(Duration::from_secs_f64((1.0 - self.tokens) / RATE_PER_SECOND)).await;
-        }
-    }
-}
 
 impl Sender {
     /// Sends everything due: imports until the outbox has nothing due left (or
@@ -296,7 +214,7 @@ impl Sender {
             }
         }
 
-        let mut bucket = TokenBucket::new();
+        let pacer = Pacer::new();
         let mut batches: Vec<Vec<(DueItem, asff::Asff, usize)>> = Vec::new();
         for entry in ready {
             let fits = batches.last().is_some_and(|b| {
@@ -321,7 +239,7 @@ impl Sender {
                 stop.store(true, Ordering::Relaxed);
                 break;
             }
-            bucket.take().await;
+            pacer.take().await;
             let findings = batch.iter().map(|(_, a, _)| a.to_sdk()).collect();
             // Boxed: the SDK's request future is large, and a deep stack of them overflows a worker thread.
             let sent = Box::pin(client.batch_import_findings().set_findings(Some(findings)).send()).await;

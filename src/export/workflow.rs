@@ -21,7 +21,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::{instrument, warn};
 
 use super::asff::asff_id;
-use super::security_hub::{MAX_BATCH, Sender, TokenBucket, hub_status};
+use super::sender::{MAX_BATCH, Pacer, Sender, hub_status};
 use crate::aws::errors::classify;
 use crate::domain::Region;
 use crate::store::StoreError;
@@ -111,10 +111,10 @@ impl Sender {
             }
         }
 
-        let mut bucket = TokenBucket::new();
+        let pacer = Pacer::new();
         let mut batches = batches.into_iter();
         while let Some(batch) = batches.next() {
-            bucket.take().await;
+            pacer.take().await;
             requests.fetch_add(1, Ordering::Relaxed);
             let first = &batch[0];
             let mut request = client

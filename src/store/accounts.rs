@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
-use super::findings::FindingListRow;
-use crate::domain::{AccountId, FindingRecord, OuPath, SweepId};
+use crate::domain::{AccountId, OuPath, SweepId};
 use crate::snapshot::OrgAccount;
 
 /// Writes the account as `sweep` saw it; `assessed` when its role could be assumed (the time
@@ -104,24 +103,10 @@ pub async fn page(
         .await?)
 }
 
-/// One account and its active findings, or `None` when it was never swept.
-pub async fn get(pool: &PgPool, id: &AccountId) -> Result<Option<(AccountRow, Vec<FindingListRow>)>, StoreError> {
-    let Some(account) = sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(format!("{SELECT} where a.id = $1")))
+/// One account, or `None` when it was never swept.
+pub async fn get(pool: &PgPool, id: &AccountId) -> Result<Option<AccountRow>, StoreError> {
+    Ok(sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(format!("{SELECT} where a.id = $1")))
         .bind(id)
         .fetch_optional(pool)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let findings = sqlx::query_as::<_, FindingListRow>(sqlx::AssertSqlSafe(format!(
-        "select {}, {} as suppressed_by
-         from findings f where f.account_id = $1 and f.active
-         order by f.control_id, f.region nulls first, f.resource_id",
-        FindingRecord::select_list("f"),
-        super::exceptions::SUPPRESSED_BY.as_str()
-    )))
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    Ok(Some((account, findings)))
+        .await?)
 }

@@ -447,6 +447,20 @@ pub async fn page(
     Ok(q.build_query_as::<FindingListRow>().fetch_all(pool).await?)
 }
 
+/// The active findings of one account, by control, region and resource.
+pub async fn of_account(pool: &PgPool, account: &AccountId) -> Result<Vec<FindingListRow>, StoreError> {
+    Ok(sqlx::query_as::<_, FindingListRow>(sqlx::AssertSqlSafe(format!(
+        "select {}, {} as suppressed_by
+         from findings f where f.account_id = $1 and f.active
+         order by f.control_id, f.region nulls first, f.resource_id",
+        FindingRecord::select_list("f"),
+        super::exceptions::SUPPRESSED_BY.as_str()
+    )))
+    .bind(account)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// A finding with what the API's detail view adds to the listing.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FindingDetailRow {

@@ -10,7 +10,6 @@ use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
 use super::controls::ControlResultRow;
-use super::sweeps::SweepProgressRow;
 use crate::domain::SweepId;
 
 /// The organization's posture now.
@@ -32,8 +31,6 @@ pub struct Posture {
     pub failing_suppressed: i64,
     /// Results per control.
     pub controls: Vec<ControlResultRow>,
-    /// The most recent sweep.
-    pub last_sweep: Option<SweepProgressRow>,
 }
 
 /// Reads the current posture.
@@ -57,7 +54,6 @@ pub async fn current(pool: &PgPool) -> Result<Posture, StoreError> {
     )
     .fetch_optional(pool)
     .await?;
-    let last_sweep = super::sweeps::page(pool, None, 1).await?.into_iter().next();
     Ok(Posture {
         accounts_in_organization: in_org.map_or(recorded, |(n,)| i64::from(n)),
         accounts_recorded: recorded,
@@ -67,7 +63,6 @@ pub async fn current(pool: &PgPool) -> Result<Posture, StoreError> {
         failing_by_severity,
         failing_suppressed,
         controls: super::controls::results(pool).await?,
-        last_sweep,
     })
 }
 

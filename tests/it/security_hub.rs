@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use bedrock_sweeper::export::security_hub::Sender;
+use bedrock_sweeper::export::sender::Sender;
 use bedrock_sweeper::store::outbox::OutboxPolicy;
 use bedrock_sweeper::sweep::SweepReport;
 use serde_json::{Value, json};
