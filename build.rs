@@ -1,5 +1,7 @@
 //! Embeds the control catalog (`findings/**/*.toml`) into the binary, so a released
-//! binary carries the catalog it was validated with.
+//! binary carries the catalog it was validated with, and writes a constant for every control
+//! id the catalog holds (`evaluate::ids`), so an evaluator names its control by a constant
+//! that exists only if the control's file does.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -33,6 +35,18 @@ fn main() {
         writeln!(code, "    ({rel:?}, include_str!({f:?})),").expect("writing to a String cannot fail");
     }
     code.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalog_files.rs");
-    std::fs::write(out, code).expect("OUT_DIR is writable");
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    std::fs::write(Path::new(&out_dir).join("catalog_files.rs"), code).expect("OUT_DIR is writable");
+
+    // `findings/<family>/BR.<FAMILY>.<n>.toml` gives `pub const <FAMILY>_<n>`; the name is
+    // checked by `KnownControl::new` when the crate compiles, the file's contents at start-up.
+    let mut ids = String::new();
+    for f in &files {
+        let Some(stem) = Path::new(f).file_stem().and_then(|s| s.to_str()) else { continue };
+        let Some(rest) = stem.strip_prefix("BR.") else { continue };
+        let name = rest.replace('.', "_");
+        writeln!(ids, "/// `{stem}`.\npub const {name}: KnownControl = KnownControl::new({stem:?});")
+            .expect("writing to a String cannot fail");
+    }
+    std::fs::write(Path::new(&out_dir).join("control_ids.rs"), ids).expect("OUT_DIR is writable");
 }

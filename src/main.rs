@@ -50,6 +50,13 @@ enum Command {
         /// Print the catalog as JSON.
         #[arg(long)]
         json: bool,
+        /// Print the README's generated tables (controls, member-role permissions, emulator
+        /// coverage) as Markdown.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
+        /// With `--markdown`: rewrite the generated tables in this file in place.
+        #[arg(long, requires = "markdown", value_name = "FILE")]
+        update: Option<PathBuf>,
     },
 }
 
@@ -78,7 +85,22 @@ async fn main() -> ExitCode {
         Err(e) => return fail(1, &format!("the control catalog is invalid: {e}")),
     };
     match cli.command {
-        Command::Controls { json } => {
+        Command::Controls { markdown: true, update, .. } => {
+            let blocks = report::readme_blocks(&catalog);
+            let Some(path) = update else {
+                print!("{}", report::marked_blocks(&blocks));
+                return ExitCode::SUCCESS;
+            };
+            let updated = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|doc| report::splice_blocks(&doc, &blocks))
+                .and_then(|doc| std::fs::write(&path, doc).map_err(|e| e.to_string()));
+            match updated {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(1, &format!("{}: {e}", path.display())),
+            }
+        }
+        Command::Controls { json, .. } => {
             if json {
                 match serde_json::to_string_pretty(catalog.controls()) {
                     Ok(text) => println!("{text}"),

@@ -17,6 +17,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use assume::{AssumeRoleError, assume_role};
+
+/// The STS actions of the service's own credentials: entering the member accounts
+/// (`assume_role`) and knowing who it is (`CallerIdentity`).
+pub const ACTIONS: &[&str] = &["sts:AssumeRole", "sts:GetCallerIdentity"];
 pub use calls::{CallCounter, CallCounts, OperationCount, calls_since};
 pub use identity::{CallerIdentity, ManagementAccessRefused, check_management_access};
 

@@ -121,6 +121,18 @@ pub struct Control {
     pub remediation: Remediation,
     /// Framework mappings.
     pub compliance: Compliance,
+    /// How the test suite exercises it against the emulator (the README's coverage table).
+    pub emulator: EmulatorCoverage,
+}
+
+/// How the suite exercises a control against moto, for the README's coverage table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmulatorCoverage {
+    /// What runs end to end against moto (`—` when nothing does, with why).
+    pub end_to_end: String,
+    /// What the test proxy answers in moto's place, or what only unit tests cover (`—` for nothing).
+    pub replayed: String,
 }
 
 /// A region as listed in `findings/regions.toml`.
@@ -220,6 +232,11 @@ fn check_rules(path: &str, c: &Control) -> Result<(), CatalogError> {
     if c.rationale.trim().is_empty() || c.remediation.text.trim().is_empty() {
         return rule("rationale and remediation.text must not be empty".into());
     }
+    if c.emulator.end_to_end.trim().is_empty() || c.emulator.replayed.trim().is_empty() {
+        return rule(
+            "emulator.end_to_end and emulator.replayed must say how the suite covers it (`—` for nothing)".into(),
+        );
+    }
     if !c.remediation.url.starts_with("https://") {
         return rule("remediation.url must be an https URL".into());
     }
@@ -249,7 +266,7 @@ mod tests {
 
     fn control_text(id: &str, family: &str, extra: &str) -> String {
         format!(
-            "id = \"{id}\"\nfamily = \"{family}\"\ntitle = \"t\"\nseverity = \"high\"\nscope = \"account\"\nparameters = []\nrationale = \"r\"\n{extra}\n[remediation]\ntext = \"x\"\nurl = \"https://docs.aws.amazon.com/\"\n[compliance]\nnist_800_53_r5 = [\"AC-4\"]\niso_27001_2022 = [\"A.8.20\"]\nsoc2 = [\"CC6.6\"]\npci_dss_4 = [\"1.3.1\"]\nhipaa = [\"164.312(b)\"]\n"
+            "id = \"{id}\"\nfamily = \"{family}\"\ntitle = \"t\"\nseverity = \"high\"\nscope = \"account\"\nparameters = []\nrationale = \"r\"\n{extra}\n[remediation]\ntext = \"x\"\nurl = \"https://docs.aws.amazon.com/\"\n[compliance]\nnist_800_53_r5 = [\"AC-4\"]\niso_27001_2022 = [\"A.8.20\"]\nsoc2 = [\"CC6.6\"]\npci_dss_4 = [\"1.3.1\"]\nhipaa = [\"164.312(b)\"]\n[emulator]\nend_to_end = \"yes\"\nreplayed = \"—\"\n"
         )
     }
 

@@ -27,19 +27,20 @@ use crate::config::SweepSettings;
 use crate::domain::{AccountId, Region};
 use crate::snapshot::{AccountSnapshot, Gap, RegionSnapshot};
 
-/// Every IAM action the member role must allow: the union of the collectors' `ACTIONS`.
-/// A unit test holds it against `deploy/member-role-policy.json` exactly, and each
-/// collector's `ACTIONS` against the operations its source names in its gaps.
-pub const MEMBER_ROLE_ACTIONS: &[&[&str]] = &[
-    bedrock::ACTIONS,
-    cloudtrail::ACTIONS,
-    config_service::ACTIONS,
-    iam::ACTIONS,
-    kms::ACTIONS,
-    logs::ACTIONS,
-    regions::ACTIONS,
-    s3::ACTIONS,
-    vpc_endpoints::ACTIONS,
+/// Every IAM action the member role must allow, by collector: their union is the member
+/// role's policy. A unit test holds it against `deploy/member-role-policy.json` exactly, and
+/// each collector's `ACTIONS` against the operations its source names in its gaps; the
+/// README's permission list is generated from it (`bedrock-sweeper controls --markdown`).
+pub const MEMBER_ROLE_ACTIONS: &[(&str, &[&str])] = &[
+    ("bedrock", bedrock::ACTIONS),
+    ("cloudtrail", cloudtrail::ACTIONS),
+    ("config_service", config_service::ACTIONS),
+    ("iam", iam::ACTIONS),
+    ("kms", kms::ACTIONS),
+    ("logs", logs::ACTIONS),
+    ("regions", regions::ACTIONS),
+    ("s3", s3::ACTIONS),
+    ("vpc_endpoints", vpc_endpoints::ACTIONS),
 ];
 
 /// Turns an SDK error into a gap for `service:operation` in `region`.
@@ -119,7 +120,7 @@ async fn collect_region(clients: &AccountClients, region: &Region) -> RegionSnap
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
@@ -141,7 +142,8 @@ mod tests {
     /// API operations authorized by an IAM action of another name.
     const AUTHORIZED_AS: &[(&str, &str)] = &[("s3:GetBucketEncryption", "s3:GetEncryptionConfiguration")];
 
-    fn policy_actions(doc: &str) -> BTreeSet<String> {
+    /// The actions a policy document allows (every statement must be an Allow).
+    pub(crate) fn policy_actions(doc: &str) -> BTreeSet<String> {
         let doc: serde_json::Value = serde_json::from_str(doc).expect("policy JSON");
         let mut out = BTreeSet::new();
         for st in doc["Statement"].as_array().expect("statements") {
@@ -175,7 +177,7 @@ mod tests {
     #[test]
     fn the_member_role_policy_allows_exactly_what_the_collectors_call() {
         let declared: BTreeSet<String> =
-            MEMBER_ROLE_ACTIONS.iter().flat_map(|a| a.iter().map(|s| (*s).to_owned())).collect();
+            MEMBER_ROLE_ACTIONS.iter().flat_map(|(_, a)| a.iter().map(|s| (*s).to_owned())).collect();
         let allowed = policy_actions(include_str!("../../deploy/member-role-policy.json"));
         let missing: Vec<_> = declared.difference(&allowed).collect();
         let extra: Vec<_> = allowed.difference(&declared).collect();
@@ -208,6 +210,11 @@ mod tests {
                 assert!(listed.contains(name.as_str()), "src/collect/{name} is missing from COLLECTORS");
             }
         }
-        assert_eq!(listed.len(), MEMBER_ROLE_ACTIONS.len(), "every listed collector is in MEMBER_ROLE_ACTIONS");
+        let named: BTreeSet<String> = MEMBER_ROLE_ACTIONS.iter().map(|(c, _)| format!("{c}.rs")).collect();
+        assert_eq!(
+            named,
+            listed.iter().map(|f| (*f).to_owned()).collect(),
+            "every collector is in MEMBER_ROLE_ACTIONS"
+        );
     }
 }

@@ -83,17 +83,64 @@ pub struct ControlId(String);
 impl ControlId {
     /// Parses `BR.<FAMILY>.<n>`.
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        let mut parts = s.split('.');
-        let ok = parts.next() == Some("BR")
-            && parts.next().is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_uppercase()))
-            && parts.next().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            && parts.next().is_none();
-        if ok { Ok(Self(s.to_owned())) } else { Err(IdError::ControlId(s.to_owned())) }
+        if Self::is_well_formed(s) { Ok(Self(s.to_owned())) } else { Err(IdError::ControlId(s.to_owned())) }
+    }
+
+    /// Whether `s` is `BR.<FAMILY>.<n>`: `BR.`, one or more capitals, `.`, one or more digits.
+    /// A `const fn`, so that [`KnownControl::new`] checks the ids written in the code when it
+    /// is compiled.
+    pub const fn is_well_formed(s: &str) -> bool {
+        let b = s.as_bytes();
+        if b.len() < 6 || b[0] != b'B' || b[1] != b'R' || b[2] != b'.' {
+            return false;
+        }
+        let mut i = 3;
+        while i < b.len() && b[i].is_ascii_uppercase() {
+            i += 1;
+        }
+        if i == 3 || i >= b.len() || b[i] != b'.' {
+            return false;
+        }
+        i += 1;
+        let digits = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i > digits && i == b.len()
     }
 
     /// The id as written in the catalog.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A control id written in the code (`evaluate::ids`), checked when it is compiled: a
+/// malformed one does not build, so nothing parses it at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KnownControl(&'static str);
+
+impl KnownControl {
+    /// The id `id`; a compile error (in a `const`) when it is not `BR.<FAMILY>.<n>`.
+    pub const fn new(id: &'static str) -> Self {
+        assert!(ControlId::is_well_formed(id), "not a control id (BR.<FAMILY>.<n>)");
+        Self(id)
+    }
+
+    /// The id as text.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// The id as the findings carry it.
+    pub fn id(self) -> ControlId {
+        ControlId(self.0.to_owned())
+    }
+}
+
+impl fmt::Display for KnownControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
     }
 }
 
@@ -183,9 +230,10 @@ mod tests {
             assert!(Region::parse(bad).is_err(), "{bad}");
         }
         assert!(ControlId::parse("BR.NET.1").is_ok());
-        for bad in ["BR.NET", "BR.net.1", "XX.NET.1", "BR.NET.1.2", "BR..1"] {
+        for bad in ["BR.NET", "BR.net.1", "XX.NET.1", "BR.NET.1.2", "BR..1", "BR.NET.", "BR.NET.1a", ""] {
             assert!(ControlId::parse(bad).is_err(), "{bad}");
         }
+        assert!(ControlId::parse("BR.AGENTCORE.12").is_ok());
     }
 
     #[test]

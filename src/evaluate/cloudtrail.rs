@@ -3,7 +3,9 @@
 //! account's, in the organization snapshot).
 
 use super::{AccountInput, Evaluation};
-use crate::domain::Status;
+use super::{Control, Input, Judge, Proof, Regions, reads};
+use crate::domain::{KnownControl, Status};
+use crate::evaluate::ids;
 use crate::snapshot::{AccountSnapshot, EventSelectors, Trail};
 
 /// The trails that apply to the account, and the gap that hides some of them, if any.
@@ -77,7 +79,7 @@ pub fn trail_coverage(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<E
         };
         if t.is_multi_region && logging && management {
             return vec![input.account_verdict(
-                "BR.LOG.1",
+                ids::LOG_1,
                 Status::Pass,
                 format!("Trail {} is multi-region, logging and records all management events.", t.name),
             )];
@@ -95,11 +97,11 @@ pub fn trail_coverage(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<E
         problems.push(format!("{} is {}", t.name, why.join(", ")));
     }
     if let Some(h) = hidden {
-        return vec![input.account_verdict("BR.LOG.1", Status::Error, format!("No qualifying trail found, and {h}."))];
+        return vec![input.account_verdict(ids::LOG_1, Status::Error, format!("No qualifying trail found, and {h}."))];
     }
     if unknown > 0 {
         return vec![input.account_verdict(
-            "BR.LOG.1",
+            ids::LOG_1,
             Status::Error,
             format!("No qualifying trail found; the status or selectors of {unknown} trail(s) could not be read."),
         )];
@@ -109,14 +111,14 @@ pub fn trail_coverage(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<E
     } else {
         format!("No trail qualifies: {}.", problems.join("; "))
     };
-    vec![input.account_verdict("BR.LOG.1", Status::Fail, detail)]
+    vec![input.account_verdict(ids::LOG_1, Status::Fail, detail)]
 }
 
 /// Runs a per-trail check over every applicable trail.
 fn per_trail(
     input: &AccountInput<'_>,
     snap: &AccountSnapshot,
-    control: &str,
+    control: KnownControl,
     judge: impl Fn(&Trail) -> (Status, String),
 ) -> Vec<Evaluation> {
     let (trails, hidden) = applicable(input, snap);
@@ -137,7 +139,7 @@ fn per_trail(
 
 /// BR.LOG.2.
 pub fn log_file_validation(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
-    per_trail(input, snap, "BR.LOG.2", |t| {
+    per_trail(input, snap, ids::LOG_2, |t| {
         if t.log_file_validation {
             (Status::Pass, format!("Trail {} has log file validation enabled.", t.name))
         } else {
@@ -148,7 +150,7 @@ pub fn log_file_validation(input: &AccountInput<'_>, snap: &AccountSnapshot) -> 
 
 /// BR.LOG.3.
 pub fn trail_encryption(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
-    per_trail(input, snap, "BR.LOG.3", |t| {
+    per_trail(input, snap, ids::LOG_3, |t| {
         let Some(key_ref) = &t.kms_key_id else {
             return (Status::Fail, format!("Trail {} is not encrypted with a KMS key (SSE-S3 only).", t.name));
         };
@@ -169,7 +171,7 @@ pub fn trail_encryption(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec
 /// BR.LOG.4.
 pub fn delivery_health(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
     let max_age = chrono::Duration::hours(input.params.max_delivery_age_hours);
-    per_trail(input, snap, "BR.LOG.4", |t| {
+    per_trail(input, snap, ids::LOG_4, |t| {
         let s = match &t.status {
             Ok(s) => s,
             Err(gap) => {
@@ -263,8 +265,37 @@ pub fn bedrock_data_events(input: &AccountInput<'_>, snap: &AccountSnapshot) -> 
     } else {
         (Status::Fail, format!("No logging trail records Bedrock data events for {}.", missing.join(", ")))
     };
-    vec![input.account_verdict("BR.LOG.5", status, detail)]
+    vec![input.account_verdict(ids::LOG_5, status, detail)]
 }
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Input::{KmsKeys, ManagementKmsKeys, ManagementTrails, TrailDetails, Trails};
+    use Judge::Account;
+    use Proof::{Exhaustive, Witness};
+    use Regions::Swept;
+    const TRAILS_AND_DETAILS: &[Input] = &[Trails, TrailDetails, ManagementTrails];
+    const TRAILS: &[Input] = &[Trails, ManagementTrails];
+    &[
+        Control { id: ids::LOG_1, reads: reads(TRAILS_AND_DETAILS, Witness, Swept), judge: Account(trail_coverage) },
+        Control { id: ids::LOG_2, reads: reads(TRAILS, Exhaustive, Swept), judge: Account(log_file_validation) },
+        Control {
+            id: ids::LOG_3,
+            reads: reads(&[Trails, ManagementTrails, KmsKeys, ManagementKmsKeys], Exhaustive, Swept),
+            judge: Account(trail_encryption),
+        },
+        Control {
+            id: ids::LOG_4,
+            reads: reads(TRAILS_AND_DETAILS, Exhaustive, Swept),
+            judge: Account(delivery_health),
+        },
+        Control {
+            id: ids::LOG_5,
+            reads: reads(TRAILS_AND_DETAILS, Witness, Swept),
+            judge: Account(bedrock_data_events),
+        },
+    ]
+};
 
 #[cfg(test)]
 mod tests {

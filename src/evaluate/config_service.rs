@@ -1,12 +1,14 @@
 //! The `config` family: BR.CFG.1, an AWS Config recorder recording in every approved region.
 
 use super::{AccountInput, Evaluation};
+use super::{Control, Input, Judge, Proof, Regions, reads};
 use crate::domain::Status;
+use crate::evaluate::ids;
 use crate::snapshot::AccountSnapshot;
 
 /// BR.CFG.1.
 pub fn recorder_on(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
-    input.per_approved_region(snap, "BR.CFG.1", |rs| match &rs.config_recorders {
+    input.per_approved_region(snap, ids::CFG_1, |rs| match &rs.config_recorders {
         Err(gap) => (Status::Error, format!("Could not read AWS Config recorders: {}.", gap.summary())),
         Ok(r) if r.is_empty() => (Status::Fail, "No AWS Config recorder exists.".into()),
         Ok(r) => match r.iter().find(|r| r.recording) {
@@ -15,6 +17,15 @@ pub fn recorder_on(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eval
         },
     })
 }
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Input::ConfigRecorders;
+    use Judge::Account;
+    use Proof::Witness;
+    use Regions::Approved;
+    &[Control { id: ids::CFG_1, reads: reads(&[ConfigRecorders], Witness, Approved), judge: Account(recorder_on) }]
+};
 
 #[cfg(test)]
 mod tests {

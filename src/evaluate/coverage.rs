@@ -4,7 +4,9 @@
 
 use super::inputs::coverage_gaps;
 use super::{AccountInput, Evaluation};
+use super::{Control, Judge, ORG_ONLY};
 use crate::domain::Status;
+use crate::evaluate::ids;
 
 /// BR.COV.1.
 pub fn coverage(input: &AccountInput<'_>) -> Vec<Evaluation> {
@@ -24,5 +26,11 @@ pub fn coverage(input: &AccountInput<'_>) -> Vec<Evaluation> {
             }
         }
     };
-    vec![input.account_verdict("BR.COV.1", status, detail)]
+    vec![input.account_verdict(ids::COV_1, status, detail)]
 }
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Judge::Org;
+    &[Control { id: ids::COV_1, reads: ORG_ONLY, judge: Org(coverage) }]
+};

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 use super::{AccountInput, Evaluation};
+use super::{Control, Input, Judge, Proof, Regions, reads};
 use crate::domain::Status;
+use crate::evaluate::ids;
 use crate::snapshot::AccountSnapshot;
 
 /// BR.ENC.1.
@@ -16,7 +18,7 @@ pub fn custom_model_keys(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
             Ok(m) => m,
             Err(gap) => {
                 out.push(input.verdict(
-                    "BR.ENC.1",
+                    ids::ENC_1,
                     Some(&rs.region),
                     input.account.id.as_str(),
                     Status::Error,
@@ -42,11 +44,11 @@ pub fn custom_model_keys(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
                     None => (Status::Error, format!("The key {k} of custom model {} was not described.", m.name)),
                 },
             };
-            out.push(input.verdict("BR.ENC.1", Some(&rs.region), &m.arn, status, detail));
+            out.push(input.verdict(ids::ENC_1, Some(&rs.region), &m.arn, status, detail));
         }
     }
     if out.is_empty() {
-        out.push(input.account_verdict("BR.ENC.1", Status::NotApplicable, "The account has no custom models.".into()));
+        out.push(input.account_verdict(ids::ENC_1, Status::NotApplicable, "The account has no custom models.".into()));
     }
     out
 }
@@ -80,17 +82,17 @@ pub fn key_rotation(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
                         format!("Key {} ({}) does not support automatic rotation.", k.arn, k.key_spec),
                     ),
                 };
-                out.push(input.verdict("BR.ENC.2", None, &k.arn, status, detail));
+                out.push(input.verdict(ids::ENC_2, None, &k.arn, status, detail));
             }
             Some(Err(gap)) => out.push(input.verdict(
-                "BR.ENC.2",
+                ids::ENC_2,
                 None,
                 &key_ref,
                 Status::Error,
                 format!("Could not read key {key_ref}: {}.", gap.summary()),
             )),
             None => out.push(input.verdict(
-                "BR.ENC.2",
+                ids::ENC_2,
                 None,
                 &key_ref,
                 Status::Error,
@@ -100,13 +102,33 @@ pub fn key_rotation(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
     }
     if out.is_empty() {
         out.push(input.account_verdict(
-            "BR.ENC.2",
+            ids::ENC_2,
             Status::NotApplicable,
             "No customer-managed key protects Bedrock data in this account.".into(),
         ));
     }
     out
 }
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Input::{Buckets, CustomModels, InvocationLogGroup, InvocationLogging, KmsKeys};
+    use Judge::Account;
+    use Proof::Exhaustive;
+    use Regions::Swept;
+    &[
+        Control {
+            id: ids::ENC_1,
+            reads: reads(&[CustomModels, KmsKeys], Exhaustive, Swept),
+            judge: Account(custom_model_keys),
+        },
+        Control {
+            id: ids::ENC_2,
+            reads: reads(&[CustomModels, InvocationLogging, InvocationLogGroup, Buckets, KmsKeys], Exhaustive, Swept),
+            judge: Account(key_rotation),
+        },
+    ]
+};
 
 #[cfg(test)]
 mod tests {

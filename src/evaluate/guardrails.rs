@@ -2,13 +2,15 @@
 //! and a strong enough prompt-attack filter in every approved region.
 
 use super::{AccountInput, Evaluation};
+use super::{Control, Input, Judge, Proof, Regions, reads};
 use crate::domain::Status;
+use crate::evaluate::ids;
 use crate::snapshot::AccountSnapshot;
 
 /// BR.GRD.1.
 pub fn guardrail_in_place(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
     let min = input.params.min_prompt_attack_strength;
-    input.per_approved_region(snap, "BR.GRD.1", |rs| {
+    input.per_approved_region(snap, ids::GRD_1, |rs| {
         let guardrails = match &rs.guardrails {
             Ok(g) => g,
             Err(gap) => return (Status::Error, format!("Could not read guardrails: {}.", gap.summary())),
@@ -40,6 +42,15 @@ pub fn guardrail_in_place(input: &AccountInput<'_>, snap: &AccountSnapshot) -> V
         (Status::Fail, format!("No guardrail qualifies: {}.", why.join("; ")))
     })
 }
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Input::Guardrails;
+    use Judge::Account;
+    use Proof::Witness;
+    use Regions::Approved;
+    &[Control { id: ids::GRD_1, reads: reads(&[Guardrails], Witness, Approved), judge: Account(guardrail_in_place) }]
+};
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,9 @@
 use serde_json::Value;
 
 use super::{AccountInput, Evaluation};
+use super::{Control, Input, Judge, Proof, Regions, reads};
 use crate::domain::{Status, aws_managed_policy_name};
+use crate::evaluate::ids;
 use crate::snapshot::{AccountSnapshot, IamPrincipal};
 
 /// AWS-managed policies are named the same in every partition, so they are matched by name.
@@ -101,7 +103,7 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
         Ok(i) => i,
         Err(gap) => {
             return vec![input.account_verdict(
-                "BR.IAM.1",
+                ids::IAM_1,
                 Status::Error,
                 format!("Could not read IAM: {}.", gap.summary()),
             )];
@@ -125,7 +127,7 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
             continue;
         };
         out.push(input.verdict(
-            "BR.IAM.1",
+            ids::IAM_1,
             None,
             &p.arn,
             status,
@@ -134,13 +136,22 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
     }
     if out.is_empty() {
         out.push(input.account_verdict(
-            "BR.IAM.1",
+            ids::IAM_1,
             Status::Pass,
             format!("None of the {count} IAM roles, users and groups judged holds bedrock:* on all resources."),
         ));
     }
     out
 }
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Input::Iam;
+    use Judge::Account;
+    use Proof::Exhaustive;
+    use Regions::Swept;
+    &[Control { id: ids::IAM_1, reads: reads(&[Iam], Exhaustive, Swept), judge: Account(no_broad_bedrock_grants) }]
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! What each control reads, and what a gap in it means for the control's verdicts and for
 //! its earlier findings.
 //!
-//! Every control in the registry (`super::CONTROLS`) declares the collections it reads. When
+//! Every control in the registry (`super::FAMILIES`: each family file's `CONTROLS`) declares the collections it reads. When
 //! one of them has a gap in a scope the control looks at (the account, or one region), the
 //! verdicts of that scope are checked here, whatever the evaluator itself did:
 //! - `not_applicable` there becomes `error` ("nothing there" cannot be told from "could not
@@ -408,7 +408,7 @@ pub fn enforce(
 mod tests {
     use super::*;
     use crate::evaluate::fixtures::*;
-    use crate::evaluate::{AccountVerdicts, CONTROLS};
+    use crate::evaluate::{AccountVerdicts, controls};
     use crate::snapshot::{CustomModel, InvocationLogging, LogGroup};
 
     const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/k1";
@@ -551,9 +551,9 @@ mod tests {
             let Some(hidden) = break_input(&mut snap, input) else { continue };
             let out = evaluate(&snap);
             // Organization-judged controls do not read the member's snapshot.
-            let account_judged = CONTROLS.iter().filter(|c| matches!(c.judge, crate::evaluate::Judge::Account(_)));
+            let account_judged = controls().filter(|c| matches!(c.judge, crate::evaluate::Judge::Account(_)));
             for control in account_judged.filter(|c| c.reads.reads(input)) {
-                let id = ControlId::parse(control.id).unwrap();
+                let id = control.id.id();
                 let mine: Vec<&Evaluation> = out.evaluations.iter().filter(|e| e.control_id == id).collect();
                 let in_scope = |e: &&&Evaluation| match &hidden {
                     Scope::Account => true,

@@ -2,12 +2,14 @@
 //! CloudWatch Logs), BR.INV.2 (destinations encrypted with a CMK), BR.INV.3 (retention).
 
 use super::{AccountInput, Evaluation};
+use super::{Control, Input, Judge, Proof, Regions, reads};
 use crate::domain::Status;
+use crate::evaluate::ids;
 use crate::snapshot::{AccountSnapshot, Collected, KmsKey};
 
 /// BR.INV.1.
 pub fn logging_enabled(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
-    input.per_approved_region(snap, "BR.INV.1", |rs| match &rs.invocation_logging {
+    input.per_approved_region(snap, ids::INV_1, |rs| match &rs.invocation_logging {
         Err(gap) => (Status::Error, format!("Could not read the invocation-logging configuration: {}.", gap.summary())),
         Ok(None) => (Status::Fail, "Model invocation logging is not configured.".into()),
         Ok(Some(cfg)) if !cfg.text_delivery => {
@@ -45,7 +47,7 @@ fn key_verdict(
 
 /// BR.INV.2.
 pub fn destinations_encrypted(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
-    input.per_approved_region(snap, "BR.INV.2", |rs| {
+    input.per_approved_region(snap, ids::INV_2, |rs| {
         let cfg = match &rs.invocation_logging {
             Err(gap) => {
                 return (
@@ -106,7 +108,7 @@ pub fn destinations_encrypted(input: &AccountInput<'_>, snap: &AccountSnapshot) 
 /// BR.INV.3.
 pub fn log_retention(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
     let min = input.params.min_log_retention_days;
-    input.per_approved_region(snap, "BR.INV.3", |rs| match (&rs.invocation_logging, &rs.invocation_log_group) {
+    input.per_approved_region(snap, ids::INV_3, |rs| match (&rs.invocation_logging, &rs.invocation_log_group) {
         (Err(gap), _) => {
             (Status::Error, format!("Could not read the invocation-logging configuration: {}.", gap.summary()))
         }
@@ -127,6 +129,31 @@ fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Input::{Buckets, InvocationLogGroup, InvocationLogging, KmsKeys};
+    use Judge::Account;
+    use Proof::Exhaustive;
+    use Regions::Approved;
+    &[
+        Control {
+            id: ids::INV_1,
+            reads: reads(&[InvocationLogging], Exhaustive, Approved),
+            judge: Account(logging_enabled),
+        },
+        Control {
+            id: ids::INV_2,
+            reads: reads(&[InvocationLogging, InvocationLogGroup, Buckets, KmsKeys], Exhaustive, Approved),
+            judge: Account(destinations_encrypted),
+        },
+        Control {
+            id: ids::INV_3,
+            reads: reads(&[InvocationLogging, InvocationLogGroup], Exhaustive, Approved),
+            judge: Account(log_retention),
+        },
+    ]
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! Evaluation: pure, synchronous functions from the snapshots to verdicts. No I/O, no SDK
-//! types, no async. One file per control family; `CONTROLS` is the registry the catalog
-//! is checked against, and it declares what each control reads (`inputs`).
+//! types, no async. One file per control family, each with its `CONTROLS`: the
+//! registry (`FAMILIES`) the catalog is checked against, declaring what each control reads
+//! (`inputs`) and naming it by its constant in `ids` (generated from the catalog's files).
 //!
 //! Rules every evaluator keeps:
 //! - a gap in the data it needs gives `error` naming the failed call, never `pass`;
@@ -15,6 +16,7 @@ pub use inputs::gaps;
 mod encryption;
 mod guardrails;
 mod iam;
+pub mod ids;
 pub mod inputs;
 mod invocation;
 mod network;
@@ -25,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::ControlParameters;
-use crate::domain::{AccountId, ControlId, Region, Status};
+use crate::domain::{AccountId, ControlId, KnownControl, Region, Status};
 use crate::snapshot::{AccountSnapshot, NotAssessed, OrgAccount, OrgSnapshot, RegionSnapshot};
 use inputs::{Incomplete, Input, Proof, Reads, Regions};
 
@@ -71,14 +73,14 @@ impl AccountInput<'_> {
 
     fn verdict(
         &self,
-        control: &str,
+        control: KnownControl,
         region: Option<&Region>,
         resource: &str,
         status: Status,
         detail: String,
     ) -> Evaluation {
         Evaluation {
-            control_id: ControlId::parse(control).unwrap_or_else(|_| unreachable_control(control)),
+            control_id: control.id(),
             account_id: self.account.id.clone(),
             region: region.cloned(),
             resource_id: resource.to_owned(),
@@ -88,7 +90,7 @@ impl AccountInput<'_> {
     }
 
     /// An account-wide verdict (resource = the account).
-    fn account_verdict(&self, control: &str, status: Status, detail: String) -> Evaluation {
+    fn account_verdict(&self, control: KnownControl, status: Status, detail: String) -> Evaluation {
         self.verdict(control, None, self.account.id.as_str(), status, detail)
     }
 
@@ -97,7 +99,7 @@ impl AccountInput<'_> {
     fn per_approved_region(
         &self,
         snap: &AccountSnapshot,
-        control: &str,
+        control: KnownControl,
         judge: impl Fn(&RegionSnapshot) -> (Status, String),
     ) -> Vec<Evaluation> {
         let account = self.account.id.as_str();
@@ -147,11 +149,6 @@ impl AccountInput<'_> {
     }
 }
 
-#[expect(clippy::panic, reason = "control ids in evaluators are literals checked by the catalog test")]
-fn unreachable_control(control: &str) -> ControlId {
-    panic!("evaluator uses malformed control id {control}")
-}
-
 type Evaluator = fn(&AccountInput<'_>, &AccountSnapshot) -> Vec<Evaluation>;
 type OrgEvaluator = fn(&AccountInput<'_>) -> Vec<Evaluation>;
 
@@ -166,7 +163,7 @@ enum Judge {
 
 /// One registered control: its id, what it reads, and its evaluator.
 struct Control {
-    id: &'static str,
+    id: KnownControl,
     reads: Reads,
     judge: Judge,
 }
@@ -178,113 +175,28 @@ const fn reads(inputs: &'static [Input], proof: Proof, regions: Regions) -> Read
 /// Judged from the organization snapshot, which discovery reads whole or not at all.
 const ORG_ONLY: Reads = reads(&[], Proof::Exhaustive, Regions::Swept);
 
-/// The registry: every control with an evaluator, and the collections it reads (see
-/// `inputs` for what a gap in them does).
-const CONTROLS: &[Control] = {
-    use Input::{
-        Buckets, ConfigRecorders, CustomModels, Guardrails, Iam, InvocationLogGroup, InvocationLogging, KmsKeys,
-        ManagementKmsKeys, ManagementTrails, TrailDetails, Trails, VpcEndpoints,
-    };
-    use Judge::{Account, Org};
-    use Proof::{Exhaustive, Witness};
-    use Regions::{Approved, Swept};
-    const TRAILS: &[Input] = &[Trails, ManagementTrails];
-    const TRAILS_AND_DETAILS: &[Input] = &[Trails, TrailDetails, ManagementTrails];
-    &[
-        Control {
-            id: "BR.NET.1",
-            reads: reads(&[VpcEndpoints], Witness, Approved),
-            judge: Account(network::private_endpoint),
-        },
-        Control {
-            id: "BR.NET.2",
-            reads: reads(&[VpcEndpoints], Exhaustive, Swept),
-            judge: Account(network::endpoint_policies),
-        },
-        Control {
-            id: "BR.LOG.1",
-            reads: reads(TRAILS_AND_DETAILS, Witness, Swept),
-            judge: Account(cloudtrail::trail_coverage),
-        },
-        Control {
-            id: "BR.LOG.2",
-            reads: reads(TRAILS, Exhaustive, Swept),
-            judge: Account(cloudtrail::log_file_validation),
-        },
-        Control {
-            id: "BR.LOG.3",
-            reads: reads(&[Trails, ManagementTrails, KmsKeys, ManagementKmsKeys], Exhaustive, Swept),
-            judge: Account(cloudtrail::trail_encryption),
-        },
-        Control {
-            id: "BR.LOG.4",
-            reads: reads(TRAILS_AND_DETAILS, Exhaustive, Swept),
-            judge: Account(cloudtrail::delivery_health),
-        },
-        Control {
-            id: "BR.LOG.5",
-            reads: reads(TRAILS_AND_DETAILS, Witness, Swept),
-            judge: Account(cloudtrail::bedrock_data_events),
-        },
-        Control {
-            id: "BR.INV.1",
-            reads: reads(&[InvocationLogging], Exhaustive, Approved),
-            judge: Account(invocation::logging_enabled),
-        },
-        Control {
-            id: "BR.INV.2",
-            reads: reads(&[InvocationLogging, InvocationLogGroup, Buckets, KmsKeys], Exhaustive, Approved),
-            judge: Account(invocation::destinations_encrypted),
-        },
-        Control {
-            id: "BR.INV.3",
-            reads: reads(&[InvocationLogging, InvocationLogGroup], Exhaustive, Approved),
-            judge: Account(invocation::log_retention),
-        },
-        Control {
-            id: "BR.ENC.1",
-            reads: reads(&[CustomModels, KmsKeys], Exhaustive, Swept),
-            judge: Account(encryption::custom_model_keys),
-        },
-        Control {
-            id: "BR.ENC.2",
-            reads: reads(&[CustomModels, InvocationLogging, InvocationLogGroup, Buckets, KmsKeys], Exhaustive, Swept),
-            judge: Account(encryption::key_rotation),
-        },
-        Control {
-            id: "BR.GRD.1",
-            reads: reads(&[Guardrails], Witness, Approved),
-            judge: Account(guardrails::guardrail_in_place),
-        },
-        Control {
-            id: "BR.IAM.1",
-            reads: reads(&[Iam], Exhaustive, Swept),
-            judge: Account(iam::no_broad_bedrock_grants),
-        },
-        Control {
-            id: "BR.CFG.1",
-            reads: reads(&[ConfigRecorders], Witness, Approved),
-            judge: Account(config_service::recorder_on),
-        },
-        Control { id: "BR.ORG.1", reads: ORG_ONLY, judge: Org(scp::region_deny) },
-        Control { id: "BR.ORG.2", reads: ORG_ONLY, judge: Org(scp::endpoint_only) },
-        Control { id: "BR.ORG.3", reads: ORG_ONLY, judge: Org(scp::guardrail_required) },
-        Control { id: "BR.ORG.4", reads: ORG_ONLY, judge: Org(scp::audit_protected) },
-        Control { id: "BR.ORG.5", reads: ORG_ONLY, judge: Org(scp::approved_models_only) },
-        Control { id: "BR.ORG.6", reads: ORG_ONLY, judge: Org(scp::api_keys_blocked) },
-        Control {
-            id: "BR.ORG.7",
-            reads: reads(&[ManagementTrails, TrailDetails], Witness, Swept),
-            judge: Org(scp::organization_trail),
-        },
-        // Judged from the gaps themselves.
-        Control { id: "BR.COV.1", reads: ORG_ONLY, judge: Org(coverage::coverage) },
-    ]
-};
+/// The registry: every control with an evaluator, family by family (each family's file
+/// lists its own, with the collections each reads; see `inputs` for what a gap in them does).
+const FAMILIES: &[&[Control]] = &[
+    network::CONTROLS,
+    cloudtrail::CONTROLS,
+    invocation::CONTROLS,
+    encryption::CONTROLS,
+    guardrails::CONTROLS,
+    iam::CONTROLS,
+    config_service::CONTROLS,
+    scp::CONTROLS,
+    coverage::CONTROLS,
+];
+
+/// Every registered control, in registry order.
+fn controls() -> impl Iterator<Item = &'static Control> {
+    FAMILIES.iter().flat_map(|family| family.iter())
+}
 
 /// Every control id that has an evaluator.
 pub fn evaluated_controls() -> Vec<&'static str> {
-    CONTROLS.iter().map(|c| c.id).collect()
+    controls().map(|c| c.id.as_str()).collect()
 }
 
 /// Checks that every control of `catalog` has an evaluator and every evaluator a control:
@@ -327,8 +239,8 @@ pub fn account(input: &AccountInput<'_>) -> AccountVerdicts {
         gaps.extend(inputs::account_gaps(snap));
     }
     let mut out = AccountVerdicts::default();
-    for control in CONTROLS {
-        let id = ControlId::parse(control.id).unwrap_or_else(|_| unreachable_control(control.id));
+    for control in controls() {
+        let id = control.id.id();
         let mut verdicts = match (control.judge, input.snapshot) {
             (Judge::Org(f), _) => f(input),
             (Judge::Account(f), Ok(snap)) => f(input, snap),

@@ -3,12 +3,14 @@
 //! organization through), judged with `iam-policy` on probe requests.
 
 use super::{AccountInput, Evaluation};
+use super::{Control, Input, Judge, Proof, Regions, reads};
 use crate::domain::{Partition, Region, Status};
+use crate::evaluate::ids;
 use crate::snapshot::{AccountSnapshot, VpcEndpoint};
 
 /// BR.NET.1.
 pub fn private_endpoint(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
-    input.per_approved_region(snap, "BR.NET.1", |rs| {
+    input.per_approved_region(snap, ids::NET_1, |rs| {
         let endpoints = match &rs.vpc_endpoints {
             Ok(e) => e,
             Err(gap) => return (Status::Error, format!("Could not list VPC endpoints: {}.", gap.summary())),
@@ -62,7 +64,7 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
             Ok(e) => e,
             Err(gap) => {
                 out.push(input.verdict(
-                    "BR.NET.2",
+                    ids::NET_2,
                     Some(&rs.region),
                     input.account.id.as_str(),
                     Status::Error,
@@ -73,12 +75,12 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
         };
         for e in endpoints.iter().filter(|e| e.is_bedrock() && e.is_live()) {
             let (status, detail) = judge_endpoint_policy(input, &rs.region, e);
-            out.push(input.verdict("BR.NET.2", Some(&rs.region), &e.id, status, detail));
+            out.push(input.verdict(ids::NET_2, Some(&rs.region), &e.id, status, detail));
         }
     }
     if out.is_empty() {
         out.push(input.account_verdict(
-            "BR.NET.2",
+            ids::NET_2,
             Status::NotApplicable,
             "The account has no Bedrock VPC endpoints in the swept regions.".into(),
         ));
@@ -274,6 +276,18 @@ fn probe_resources(policy: &iam_policy::Policy, partition: &Partition, region: &
     }
     out
 }
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Input::VpcEndpoints;
+    use Judge::Account;
+    use Proof::{Exhaustive, Witness};
+    use Regions::{Approved, Swept};
+    &[
+        Control { id: ids::NET_1, reads: reads(&[VpcEndpoints], Witness, Approved), judge: Account(private_endpoint) },
+        Control { id: ids::NET_2, reads: reads(&[VpcEndpoints], Exhaustive, Swept), judge: Account(endpoint_policies) },
+    ]
+};
 
 #[cfg(test)]
 mod tests {

@@ -98,6 +98,23 @@ pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result
     discover_after(clients, trail_region, |_| Ok(()), None).await
 }
 
+/// The IAM actions discovery calls in the management account (the organization's structure
+/// and policies), as its `DiscoveryError::call` names them.
+pub const ACTIONS: &[&str] = &[
+    "organizations:DescribeOrganization",
+    "organizations:DescribePolicy",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListPolicies",
+    "organizations:ListRoots",
+    "organizations:ListTargetsForPolicy",
+];
+
+/// Every IAM action the sweeper's own role must allow: discovery, the management account's
+/// trails and their keys (read with the trail and key collectors), and entering the members.
+/// A unit test holds it against `deploy/sweeper-policy.json` exactly.
+pub const SWEEPER_ROLE_ACTIONS: &[&[&str]] = &[ACTIONS, cloudtrail::ACTIONS, kms::ACTIONS, aws::ACTIONS];
+
 /// [`discover`], with `check` run on the management account id as soon as it is known. With
 /// `role` (the context and the caller's account), the management account's trails are read
 /// through the member role when the caller is another account.
@@ -285,4 +302,36 @@ async fn discover_policies(org: &aws_sdk_organizations::Client) -> Result<Vec<Sc
     }
     policies.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(policies)
+}
+
+#[cfg(test)]
+mod actions {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn discovery_declares_the_organizations_calls_it_makes() {
+        let source = include_str!("mod.rs");
+        let named: BTreeSet<String> = source
+            .split("DiscoveryError::call(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|op| op.chars().next().is_some_and(char::is_uppercase))
+            .map(|op| format!("organizations:{op}"))
+            .collect();
+        let declared: BTreeSet<String> = ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+        assert_eq!(named, declared);
+    }
+
+    #[test]
+    fn the_sweeper_policy_allows_exactly_what_the_service_calls() {
+        let declared: BTreeSet<String> =
+            SWEEPER_ROLE_ACTIONS.iter().flat_map(|a| a.iter().map(|s| (*s).to_owned())).collect();
+        let allowed = crate::collect::tests::policy_actions(include_str!("../../deploy/sweeper-policy.json"));
+        let missing: Vec<_> = declared.difference(&allowed).collect();
+        let extra: Vec<_> = allowed.difference(&declared).collect();
+        assert!(missing.is_empty(), "deploy/sweeper-policy.json lacks {missing:?}");
+        assert!(extra.is_empty(), "deploy/sweeper-policy.json allows {extra:?}, which nothing calls");
+    }
 }

@@ -21,6 +21,28 @@ mod evidence;
 mod matrix;
 mod narrow;
 mod probes;
+
+/// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
+pub(super) const CONTROLS: &[Control] = {
+    use Input::{ManagementTrails, TrailDetails};
+    use Judge::Org;
+    use Proof::Witness;
+    use Regions::Swept;
+    &[
+        Control { id: ids::ORG_1, reads: ORG_ONLY, judge: Org(region_deny) },
+        Control { id: ids::ORG_2, reads: ORG_ONLY, judge: Org(endpoint_only) },
+        Control { id: ids::ORG_3, reads: ORG_ONLY, judge: Org(guardrail_required) },
+        Control { id: ids::ORG_4, reads: ORG_ONLY, judge: Org(audit_protected) },
+        Control { id: ids::ORG_5, reads: ORG_ONLY, judge: Org(approved_models_only) },
+        Control { id: ids::ORG_6, reads: ORG_ONLY, judge: Org(api_keys_blocked) },
+        Control {
+            id: ids::ORG_7,
+            reads: reads(&[ManagementTrails, TrailDetails], Witness, Swept),
+            judge: Org(organization_trail),
+        },
+    ]
+};
+
 #[cfg(test)]
 mod test_policies;
 #[cfg(test)]
@@ -39,16 +61,18 @@ pub use probes::{Expect, Network, Principal};
 pub use trail::organization_trail;
 
 use super::{AccountInput, Evaluation};
+use super::{Control, Input, Judge, ORG_ONLY, Proof, Regions, reads};
 use crate::catalog::RegionInfo;
 use crate::config::ControlParameters;
-use crate::domain::Status;
+use crate::domain::{KnownControl, Status};
+use crate::evaluate::ids;
 use crate::snapshot::{OrgAccount, OrgSnapshot};
 use cache::{PathCache, PathKey, account_sensitive};
 use controls::{PathVerdicts, summarize};
 use narrow::{region_classes, relabel, specialize};
 use probes::{CatalogRegion, Ctl, PLACEHOLDER_ACCOUNT, Probe, ProbeParams};
 
-const CONTROL_IDS: [&str; 6] = ["BR.ORG.1", "BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.5", "BR.ORG.6"];
+const CONTROL_IDS: [KnownControl; 6] = [ids::ORG_1, ids::ORG_2, ids::ORG_3, ids::ORG_4, ids::ORG_5, ids::ORG_6];
 
 /// A parsed SCP with its lints and whether it can tell accounts apart.
 #[derive(Debug)]
@@ -300,7 +324,7 @@ impl<'a> ScpEngine<'a> {
                 .iter()
                 .enumerate()
                 .map(|(i, id)| ControlEvidence {
-                    control_id: (*id).to_owned(),
+                    control_id: id.as_str().to_owned(),
                     status: rendered[i].0,
                     detail: rendered[i].1.clone(),
                     probes: probes
