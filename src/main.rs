@@ -8,7 +8,8 @@ use std::sync::Arc;
 use bedrock_sweeper::app::{self, App};
 use bedrock_sweeper::catalog::Catalog;
 use bedrock_sweeper::config::Settings;
-use bedrock_sweeper::sweep::{SweepError, SweepOutcome};
+use bedrock_sweeper::domain::SweepOutcome;
+use bedrock_sweeper::sweep::SweepError;
 use bedrock_sweeper::{report, scheduler, store, sweep, telemetry};
 use clap::{Parser, Subcommand, ValueEnum};
 

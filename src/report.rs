@@ -238,10 +238,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
+    use crate::domain::SweepOutcome;
     use crate::domain::{AccountId, ControlId, FindingId, Region, SweepId};
     use crate::store::StoreError;
     use crate::sweep::AccountCounts;
-    use crate::sweep::SweepOutcome;
 
     fn report() -> SweepReport {
         let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();

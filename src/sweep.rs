@@ -26,7 +26,7 @@ use tracing::{info, instrument, warn};
 use crate::aws::{self, AwsContext, CallCounts};
 use crate::catalog::Catalog;
 use crate::config::{ControlParameters, ManagementAccess, SweepSettings};
-use crate::domain::{AccountId, Region, Status, SweepId};
+use crate::domain::{AccountId, Region, Status, SweepId, SweepOutcome};
 use crate::evaluate::{self, AccountInput};
 use crate::snapshot::{NotAssessed, OrgAccount, OrgSnapshot};
 use crate::store::findings::AccountRecord;
@@ -85,25 +85,6 @@ pub struct AccountCounts {
     pub not_assessed: i64,
     /// Listed but not swept (suspended, closed).
     pub skipped: i64,
-}
-
-/// How a sweep run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SweepOutcome {
-    /// Every account was recorded.
-    Completed,
-    /// Stopped early (shutdown, Ctrl-C); the sweep stays running and is resumed by the next run.
-    Interrupted,
-}
-
-impl std::fmt::Display for SweepOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SweepOutcome::Completed => "completed",
-            SweepOutcome::Interrupted => "interrupted",
-        })
-    }
 }
 
 /// The outcome of a sweep. Its findings stay in the database (`store::findings::of_sweep`,

@@ -212,6 +212,25 @@ impl fmt::Display for SweepStatus {
     }
 }
 
+/// How a sweep run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepOutcome {
+    /// Every account was recorded.
+    Completed,
+    /// Stopped early (shutdown, Ctrl-C); the sweep stays running and is resumed by the next run.
+    Interrupted,
+}
+
+impl fmt::Display for SweepOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SweepOutcome::Completed => "completed",
+            SweepOutcome::Interrupted => "interrupted",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

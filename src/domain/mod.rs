@@ -65,7 +65,9 @@ text_id!(
 );
 
 pub use delivery::{ComplianceStatus, ExportFinding, RecordState, truncate};
-pub use finding::{EventKind, FindingId, FindingRecord, NotAFindingId, Prior, SweepStatus, transition, vanished};
+pub use finding::{
+    EventKind, FindingId, FindingRecord, NotAFindingId, Prior, SweepOutcome, SweepStatus, transition, vanished,
+};
 pub use ids::{AccountId, ControlId, IdError, KnownControl, OuPath, Region, SweepId};
 pub use partition::{Partition, PartitionError, aws_managed_policy_name};
 pub use status::{FilterStrength, Severity, Status};

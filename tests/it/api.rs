@@ -29,7 +29,7 @@ use super::helpers::{Moto, test_db};
 use super::seed::Org;
 use super::sweep_e2e::deps;
 use bedrock_sweeper::domain::Status;
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 pub(super) const VIEWER: &str = "viewer-token-for-tests";
 pub(super) const OPERATOR: &str = "operator-token-for-tests";

@@ -12,7 +12,7 @@ use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
 use bedrock_sweeper::domain::Status;
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 /// GetTrailStatus answered as CloudTrail documents it (awsJson1_1: epoch-second timestamps).
 fn trail_status(age_hours: f64, delivery_error: Option<&str>) -> Reply {

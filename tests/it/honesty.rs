@@ -20,7 +20,7 @@ use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
 use bedrock_sweeper::domain::EventKind;
 use bedrock_sweeper::domain::Status;
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 const TS: &str = "2026-11-01T00:00:00Z";
 const BEDROCK_ALL: &str =

@@ -11,7 +11,7 @@ use super::helpers::{Moto, sdk_config, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::Org;
 use super::sweep_e2e::deps;
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 fn settings(access: ManagementAccess) -> AwsSettings {
     AwsSettings { management_account_access: access, s3_force_path_style: true, max_attempts: 1, ..Default::default() }

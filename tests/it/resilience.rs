@@ -29,7 +29,7 @@ use super::security_hub::{member_with_hub, policy, sender};
 use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
 use bedrock_sweeper::domain::Status;
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 // ---------------------------------------------------------------------------------------
 // Plumbing: a raw HTTP client, a server under test, a private PostgreSQL.

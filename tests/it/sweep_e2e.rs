@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use super::helpers::{Moto, Swept, assert_totals_match_findings, sdk_config, test_db};
 use super::proxy::{Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 fn region(r: &str) -> Region {
     Region::parse(r).unwrap()

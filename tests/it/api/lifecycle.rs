@@ -12,7 +12,7 @@ use super::super::helpers::{Moto, test_db};
 use super::super::seed::Org;
 use super::super::sweep_e2e::deps;
 use super::{OPERATOR, VIEWER, app, call, get, silent_endpoint};
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_sweeps_accepts_then_conflicts_while_running() {

@@ -10,7 +10,7 @@ use super::super::helpers::{Moto, test_db};
 use super::super::seed::Org;
 use super::super::sweep_e2e::deps;
 use super::{VIEWER, app};
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 fn tools_bin() -> std::path::PathBuf {
     let dir = match std::env::var("OPENAPI_TOOLS") {

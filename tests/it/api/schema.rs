@@ -17,7 +17,7 @@ use super::super::helpers::{Moto, test_db};
 use super::super::seed::Org;
 use super::super::sweep_e2e::deps;
 use super::{OPERATOR, app};
-use bedrock_sweeper::sweep::SweepOutcome;
+use bedrock_sweeper::domain::SweepOutcome;
 
 fn schemathesis_binary() -> String {
     if let Ok(bin) = std::env::var("SCHEMATHESIS") {
