@@ -357,18 +357,29 @@ pub fn key_references(
         }
     }
     for r in per_region {
-        if let Some(Ok(group)) = &r.invocation_log_group {
-            add(&group.kms_key_id, KeyUser::InvocationLogGroup, Some(r.region.clone()));
+        // Every field named (no `..`): a new collection does not compile until it is said
+        // whether it refers to keys.
+        let RegionSnapshot {
+            region,
+            invocation_log_group,
+            custom_models,
+            invocation_logging,
+            vpc_endpoints: _,
+            guardrails: _,
+            config_recorders: _,
+        } = r;
+        if let Some(Ok(group)) = invocation_log_group {
+            add(&group.kms_key_id, KeyUser::InvocationLogGroup, Some(region.clone()));
         }
-        if let Ok(models) = &r.custom_models {
+        if let Ok(models) = custom_models {
             for m in models {
-                add(&m.kms_key_arn, KeyUser::CustomModel, Some(r.region.clone()));
+                add(&m.kms_key_arn, KeyUser::CustomModel, Some(region.clone()));
             }
         }
-        if let Ok(Some(logging)) = &r.invocation_logging
+        if let Ok(Some(logging)) = invocation_logging
             && let Some(Ok(enc)) = logging.s3_bucket.as_ref().and_then(|b| buckets.get(b))
         {
-            add(&enc.kms_key_id, KeyUser::InvocationBucket, Some(r.region.clone()));
+            add(&enc.kms_key_id, KeyUser::InvocationBucket, Some(region.clone()));
         }
     }
     refs
