@@ -29,7 +29,6 @@ use support::generate::*;
 
 const TOKEN: &str = "bench-viewer-token";
 
-
 async fn database(catalog: &Catalog) -> (PgPool, String) {
     let admin =
         std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());

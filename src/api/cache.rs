@@ -108,68 +108,53 @@ const MAX_BYTES: usize = 64 << 20;
 
 /// Shared responses keyed by request (path and query), for the listings dashboards poll.
 /// Only successful answers are stored; a request with bad input never reaches it.
+///
+/// The byte budget and the expiry are `moka`'s: each entry weighs its body's bytes, and an
+/// entry not refreshed for [`MAX_AGE`] goes (it would be recomputed anyway). The rules on
+/// top (stale-while-revalidate, one computation at a time, the epoch that keeps a stale
+/// computation out) are [`Cached`]'s.
 pub struct Keyed {
-    entries: std::sync::Mutex<Entries>,
+    entries: moka::sync::Cache<String, Arc<Cached>>,
 }
-
-#[derive(Default)]
-struct Entries {
-    map: std::collections::HashMap<String, Arc<Cached>>,
-    // Entries created since the last eviction pass.
-    created: usize,
-}
-
-/// Entries created between eviction passes: the pass walks every entry, so it is amortized
-/// (the budget may be exceeded by at most this many bodies in between).
-const EVICT_EVERY: usize = 16;
 
 impl Keyed {
     fn new() -> Self {
-        Self { entries: std::sync::Mutex::new(Entries::default()) }
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(MAX_BYTES as u64)
+            // moka weighs an entry when it is inserted: an entry still computing weighs 1
+            // until `settle` inserts it again with its body.
+            .weigher(|_, e: &Arc<Cached>| e.current().map_or(1, |(_, b)| u32::try_from(b.len()).unwrap_or(u32::MAX)))
+            .time_to_live(MAX_AGE)
+            .build();
+        Self { entries }
     }
 
-    /// The entry for `key`, created when missing. Every [`EVICT_EVERY`] creations, the
-    /// entries past the maximum age go (they would be recomputed anyway), then the oldest
-    /// bodies while the total is over the byte budget.
+    /// The entry for `key`, created when missing.
     pub fn entry(&self, key: &str) -> Arc<Cached> {
-        let mut guard = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(e) = guard.map.get(key) {
-            return Arc::clone(e);
-        }
-        guard.created += 1;
-        if guard.created >= EVICT_EVERY {
-            guard.created = 0;
-            Self::evict(&mut guard.map);
-        }
-        let e = Arc::new(Cached::new(TTL, MAX_AGE));
-        guard.map.insert(key.to_owned(), Arc::clone(&e));
-        e
+        self.entries.get_with_by_ref(key, || Arc::new(Cached::new(TTL, MAX_AGE)))
     }
 
-    fn evict(entries: &mut std::collections::HashMap<String, Arc<Cached>>) {
-        entries.retain(|_, e| e.current().is_none_or(|(age, _)| age < MAX_AGE));
-        let mut sized: Vec<(Duration, usize, String)> =
-            entries.iter().filter_map(|(k, e)| e.current().map(|(age, body)| (age, body.len(), k.clone()))).collect();
-        let mut total: usize = sized.iter().map(|(_, n, _)| n).sum();
-        sized.sort_by_key(|(age, _, _)| std::cmp::Reverse(*age)); // oldest first
-        for (_, n, k) in sized {
-            if total <= MAX_BYTES {
-                break;
-            }
-            entries.remove(&k);
-            total -= n;
+    /// Weighs `key`'s entry again now that it holds a (new) body, if it is still the one
+    /// stored: one dropped meanwhile (by `clear` or eviction) is not brought back.
+    fn settle(&self, key: &str, entry: &Arc<Cached>) {
+        if self.entries.get(key).is_some_and(|current| Arc::ptr_eq(&current, entry)) {
+            self.entries.insert(key.to_owned(), Arc::clone(entry));
         }
     }
 
     fn clear(&self) {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).map.clear();
+        // A computation in flight on a dropped entry must not store what it read before.
+        for (_, e) in &self.entries {
+            e.invalidate();
+        }
+        self.entries.invalidate_all();
     }
 
     /// Bytes held.
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.map.values().filter_map(|e| e.current()).map(|(_, b)| b.len()).sum()
+        self.entries.run_pending_tasks();
+        self.entries.iter().filter_map(|(_, e)| e.current()).map(|(_, b)| b.len()).sum()
     }
 }
 
@@ -209,14 +194,20 @@ where
     Fut: Future<Output = Result<T, super::error::ApiError>> + Send + 'static,
 {
     use axum::response::IntoResponse;
-    let body = cache
-        .entry(key)
+    let entry = cache.entry(key);
+    let before = entry.current().map(|(_, body)| body);
+    let body = entry
         .get_or_compute(move || async move {
             let value = compute().await?;
             let bytes = serde_json::to_vec(&value).map_err(crate::store::StoreError::from)?;
             Ok::<_, super::error::ApiError>(Bytes::from(bytes))
         })
         .await?;
+    // Weighed again when this request computed a new body. A background refresh keeps the
+    // weight of the body it replaced (the same query, so about the same size) until then.
+    if before.is_none_or(|b| b.as_ptr() != body.as_ptr()) {
+        cache.settle(key, &entry);
+    }
     Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -299,10 +290,12 @@ mod tests {
         let keyed = Keyed::new();
         let page = Bytes::from(vec![b'x'; 4 << 20]);
         for i in 0..80 {
-            let body = page.clone();
-            keyed.entry(&format!("q{i}")).get_or_compute(move || async move { Ok::<_, String>(body) }).await.unwrap();
+            let (key, body) = (format!("q{i}"), page.clone());
+            let entry = keyed.entry(&key);
+            entry.get_or_compute(move || async move { Ok::<_, String>(body) }).await.unwrap();
+            keyed.settle(&key, &entry);
         }
-        assert!(keyed.bytes() <= MAX_BYTES + EVICT_EVERY * (4 << 20), "{} bytes held", keyed.bytes());
+        assert!(keyed.bytes() <= MAX_BYTES, "{} bytes held", keyed.bytes());
         assert!(keyed.bytes() >= 4 << 20);
     }
 
