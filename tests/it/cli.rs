@@ -108,3 +108,30 @@ async fn sweep_json_output_through_the_standard_aws_chain() {
         findings.iter().all(|f| ["pass", "fail", "error", "not_applicable"].contains(&f["status"].as_str().unwrap()))
     );
 }
+
+#[test]
+fn controls_markdown_updates_the_generated_tables_and_refuses_a_file_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let printed = sweeper().args(["controls", "--markdown"]).output().unwrap();
+    assert!(printed.status.success());
+    let blocks = String::from_utf8_lossy(&printed.stdout).into_owned();
+    assert!(blocks.contains("| BR.ORG.7 | high | organization |"), "{blocks}");
+    assert!(blocks.contains("`ec2:DescribeVpcEndpoints`"), "{blocks}");
+
+    // A document whose blocks are stale is rewritten between the markers only.
+    let doc = dir.path().join("doc.md");
+    let stale = blocks.replace("| BR.ORG.7 | high |", "| BR.ORG.7 | low |");
+    std::fs::write(&doc, format!("before\n\n{stale}after\n")).unwrap();
+    let out = sweeper().args(["controls", "--markdown", "--update"]).arg(&doc).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&doc).unwrap(), format!("before\n\n{blocks}after\n"));
+
+    // Without the markers nothing is written, and the error names the file and the block.
+    let plain = dir.path().join("plain.md");
+    std::fs::write(&plain, "no generated tables here\n").unwrap();
+    let out = sweeper().args(["controls", "--markdown", "--update"]).arg(&plain).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("plain.md") && err.contains("controls -->"), "{err}");
+    assert_eq!(std::fs::read_to_string(&plain).unwrap(), "no generated tables here\n");
+}
