@@ -110,7 +110,9 @@ const MAX_BYTES: usize = 64 << 20;
 /// Only successful answers are stored; a request with bad input never reaches it.
 ///
 /// The byte budget and the expiry are `moka`'s: each entry weighs its body's bytes, and an
-/// entry not refreshed for [`MAX_AGE`] goes (it would be recomputed anyway). The rules on
+/// entry nobody asked for in [`MAX_AGE`] goes (its body, refreshed only when asked for, is
+/// then too old to serve anyway). An entry that is asked for stays however old it is, so
+/// a polled listing keeps being refreshed in the background and no request waits for it. The rules on
 /// top (stale-while-revalidate, one computation at a time, the epoch that keeps a stale
 /// computation out) are [`Cached`]'s.
 pub struct Keyed {
@@ -124,7 +126,7 @@ impl Keyed {
             // moka weighs an entry when it is inserted: an entry still computing weighs 1
             // until `settle` inserts it again with its body.
             .weigher(|_, e: &Arc<Cached>| e.current().map_or(1, |(_, b)| u32::try_from(b.len()).unwrap_or(u32::MAX)))
-            .time_to_live(MAX_AGE)
+            .time_to_idle(MAX_AGE)
             .build();
         Self { entries }
     }
