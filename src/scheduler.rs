@@ -238,11 +238,6 @@ impl Runner {
         &self.deps
     }
 
-    /// Security Hub delivery counters since start-up.
-    pub fn security_hub_counters(&self) -> &Counters {
-        &self.counters
-    }
-
     /// Whether shutdown has begun.
     pub fn stopping(&self) -> bool {
         self.deps.stop.load(Ordering::Relaxed)
