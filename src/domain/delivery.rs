@@ -52,10 +52,9 @@ impl ComplianceStatus {
 
 /// A finding as the Security Hub export reads it: the record and where its evidence and
 /// account sit.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportFinding {
     /// The finding.
-    #[sqlx(flatten)]
     pub record: FindingRecord,
     /// The last sweep that wrote it.
     pub last_sweep_id: SweepId,

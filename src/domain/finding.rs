@@ -84,8 +84,9 @@ pub struct FindingRecord {
 }
 
 impl FindingRecord {
-    /// The columns of `findings` that make a record, in field order, for every `select`
-    /// that reads one (prefixed by the table's alias where it has one).
+    /// The columns of `findings` that make a record, in field order: the select list of the
+    /// findings listing, the one runtime query that reads records (the query macros' selects
+    /// of a record are checked against its fields when they are compiled).
     pub const COLUMNS: [&str; 11] = [
         "id",
         "control_id",

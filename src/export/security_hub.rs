@@ -67,8 +67,9 @@ impl Sender {
     #[instrument(skip_all)]
     pub async fn drain(&self) -> Result<DrainReport, StoreError> {
         let mut lock = self.pool.begin().await?;
-        let ours: bool =
-            sqlx::query_scalar("select pg_try_advisory_xact_lock($1)").bind(DRAIN_LOCK).fetch_one(&mut *lock).await?;
+        let ours: bool = sqlx::query_scalar!(r#"select pg_try_advisory_xact_lock($1) as "locked!""#, DRAIN_LOCK)
+            .fetch_one(&mut *lock)
+            .await?;
         if !ours {
             let (pending, failed_total) = outbox::backlog(&self.pool).await?;
             let workflow_pending = workflow::pending(&self.pool).await?;

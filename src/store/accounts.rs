@@ -18,29 +18,29 @@ pub async fn upsert(
     sweep: SweepId,
     assessed: bool,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "insert into accounts (id, name, email, status, parent_id, ou_path, last_sweep_id, last_assessed_at, assessed, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, case when $8 then now() end, $8, now())
          on conflict (id) do update set name = excluded.name, email = excluded.email, status = excluded.status,
            parent_id = excluded.parent_id, ou_path = excluded.ou_path, last_sweep_id = excluded.last_sweep_id,
            last_assessed_at = coalesce(excluded.last_assessed_at, accounts.last_assessed_at),
            assessed = excluded.assessed, updated_at = now()",
+        account.id.as_str(),
+        &account.name,
+        &account.email,
+        &account.status,
+        &account.parent_id,
+        ou_path,
+        sweep.0,
+        assessed,
     )
-    .bind(&account.id)
-    .bind(&account.name)
-    .bind(&account.email)
-    .bind(&account.status)
-    .bind(&account.parent_id)
-    .bind(ou_path)
-    .bind(sweep)
-    .bind(assessed)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// An account as last swept, with counts of its active findings.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AccountRow {
     /// The account.
     pub id: AccountId,
@@ -73,10 +73,18 @@ pub struct AccountFilter {
     pub failing: Option<bool>,
 }
 
-const SELECT: &str =
-    "select a.id, a.name, a.status, a.parent_id, a.ou_path, a.last_sweep_id, a.last_assessed_at, a.assessed,
-            a.failing_count::bigint as failing, a.error_count::bigint as errors
-     from accounts a";
+/// `$sql!(head... <the select of an [`AccountRow`]> tail...)`, for [`page`] and [`get`] (a
+/// shared piece of SQL: see the store's module documentation).
+macro_rules! select_account_rows {
+    ($($sql:ident)::+!($($head:tt)*) ($($tail:tt)*)) => {
+        $($sql)::+!($($head)*
+            r#"select a.id as "id: AccountId", a.name, a.status, a.parent_id, a.ou_path,
+                      a.last_sweep_id as "last_sweep_id: SweepId", a.last_assessed_at, a.assessed,
+                      a.failing_count::bigint as "failing!", a.error_count::bigint as "errors!"
+               from accounts a"#
+            $($tail)*)
+    };
+}
 
 /// Up to `limit` accounts after `after` (by id), filtered.
 pub async fn page(
@@ -85,28 +93,25 @@ pub async fn page(
     after: Option<&AccountId>,
     limit: i64,
 ) -> Result<Vec<AccountRow>, StoreError> {
-    let sql = format!(
-        "{SELECT}
-         where ($1::text is null or a.ou_path = $1 or a.ou_path like $2 escape '\\')
-           and ($3::boolean is null or (a.failing_count > 0) = $3)
-           and ($4::text is null or a.id > $4)
-         order by a.id
-         limit $5"
-    );
-    Ok(sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(sql))
-        .bind(filter.ou.as_ref())
-        .bind(filter.ou.as_ref().map(OuPath::like_pattern))
-        .bind(filter.failing)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?)
+    Ok(select_account_rows!(sqlx::query_as!(AccountRow,)(+ r#"
+           where ($1::text is null or a.ou_path = $1 or a.ou_path like $2 escape '\')
+             and ($3::boolean is null or (a.failing_count > 0) = $3)
+             and ($4::text is null or a.id > $4)
+           order by a.id
+           limit $5"#,
+        filter.ou.as_ref().map(OuPath::as_str),
+        filter.ou.as_ref().map(OuPath::like_pattern),
+        filter.failing,
+        after.map(AccountId::as_str),
+        limit,
+    ))
+    .fetch_all(pool)
+    .await?)
 }
 
 /// One account, or `None` when it was never swept.
 pub async fn get(pool: &PgPool, id: &AccountId) -> Result<Option<AccountRow>, StoreError> {
-    Ok(sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(format!("{SELECT} where a.id = $1")))
-        .bind(id)
+    Ok(select_account_rows!(sqlx::query_as!(AccountRow,)(+ " where a.id = $1", id.as_str()))
         .fetch_optional(pool)
         .await?)
 }

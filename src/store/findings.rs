@@ -59,7 +59,6 @@ pub struct RecordOutcome {
 }
 
 /// The stored finding a new verdict is compared with.
-#[derive(sqlx::FromRow)]
 struct Current {
     id: FindingId,
     control_id: ControlId,
@@ -132,14 +131,17 @@ pub async fn record_account<E: Serialize>(
 
 /// The account's stored findings, locked, by id.
 async fn lock_current(conn: &mut PgConnection, account: &AccountId) -> Result<HashMap<FindingId, Current>, StoreError> {
-    let rows: Vec<Current> = sqlx::query_as(
-        // In id order, as every writer of findings rows locks them (`outbox::mark_sent`,
-        // `workflow::mark_sent`): deliveries run beside sweeps, and a common order rules out
-        // deadlocks between them.
-        "select id, control_id, region, status, severity, detail, active from findings where account_id = $1
-         order by id for update",
+    // In id order, as every writer of findings rows locks them (`outbox::mark_sent`,
+    // `workflow::mark_sent`): deliveries run beside sweeps, and a common order rules out
+    // deadlocks between them.
+    let rows = sqlx::query_as!(
+        Current,
+        r#"select id as "id: FindingId", control_id as "control_id: ControlId", region as "region: Region",
+                  status as "status: Status", severity as "severity: Severity", detail, active
+           from findings where account_id = $1
+           order by id for update"#,
+        account.as_str(),
     )
-    .bind(account)
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|c| (c.id.clone(), c)).collect())
@@ -180,7 +182,7 @@ async fn write_verdict(
     current: Option<&Current>,
 ) -> Result<usize, StoreError> {
     let e = v.evaluation;
-    sqlx::query(
+    sqlx::query!(
         "insert into findings (id, control_id, account_id, region, resource_id, status, severity, title, detail,
                                active, first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, now(), now(), now(), $10, $11)
@@ -189,18 +191,18 @@ async fn write_verdict(
            status_since = case when findings.status = excluded.status and findings.active
                                then findings.status_since else now() end,
            last_sweep_id = excluded.last_sweep_id, snapshot_hash = excluded.snapshot_hash",
+        v.id.as_str(),
+        e.control_id.as_str(),
+        e.account_id.as_str(),
+        e.region.as_ref().map(Region::as_str),
+        &e.resource_id,
+        e.status.as_str(),
+        v.severity.as_str(),
+        v.title,
+        &e.detail,
+        sweep.0,
+        snapshot_hash,
     )
-    .bind(&v.id)
-    .bind(&e.control_id)
-    .bind(&e.account_id)
-    .bind(&e.region)
-    .bind(&e.resource_id)
-    .bind(e.status)
-    .bind(v.severity)
-    .bind(v.title)
-    .bind(&e.detail)
-    .bind(sweep)
-    .bind(snapshot_hash)
     .execute(&mut *conn)
     .await?;
     let Some(kind) = transition(current.map(Current::prior), e.status, v.severity, &e.detail) else { return Ok(0) };
@@ -229,11 +231,13 @@ fn vanished_findings<'c, E: Serialize>(
 
 /// Marks a finding whose subject is gone inactive, with its transition; returns the events written.
 async fn retire(conn: &mut PgConnection, sweep: SweepId, gone: &Current) -> Result<usize, StoreError> {
-    sqlx::query("update findings set active = false, status_since = now(), last_sweep_id = $2 where id = $1")
-        .bind(&gone.id)
-        .bind(sweep)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "update findings set active = false, status_since = now(), last_sweep_id = $2 where id = $1",
+        gone.id.as_str(),
+        sweep.0,
+    )
+    .execute(&mut *conn)
+    .await?;
     insert_event(conn, &gone.id, sweep, vanished(gone.status), Some(gone.status), None, "no longer observed").await?;
     Ok(1)
 }
@@ -247,16 +251,16 @@ async fn insert_event(
     new: Option<Status>,
     detail: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "insert into finding_events (finding_id, sweep_id, kind, old_status, new_status, detail)
          values ($1, $2, $3, $4, $5, $6)",
+        finding.as_str(),
+        sweep.0,
+        kind.as_str(),
+        old.map(Status::as_str),
+        new.map(Status::as_str),
+        detail,
     )
-    .bind(finding)
-    .bind(sweep)
-    .bind(kind)
-    .bind(old)
-    .bind(new)
-    .bind(detail)
     .execute(conn)
     .await?;
     Ok(())
@@ -269,7 +273,7 @@ pub async fn of_sweep(pool: &PgPool, sweep: SweepId) -> Result<Vec<FindingRecord
 }
 
 /// A transition as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct EventRow {
     /// The finding.
     pub finding_id: FindingId,
@@ -285,10 +289,13 @@ pub struct EventRow {
 
 /// The transitions written by `sweep`.
 pub async fn events_of_sweep(pool: &PgPool, sweep: SweepId) -> Result<Vec<EventRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "select finding_id, sweep_id, kind, old_status, new_status from finding_events where sweep_id = $1 order by id",
+    Ok(sqlx::query_as!(
+        EventRow,
+        r#"select finding_id as "finding_id: FindingId", sweep_id as "sweep_id: SweepId", kind as "kind: EventKind",
+                  old_status as "old_status: Status", new_status as "new_status: Status"
+           from finding_events where sweep_id = $1 order by id"#,
+        sweep.0,
     )
-    .bind(sweep)
     .fetch_all(pool)
     .await?)
 }
@@ -385,7 +392,8 @@ impl FindingCursor {
 /// Up to `limit` active findings after `after`, filtered, in `sort` order.
 ///
 /// The SQL holds only the conditions that are set, so each combination gets its own plan
-/// (a generic `$n is null or ...` plan cannot use the indexes).
+/// (a generic `$n is null or ...` plan cannot use the indexes). Hence a runtime query, the
+/// one the query macros cannot check: the integration tests run every filter and order.
 pub async fn page(
     pool: &PgPool,
     filter: &FindingFilter,
@@ -398,7 +406,7 @@ pub async fn page(
          from findings f
          where f.active",
         FindingRecord::select_list("f"),
-        super::exceptions::SUPPRESSED_BY.as_str()
+        super::exceptions::SUPPRESSED_BY
     ));
     if let Some(status) = filter.status {
         q.push(" and f.status = ").push_bind(status);
@@ -449,23 +457,25 @@ pub async fn page(
 
 /// The active findings of one account, by control, region and resource.
 pub async fn of_account(pool: &PgPool, account: &AccountId) -> Result<Vec<FindingListRow>, StoreError> {
-    Ok(sqlx::query_as::<_, FindingListRow>(sqlx::AssertSqlSafe(format!(
-        "select {}, {} as suppressed_by
-         from findings f where f.account_id = $1 and f.active
-         order by f.control_id, f.region nulls first, f.resource_id",
-        FindingRecord::select_list("f"),
-        super::exceptions::SUPPRESSED_BY.as_str()
-    )))
-    .bind(account)
+    Ok(super::exceptions::suppressed_by!(sqlx::query!(
+        r#"select f.id as "id: FindingId", f.control_id as "control_id: ControlId",
+                  f.account_id as "account_id: AccountId", f.region as "region: Region", f.resource_id,
+                  f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
+                  f.first_seen_at, f.last_seen_at, "# +
+    )(+ r#" as "suppressed_by?"
+           from findings f where f.account_id = $1 and f.active
+           order by f.control_id, f.region nulls first, f.resource_id"#,
+        account.as_str(),
+    ))
+    .map(|r| FindingListRow { finding: finding_record!(r), suppressed_by: r.suppressed_by })
     .fetch_all(pool)
     .await?)
 }
 
 /// A finding with what the API's detail view adds to the listing.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct FindingDetailRow {
     /// The listing fields.
-    #[sqlx(flatten)]
     pub finding: FindingRecord,
     /// False once its subject is no longer observed.
     pub active: bool,
@@ -480,7 +490,7 @@ pub struct FindingDetailRow {
 }
 
 /// One stored transition of a finding.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct TransitionRow {
     /// When.
     pub at: DateTime<Utc>,
@@ -501,23 +511,37 @@ pub async fn detail(
     pool: &PgPool,
     id: &FindingId,
 ) -> Result<Option<(FindingDetailRow, Vec<TransitionRow>)>, StoreError> {
-    let Some(row) = sqlx::query_as::<_, FindingDetailRow>(sqlx::AssertSqlSafe(format!(
-        "select {}, f.active, f.status_since, f.last_sweep_id, s.content as evidence, {} as suppressed_by
-         from findings f left join snapshots s on s.hash = f.snapshot_hash
-         where f.id = $1",
-        FindingRecord::select_list("f"),
-        super::exceptions::SUPPRESSED_BY.as_str()
-    )))
-    .bind(id)
+    let Some(row) = super::exceptions::suppressed_by!(sqlx::query!(
+        r#"select f.id as "id: FindingId", f.control_id as "control_id: ControlId",
+                  f.account_id as "account_id: AccountId", f.region as "region: Region", f.resource_id,
+                  f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
+                  f.first_seen_at, f.last_seen_at,
+                  f.active, f.status_since, f.last_sweep_id as "last_sweep_id: SweepId", s.content as "evidence?", "# +
+    )(+ r#" as "suppressed_by?"
+           from findings f left join snapshots s on s.hash = f.snapshot_hash
+           where f.id = $1"#,
+        id.as_str(),
+    ))
+    .map(|r| FindingDetailRow {
+        finding: finding_record!(r),
+        active: r.active,
+        status_since: r.status_since,
+        last_sweep_id: r.last_sweep_id,
+        evidence: r.evidence,
+        suppressed_by: r.suppressed_by,
+    })
     .fetch_optional(pool)
     .await?
     else {
         return Ok(None);
     };
-    let history = sqlx::query_as::<_, TransitionRow>(
-        "select at, sweep_id, kind, old_status, new_status, detail from finding_events where finding_id = $1 order by id",
+    let history = sqlx::query_as!(
+        TransitionRow,
+        r#"select at, sweep_id as "sweep_id: SweepId", kind as "kind: EventKind", old_status as "old_status: Status",
+                  new_status as "new_status: Status", detail
+           from finding_events where finding_id = $1 order by id"#,
+        id.as_str(),
     )
-    .bind(id)
     .fetch_all(pool)
     .await?;
     Ok(Some((row, history)))

@@ -1,7 +1,40 @@
 //! PostgreSQL, the only state: one file per aggregate. SQL lives here and nowhere else.
 //!
-//! Queries are checked at run time against the real database by the integration tests
-//! (see the README's testing section for why they are not compile-time macros yet).
+//! Queries are the compile-time checked macros (`sqlx::query!`, `query_as!`,
+//! `query_scalar!`): the build checks each one against the schema of `migrations/`, through
+//! the committed `.sqlx/` cache when it is offline (see CONTRIBUTING.md). Runtime queries are
+//! left only where the SQL is built at run time: the findings listing, whose SQL holds only
+//! the filters given ([`findings::page`]), and the migrations' own bookkeeping table
+//! ([`pending_migrations`]).
+//!
+//! The query macros take literal SQL only (string literals joined by `+`), not a `String` or
+//! a `const`, so SQL that several queries share is a macro handing its literal to a query
+//! macro: `piece!(sqlx::query!(head... "..." +)(+ "..." tail...))` expands to
+//! `sqlx::query!(head... "..." + <the piece> + "..." tail...)`. They are `covers!` and
+//! `suppressed_by!` (`exceptions`), `prunable_sweeps!` (`retention`), `select_account_rows!`
+//! (`accounts`) and `select_progress_rows!` (`sweeps`).
+
+/// A [`FindingRecord`](crate::domain::FindingRecord) from a `query!` row that selected its
+/// columns ([`FindingRecord::COLUMNS`](crate::domain::FindingRecord::COLUMNS)) under their own
+/// names, with their domain types as overrides. The query macros build only flat structs;
+/// the listing, detail and export rows hold a record.
+macro_rules! finding_record {
+    ($row:ident) => {
+        $crate::domain::FindingRecord {
+            id: $row.id,
+            control_id: $row.control_id,
+            account_id: $row.account_id,
+            region: $row.region,
+            resource_id: $row.resource_id,
+            status: $row.status,
+            severity: $row.severity,
+            title: $row.title,
+            detail: $row.detail,
+            first_seen_at: $row.first_seen_at,
+            last_seen_at: $row.last_seen_at,
+        }
+    };
+}
 
 pub mod accounts;
 pub mod controls;
@@ -84,6 +117,9 @@ fn redact(message: &str) -> String {
 }
 
 /// Embedded migrations not (successfully) applied to this database: empty when it is ready.
+///
+/// A runtime query: `_sqlx_migrations` is the migrator's own table, not one of
+/// `migrations/`, and this runs where it may not exist yet.
 pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
     let applied: Vec<(i64,)> =
         sqlx::query_as("select version from _sqlx_migrations where success").fetch_all(pool).await.or_else(|e| {

@@ -8,10 +8,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Executor, PgConnection, PgPool};
 
 use super::StoreError;
-use crate::domain::{ComplianceStatus, ExportFinding, FindingId, FindingRecord, RecordState, Severity, Status};
+use crate::domain::{
+    AccountId, ComplianceStatus, ControlId, ExportFinding, FindingId, RecordState, Region, Severity, Status, SweepId,
+};
 
 /// Where and how often findings are delivered.
 #[derive(Debug, Clone)]
@@ -24,7 +26,6 @@ pub struct OutboxPolicy {
     pub heartbeat: Duration,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: FindingId,
     account_id: String,
@@ -64,7 +65,9 @@ fn desired(r: &Row) -> Option<(RecordState, ComplianceStatus)> {
 /// Removes the unsent outbox row of `r`, if it has one.
 async fn drop_pending(conn: &mut PgConnection, r: &Row) -> Result<(), StoreError> {
     if r.o_updated_at.is_some() {
-        sqlx::query("delete from security_hub_outbox where finding_id = $1").bind(&r.id).execute(&mut *conn).await?;
+        sqlx::query!("delete from security_hub_outbox where finding_id = $1", r.id.as_str())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -77,15 +80,18 @@ pub async fn reconcile_account(
     policy: &OutboxPolicy,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "select f.id, f.account_id, f.status, f.active, f.severity, f.title, f.detail,
-                f.sh_record_state, f.sh_compliance, f.sh_content_hash, f.sh_updated_at, f.sh_sent_at,
-                o.record_state as o_record_state, o.compliance as o_compliance,
-                o.content_hash as o_content_hash, o.updated_at as o_updated_at
-         from findings f left join security_hub_outbox o on o.finding_id = f.id
-         where f.account_id = $1",
+    let rows = sqlx::query_as!(
+        Row,
+        r#"select f.id as "id: FindingId", f.account_id, f.status as "status: Status", f.active,
+                  f.severity as "severity: Severity", f.title, f.detail,
+                  f.sh_record_state as "sh_record_state: RecordState", f.sh_compliance as "sh_compliance: ComplianceStatus",
+                  f.sh_content_hash, f.sh_updated_at, f.sh_sent_at,
+                  o.record_state as "o_record_state?: RecordState", o.compliance as "o_compliance?: ComplianceStatus",
+                  o.content_hash as "o_content_hash?", o.updated_at as "o_updated_at?"
+           from findings f left join security_hub_outbox o on o.finding_id = f.id
+           where f.account_id = $1"#,
+        account,
     )
-    .bind(account)
     .fetch_all(&mut *conn)
     .await?;
     let mut enqueued = 0;
@@ -124,7 +130,7 @@ pub async fn reconcile_account(
             [r.sh_updated_at, r.o_updated_at].into_iter().flatten().max().map(|t| t + Duration::milliseconds(1));
         let updated_at = floor.map_or(now, |f| f.max(now));
         let target = policy.central_account.clone().unwrap_or_else(|| r.account_id.clone());
-        sqlx::query(
+        sqlx::query!(
             "insert into security_hub_outbox (finding_id, target_account, target_region, record_state, compliance,
                                               content_hash, updated_at, reason, state, attempts, next_attempt_at, last_error)
              values ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, now(), null)
@@ -133,15 +139,15 @@ pub async fn reconcile_account(
                compliance = excluded.compliance, content_hash = excluded.content_hash,
                updated_at = excluded.updated_at, reason = excluded.reason, state = 'pending',
                attempts = 0, next_attempt_at = now(), last_error = null, enqueued_at = now()",
+            r.id.as_str(),
+            &target,
+            &policy.region,
+            state.as_str(),
+            compliance.as_str(),
+            &hash,
+            updated_at,
+            reason,
         )
-        .bind(&r.id)
-        .bind(&target)
-        .bind(&policy.region)
-        .bind(state)
-        .bind(compliance)
-        .bind(&hash)
-        .bind(updated_at)
-        .bind(reason)
         .execute(&mut *conn)
         .await?;
         enqueued += 1;
@@ -150,10 +156,9 @@ pub async fn reconcile_account(
 }
 
 /// One item due for delivery, with the finding it is about.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct DueItem {
     /// The finding and its export fields.
-    #[sqlx(flatten)]
     pub finding: ExportFinding,
     /// Target account.
     pub target_account: String,
@@ -173,18 +178,37 @@ pub struct DueItem {
 
 /// Pending items whose time has come, ordered by target so they batch well.
 pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<DueItem>, StoreError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {}, f.last_sweep_id, f.snapshot_hash, a.ou_path,
-                o.target_account, o.target_region, o.record_state, o.compliance, o.content_hash, o.updated_at, o.attempts
-         from security_hub_outbox o
-         join findings f on f.id = o.finding_id
-         left join accounts a on a.id = f.account_id
-         where o.state = 'pending' and o.next_attempt_at <= now()
-         order by o.target_account, o.target_region, o.finding_id
-         limit $1",
-        FindingRecord::select_list("f")
-    )))
-    .bind(limit)
+    Ok(sqlx::query!(
+        r#"select f.id as "id: FindingId", f.control_id as "control_id: ControlId",
+                  f.account_id as "account_id: AccountId", f.region as "region: Region", f.resource_id,
+                  f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
+                  f.first_seen_at, f.last_seen_at,
+                  f.last_sweep_id as "last_sweep_id: SweepId", f.snapshot_hash, a.ou_path as "ou_path?",
+                  o.target_account, o.target_region, o.record_state as "record_state: RecordState",
+                  o.compliance as "compliance: ComplianceStatus", o.content_hash, o.updated_at, o.attempts
+           from security_hub_outbox o
+           join findings f on f.id = o.finding_id
+           left join accounts a on a.id = f.account_id
+           where o.state = 'pending' and o.next_attempt_at <= now()
+           order by o.target_account, o.target_region, o.finding_id
+           limit $1"#,
+        limit,
+    )
+    .map(|r| DueItem {
+        finding: ExportFinding {
+            record: finding_record!(r),
+            last_sweep_id: r.last_sweep_id,
+            snapshot_hash: r.snapshot_hash,
+            ou_path: r.ou_path,
+        },
+        target_account: r.target_account,
+        target_region: r.target_region,
+        record_state: r.record_state,
+        compliance: r.compliance,
+        content_hash: r.content_hash,
+        updated_at: r.updated_at,
+        attempts: r.attempts,
+    })
     .fetch_all(pool)
     .await?)
 }
@@ -207,7 +231,7 @@ pub async fn mark_sent(pool: &PgPool, items: &[&DueItem]) -> Result<(), StoreErr
     // A finding coming back (ARCHIVED to ACTIVE) may be a new one in Security Hub (it deletes
     // archived findings after 30 days), with its workflow reset: forget which exception we
     // suppressed it for, so a live one is sent again.
-    sqlx::query(
+    sqlx::query!(
         "update findings f set sh_record_state = s.state, sh_compliance = s.compliance, sh_content_hash = s.hash,
                 sh_updated_at = s.updated_at, sh_sent_at = now(), sh_target_account = s.account,
                 sh_target_region = s.region,
@@ -216,22 +240,22 @@ pub async fn mark_sent(pool: &PgPool, items: &[&DueItem]) -> Result<(), StoreErr
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
               as s(id, state, compliance, hash, updated_at, account, region)
          where f.id = s.id and (f.sh_updated_at is null or f.sh_updated_at < s.updated_at)",
+        ids.as_slice() as &[&str],
+        states.as_slice() as &[&str],
+        compliance.as_slice() as &[&str],
+        hashes.as_slice() as &[&str],
+        &updated,
+        accounts.as_slice() as &[&str],
+        regions.as_slice() as &[&str],
     )
-    .bind(&ids)
-    .bind(&states)
-    .bind(&compliance)
-    .bind(&hashes)
-    .bind(&updated)
-    .bind(&accounts)
-    .bind(&regions)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "delete from security_hub_outbox o using unnest($1::text[], $2::timestamptz[]) as s(id, updated_at)
          where o.finding_id = s.id and o.updated_at = s.updated_at",
+        ids.as_slice() as &[&str],
+        &updated,
     )
-    .bind(&ids)
-    .bind(&updated)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -241,7 +265,12 @@ pub async fn mark_sent(pool: &PgPool, items: &[&DueItem]) -> Result<(), StoreErr
 /// Locks these findings rows in id order, the order `findings::record_account` uses, so a
 /// delivery beside a sweep cannot deadlock with it.
 pub(crate) async fn lock_in_id_order(conn: &mut PgConnection, ids: &[&str]) -> Result<(), StoreError> {
-    sqlx::query("select id from findings where id = any($1) order by id for update").bind(ids).execute(conn).await?;
+    // Executed, not fetched: the rows are locked and their ids dropped.
+    conn.execute(sqlx::query_scalar!(
+        "select id from findings where id = any($1) order by id for update",
+        ids as &[&str]
+    ))
+    .await?;
     Ok(())
 }
 
@@ -254,13 +283,13 @@ pub(crate) fn retry_delay(attempts: i32, base: Duration) -> Duration {
 
 /// A failure that will not heal by retrying (InvalidInput): kept, visible, not retried.
 pub async fn mark_failed(pool: &PgPool, item: &DueItem, error: &str) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "update security_hub_outbox set state = 'failed', attempts = attempts + 1, last_error = $3
          where finding_id = $1 and updated_at = $2",
+        item.finding.record.id.as_str(),
+        item.updated_at,
+        error,
     )
-    .bind(&item.finding.record.id)
-    .bind(item.updated_at)
-    .bind(error)
     .execute(pool)
     .await?;
     Ok(())
@@ -269,14 +298,14 @@ pub async fn mark_failed(pool: &PgPool, item: &DueItem, error: &str) -> Result<(
 /// Try again later (throttled out, hub not enabled, a 5xx): exponential backoff, capped.
 pub async fn defer(pool: &PgPool, item: &DueItem, error: &str, base: Duration) -> Result<(), StoreError> {
     let delay = retry_delay(item.attempts, base);
-    sqlx::query(
+    sqlx::query!(
         "update security_hub_outbox set attempts = attempts + 1, last_error = $3, next_attempt_at = now() + $4
          where finding_id = $1 and updated_at = $2",
+        item.finding.record.id.as_str(),
+        item.updated_at,
+        error,
+        delay as Duration,
     )
-    .bind(&item.finding.record.id)
-    .bind(item.updated_at)
-    .bind(error)
-    .bind(delay)
     .execute(pool)
     .await?;
     Ok(())
@@ -290,14 +319,14 @@ pub async fn set_target_status(
     status: &str,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "insert into security_hub_targets (account_id, region, status, detail, checked_at) values ($1, $2, $3, $4, now())
          on conflict (account_id, region) do update set status = excluded.status, detail = excluded.detail, checked_at = now()",
+        account,
+        region,
+        status,
+        detail,
     )
-    .bind(account)
-    .bind(region)
-    .bind(status)
-    .bind(detail)
     .execute(pool)
     .await?;
     Ok(())
@@ -305,16 +334,19 @@ pub async fn set_target_status(
 
 /// (pending, failed) outbox rows.
 pub async fn backlog(pool: &PgPool) -> Result<(i64, i64), StoreError> {
-    Ok(sqlx::query_as(
-        "select count(*) filter (where state = 'pending'), count(*) filter (where state = 'failed') from security_hub_outbox",
+    Ok(sqlx::query!(
+        r#"select count(*) filter (where state = 'pending') as "pending!", count(*) filter (where state = 'failed') as "failed!"
+           from security_hub_outbox"#
     )
+    .map(|r| (r.pending, r.failed))
     .fetch_one(pool)
     .await?)
 }
 
 /// Targets whose hub is not usable, as (account, region, status).
 pub async fn unusable_targets(pool: &PgPool) -> Result<Vec<(String, String, String)>, StoreError> {
-    Ok(sqlx::query_as("select account_id, region, status from security_hub_targets where status <> 'ok' order by 1, 2")
+    Ok(sqlx::query!("select account_id, region, status from security_hub_targets where status <> 'ok' order by 1, 2")
+        .map(|r| (r.account_id, r.region, r.status))
         .fetch_all(pool)
         .await?)
 }

@@ -35,30 +35,32 @@ pub struct Posture {
 
 /// Reads the current posture.
 pub async fn current(pool: &PgPool) -> Result<Posture, StoreError> {
-    let (recorded, assessed, not_assessed): (i64, i64, i64) = sqlx::query_as(
-        "select count(*), count(*) filter (where assessed), count(*) filter (where not assessed) from accounts",
+    let accounts = sqlx::query!(
+        r#"select count(*) as "recorded!", count(*) filter (where assessed) as "assessed!",
+                  count(*) filter (where not assessed) as "not_assessed!"
+           from accounts"#
     )
     .fetch_one(pool)
     .await?;
     let findings_by_status = findings_by_status(pool).await?;
-    let failing_by_severity: Vec<(String, i64)> = sqlx::query_as(
-        "select severity, sum(findings)::bigint from finding_totals where status = 'fail'
-         group by severity having sum(findings) > 0 order by severity",
+    let failing_by_severity = sqlx::query!(
+        r#"select severity, sum(findings)::bigint as "findings!" from finding_totals where status = 'fail'
+           group by severity having sum(findings) > 0 order by severity"#
     )
+    .map(|r| (r.severity, r.findings))
     .fetch_all(pool)
     .await?;
-    let (failing_suppressed,): (i64,) =
-        sqlx::query_as(sqlx::AssertSqlSafe(super::exceptions::FAILING_SUPPRESSED.as_str())).fetch_one(pool).await?;
-    let in_org: Option<(i32,)> = sqlx::query_as(
-        "select accounts_total from sweeps where org_snapshot_hash is not null order by started_at desc limit 1",
+    let failing_suppressed = super::exceptions::failing_suppressed(pool).await?;
+    let in_org = sqlx::query_scalar!(
+        "select accounts_total from sweeps where org_snapshot_hash is not null order by started_at desc limit 1"
     )
     .fetch_optional(pool)
     .await?;
     Ok(Posture {
-        accounts_in_organization: in_org.map_or(recorded, |(n,)| i64::from(n)),
-        accounts_recorded: recorded,
-        accounts_assessed: assessed,
-        accounts_not_assessed: not_assessed,
+        accounts_in_organization: in_org.map_or(accounts.recorded, i64::from),
+        accounts_recorded: accounts.recorded,
+        accounts_assessed: accounts.assessed,
+        accounts_not_assessed: accounts.not_assessed,
         findings_by_status,
         failing_by_severity,
         failing_suppressed,
@@ -68,9 +70,11 @@ pub async fn current(pool: &PgPool) -> Result<Posture, StoreError> {
 
 /// Active findings by status: (status, count), from the totals.
 pub async fn findings_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as(
-        "select status, sum(findings)::bigint from finding_totals group by status having sum(findings) > 0 order by status",
+    Ok(sqlx::query!(
+        r#"select status, sum(findings)::bigint as "findings!" from finding_totals
+           group by status having sum(findings) > 0 order by status"#
     )
+    .map(|r| (r.status, r.findings))
     .fetch_all(pool)
     .await?)
 }
@@ -97,7 +101,6 @@ pub struct TrendPoint {
     pub controls: BTreeMap<String, ControlPoint>,
 }
 
-#[derive(sqlx::FromRow)]
 struct TrendRow {
     at: DateTime<Utc>,
     sweep_id: Option<SweepId>,
@@ -113,17 +116,19 @@ pub async fn trend(
     to: DateTime<Utc>,
     step: chrono::Duration,
 ) -> Result<Vec<TrendPoint>, StoreError> {
-    let rows: Vec<TrendRow> = sqlx::query_as(
-        "select p.at, pp.sweep_id, pp.failing_by_severity, pp.controls
-         from generate_series($1::timestamptz, $2::timestamptz, make_interval(secs => $3)) as p(at)
-         left join lateral (
-             select sweep_id, failing_by_severity, controls from posture_points
-             where at <= p.at order by at desc limit 1) pp on true
-         order by p.at",
+    let rows = sqlx::query_as!(
+        TrendRow,
+        r#"select p.at as "at!", pp.sweep_id as "sweep_id?: SweepId", pp.failing_by_severity as "failing_by_severity?",
+                  pp.controls as "controls?"
+           from generate_series($1::timestamptz, $2::timestamptz, make_interval(secs => $3)) as p(at)
+           left join lateral (
+               select sweep_id, failing_by_severity, controls from posture_points
+               where at <= p.at order by at desc limit 1) pp on true
+           order by p.at"#,
+        from,
+        to,
+        step.num_seconds() as f64,
     )
-    .bind(from)
-    .bind(to)
-    .bind(step.num_seconds() as f64)
     .fetch_all(pool)
     .await?;
     rows.into_iter()
@@ -141,7 +146,7 @@ pub async fn trend(
 /// Records the posture as `sweep` leaves it, from the totals. Called in the transaction that
 /// marks the sweep completed, so the point's time is the sweep's `finished_at`.
 pub async fn record_point(conn: &mut PgConnection, sweep: SweepId) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "insert into posture_points (sweep_id, at, failing_by_severity, controls)
          select $1, now(),
            coalesce((select jsonb_object_agg(severity, n)
@@ -152,8 +157,8 @@ pub async fn record_point(conn: &mut PgConnection, sweep: SweepId) -> Result<(),
                                                  'accounts_evaluated', accounts_evaluated))
                      from control_account_totals where accounts_evaluated > 0), '{}')
          on conflict (sweep_id) do nothing",
+        sweep.0,
     )
-    .bind(sweep)
     .execute(conn)
     .await?;
     Ok(())

@@ -32,12 +32,19 @@ pub struct Pruned {
     pub evidence_detached: u64,
 }
 
-/// Finished sweeps older than `$1` that nothing current needs.
-const PRUNABLE_SWEEPS: &str = "
-    select s.id from sweeps s
-    where s.status <> 'running' and coalesce(s.finished_at, s.started_at) < $1
-      and s.id is distinct from (select id from sweeps where status = 'completed' order by started_at desc limit 1)
-      and not exists (select 1 from findings f where f.active and f.last_sweep_id = s.id)";
+/// `$sql!(head... <finished sweeps older than `$1` that nothing current needs> tail...)`:
+/// the one definition of a prunable sweep, for the three statements below (a shared piece of
+/// SQL: see the store's module documentation).
+macro_rules! prunable_sweeps {
+    ($($sql:ident)::+!($($head:tt)*) ($($tail:tt)*)) => {
+        $($sql)::+!($($head)*
+            "select s.id from sweeps s
+             where s.status <> 'running' and coalesce(s.finished_at, s.started_at) < $1
+               and s.id is distinct from (select id from sweeps where status = 'completed' order by started_at desc limit 1)
+               and not exists (select 1 from findings f where f.active and f.last_sweep_id = s.id)"
+            $($tail)*)
+    };
+}
 
 /// Prunes what is older than `keep` (see the module documentation).
 pub async fn prune(pool: &PgPool, keep: chrono::Duration) -> Result<Pruned, StoreError> {
@@ -46,42 +53,37 @@ pub async fn prune(pool: &PgPool, keep: chrono::Duration) -> Result<Pruned, Stor
 
 /// Prunes what is older than `cutoff`.
 pub async fn prune_before(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<Pruned, StoreError> {
-    let gaps =
-        sqlx::query(sqlx::AssertSqlSafe(format!("delete from collection_gaps where sweep_id in ({PRUNABLE_SWEEPS})")))
-            .bind(cutoff)
-            .execute(pool)
-            .await?
-            .rows_affected();
-    let sweep_tasks =
-        sqlx::query(sqlx::AssertSqlSafe(format!("delete from sweep_tasks where sweep_id in ({PRUNABLE_SWEEPS})")))
-            .bind(cutoff)
-            .execute(pool)
-            .await?
-            .rows_affected();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "update sweeps set org_snapshot_hash = null where org_snapshot_hash is not null and id in ({PRUNABLE_SWEEPS})"
-    )))
-    .bind(cutoff)
+    let gaps = prunable_sweeps!(sqlx::query!("delete from collection_gaps where sweep_id in (" +)(+ ")", cutoff))
+        .execute(pool)
+        .await?
+        .rows_affected();
+    let sweep_tasks = prunable_sweeps!(sqlx::query!("delete from sweep_tasks where sweep_id in (" +)(+ ")", cutoff))
+        .execute(pool)
+        .await?
+        .rows_affected();
+    prunable_sweeps!(sqlx::query!(
+        "update sweeps set org_snapshot_hash = null where org_snapshot_hash is not null and id in (" +
+    )(+ ")", cutoff))
     .execute(pool)
     .await?;
     // In id order, as every writer of findings rows locks them (see `findings::record_account`).
-    let evidence_detached = sqlx::query(
+    let evidence_detached = sqlx::query!(
         "update findings set snapshot_hash = null where id in (
              select id from findings
              where not active and snapshot_hash is not null and status_since < $1
              order by id for update)",
+        cutoff,
     )
-    .bind(cutoff)
     .execute(pool)
     .await?
     .rows_affected();
-    let snapshots = sqlx::query(
+    let snapshots = sqlx::query!(
         "delete from snapshots n where n.last_seen_at < $1
            and not exists (select 1 from findings f where f.snapshot_hash = n.hash)
            and not exists (select 1 from sweep_tasks t where t.snapshot_hash = n.hash)
            and not exists (select 1 from sweeps s where s.org_snapshot_hash = n.hash)",
+        cutoff,
     )
-    .bind(cutoff)
     .execute(pool)
     .await?
     .rows_affected();

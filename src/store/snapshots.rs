@@ -23,14 +23,14 @@ pub async fn put(conn: &mut PgConnection, kind: &str, value: &impl Serialize) ->
     let hash = content_hash(&json)?;
     // Rewritten only when a volatile part changed or the row is a day behind: unchanged
     // sweeps of an unchanged account leave it alone, and retention still sees it in use.
-    sqlx::query(
+    sqlx::query!(
         "insert into snapshots (hash, kind, content) values ($1, $2, $3)
          on conflict (hash) do update set content = excluded.content, last_seen_at = now()
          where snapshots.content <> excluded.content or snapshots.last_seen_at < now() - interval '1 day'",
+        &hash,
+        kind,
+        &json,
     )
-    .bind(&hash)
-    .bind(kind)
-    .bind(&json)
     .execute(conn)
     .await?;
     Ok(hash)
@@ -38,7 +38,7 @@ pub async fn put(conn: &mut PgConnection, kind: &str, value: &impl Serialize) ->
 
 /// Loads a snapshot by hash.
 pub async fn get<T: serde::de::DeserializeOwned>(pool: &sqlx::PgPool, hash: &str) -> Result<Option<T>, StoreError> {
-    let row: Option<(serde_json::Value,)> =
-        sqlx::query_as("select content from snapshots where hash = $1").bind(hash).fetch_optional(pool).await?;
-    row.map(|(v,)| serde_json::from_value(v)).transpose().map_err(StoreError::from)
+    let content =
+        sqlx::query_scalar!("select content from snapshots where hash = $1", hash).fetch_optional(pool).await?;
+    content.map(serde_json::from_value).transpose().map_err(StoreError::from)
 }

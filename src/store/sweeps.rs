@@ -17,11 +17,11 @@ use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
 use crate::aws::CallCounts;
-use crate::domain::{AccountId, ControlId, FindingRecord, Severity, Status, SweepId, SweepStatus};
+use crate::domain::{AccountId, ControlId, FindingId, FindingRecord, Region, Severity, Status, SweepId, SweepStatus};
 use crate::snapshot::Gap;
 
 /// A sweep as stored.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct SweepRow {
     /// Its id.
     pub id: SweepId,
@@ -51,14 +51,14 @@ pub async fn start(
     lease_seconds: i64,
 ) -> Result<Option<SweepId>, StoreError> {
     let id = SweepId::new();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "insert into sweeps (id, trigger, status, lease_owner, lease_expires_at)
          values ($1, $2, 'running', $3, now() + make_interval(secs => $4)) on conflict do nothing",
+        id.0,
+        trigger,
+        owner,
+        lease_seconds as f64,
     )
-    .bind(id)
-    .bind(trigger)
-    .bind(owner)
-    .bind(lease_seconds as f64)
     .execute(pool)
     .await?;
     Ok((inserted.rows_affected() == 1).then_some(id))
@@ -78,13 +78,15 @@ pub enum Takeover {
 /// Takes the running sweep over for `owner` when its lease has lapsed (its process died,
 /// or could not renew for a whole lease).
 pub async fn take_over(pool: &PgPool, owner: &str, lease_seconds: i64) -> Result<Takeover, StoreError> {
-    let taken = sqlx::query_as::<_, SweepRow>(
-        "update sweeps set lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2)
-         where status = 'running' and (lease_expires_at is null or lease_expires_at <= now())
-         returning id, trigger, status, started_at, finished_at, org_snapshot_hash, accounts_total, error",
+    let taken = sqlx::query_as!(
+        SweepRow,
+        r#"update sweeps set lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2)
+           where status = 'running' and (lease_expires_at is null or lease_expires_at <= now())
+           returning id as "id: SweepId", trigger, status as "status: SweepStatus", started_at, finished_at,
+                     org_snapshot_hash, accounts_total, error"#,
+        owner,
+        lease_seconds as f64,
     )
-    .bind(owner)
-    .bind(lease_seconds as f64)
     .fetch_optional(pool)
     .await?;
     if let Some(row) = taken {
@@ -98,10 +100,11 @@ pub async fn take_over(pool: &PgPool, owner: &str, lease_seconds: i64) -> Result
 
 /// The running sweep and the seconds left on its lease (zero or less: lapsed, free to take over).
 pub async fn running_lease(pool: &PgPool) -> Result<Option<(SweepId, f64)>, StoreError> {
-    Ok(sqlx::query_as(
-        "select id, coalesce(extract(epoch from lease_expires_at - now())::float8, 0)
-         from sweeps where status = 'running'",
+    Ok(sqlx::query!(
+        r#"select id as "id: SweepId", coalesce(extract(epoch from lease_expires_at - now())::float8, 0) as "left!"
+           from sweeps where status = 'running'"#
     )
+    .map(|r| (r.id, r.left))
     .fetch_optional(pool)
     .await?)
 }
@@ -109,11 +112,13 @@ pub async fn running_lease(pool: &PgPool) -> Result<Option<(SweepId, f64)>, Stor
 /// The running sweep another replica may join: planned (its organization snapshot stored),
 /// with a live lease; with the lease holder's id.
 pub async fn joinable(pool: &PgPool) -> Result<Option<(SweepId, String, String)>, StoreError> {
-    Ok(sqlx::query_as(
-        "select id, org_snapshot_hash, lease_owner from sweeps
-         where status = 'running' and org_snapshot_hash is not null and lease_owner is not null
-           and lease_expires_at > now()",
+    Ok(sqlx::query!(
+        r#"select id as "id: SweepId", org_snapshot_hash as "org_snapshot_hash!", lease_owner as "lease_owner!"
+           from sweeps
+           where status = 'running' and org_snapshot_hash is not null and lease_owner is not null
+             and lease_expires_at > now()"#
     )
+    .map(|r| (r.id, r.org_snapshot_hash, r.lease_owner))
     .fetch_optional(pool)
     .await?)
 }
@@ -121,13 +126,13 @@ pub async fn joinable(pool: &PgPool) -> Result<Option<(SweepId, String, String)>
 /// Extends `owner`'s lease on the sweep; `false` when it is no longer `owner`'s (taken
 /// over, or the sweep ended).
 pub async fn renew(pool: &PgPool, sweep: SweepId, owner: &str, lease_seconds: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update sweeps set lease_expires_at = now() + make_interval(secs => $3)
          where id = $1 and status = 'running' and lease_owner = $2",
+        sweep.0,
+        owner,
+        lease_seconds as f64,
     )
-    .bind(sweep)
-    .bind(owner)
-    .bind(lease_seconds as f64)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -136,12 +141,12 @@ pub async fn renew(pool: &PgPool, sweep: SweepId, owner: &str, lease_seconds: i6
 /// Gives the sweep's lease up (the sweep stays running): the next process, or the next
 /// trigger here, takes it over at once instead of after the lease.
 pub async fn release_sweep(pool: &PgPool, sweep: SweepId, owner: &str) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "update sweeps set lease_owner = null, lease_expires_at = null
          where id = $1 and status = 'running' and lease_owner = $2",
+        sweep.0,
+        owner,
     )
-    .bind(sweep)
-    .bind(owner)
     .execute(pool)
     .await?;
     Ok(())
@@ -149,9 +154,11 @@ pub async fn release_sweep(pool: &PgPool, sweep: SweepId, owner: &str) -> Result
 
 /// The running sweep, if any.
 pub async fn running(pool: &PgPool) -> Result<Option<SweepRow>, StoreError> {
-    Ok(sqlx::query_as::<_, SweepRow>(
-        "select id, trigger, status, started_at, finished_at, org_snapshot_hash, accounts_total, error
-         from sweeps where status = 'running'",
+    Ok(sqlx::query_as!(
+        SweepRow,
+        r#"select id as "id: SweepId", trigger, status as "status: SweepStatus", started_at, finished_at,
+                  org_snapshot_hash, accounts_total, error
+           from sweeps where status = 'running'"#
     )
     .fetch_optional(pool)
     .await?)
@@ -159,11 +166,13 @@ pub async fn running(pool: &PgPool) -> Result<Option<SweepRow>, StoreError> {
 
 /// One sweep.
 pub async fn get(pool: &PgPool, id: SweepId) -> Result<Option<SweepRow>, StoreError> {
-    Ok(sqlx::query_as::<_, SweepRow>(
-        "select id, trigger, status, started_at, finished_at, org_snapshot_hash, accounts_total, error
-         from sweeps where id = $1",
+    Ok(sqlx::query_as!(
+        SweepRow,
+        r#"select id as "id: SweepId", trigger, status as "status: SweepStatus", started_at, finished_at,
+                  org_snapshot_hash, accounts_total, error
+           from sweeps where id = $1"#,
+        id.0,
     )
-    .bind(id)
     .fetch_optional(pool)
     .await?)
 }
@@ -187,14 +196,14 @@ pub async fn plan(
     tasks: &[PlannedTask],
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let planned = sqlx::query(
+    let planned = sqlx::query!(
         "update sweeps set org_snapshot_hash = $2, accounts_total = $3
          where id = $1 and status = 'running' and lease_owner = $4",
+        sweep.0,
+        org_hash,
+        i32::try_from(tasks.len()).unwrap_or(i32::MAX),
+        owner,
     )
-    .bind(sweep)
-    .bind(org_hash)
-    .bind(i32::try_from(tasks.len()).unwrap_or(i32::MAX))
-    .bind(owner)
     .execute(&mut *tx)
     .await?;
     if planned.rows_affected() == 0 {
@@ -205,15 +214,15 @@ pub async fn plan(
             Some(reason) => ("skipped", Some(reason.as_str())),
             None => ("pending", None),
         };
-        sqlx::query(
+        sqlx::query!(
             "insert into sweep_tasks (sweep_id, account_id, state, note, finished_at)
              values ($1, $2, $3, $4, case when $3 = 'skipped' then now() end)
              on conflict do nothing",
+            sweep.0,
+            t.account_id.as_str(),
+            state,
+            note,
         )
-        .bind(sweep)
-        .bind(&t.account_id)
-        .bind(state)
-        .bind(note)
         .execute(&mut *tx)
         .await?;
     }
@@ -235,8 +244,8 @@ pub async fn claim(
     sweep_owner: Option<&str>,
     lease_seconds: i64,
 ) -> Result<Option<(AccountId, i32)>, StoreError> {
-    Ok(sqlx::query_as(
-        "update sweep_tasks t set state = 'running', lease_owner = $2,
+    Ok(sqlx::query!(
+        r#"update sweep_tasks t set state = 'running', lease_owner = $2,
                 lease_expires_at = now() + make_interval(secs => $3), attempts = t.attempts + 1
          where (t.sweep_id, t.account_id) = (
              select sweep_id, account_id from sweep_tasks
@@ -247,12 +256,13 @@ pub async fn claim(
              order by account_id
              limit 1
              for update skip locked)
-         returning t.account_id, t.attempts",
+         returning t.account_id as "account_id: AccountId", t.attempts"#,
+        sweep.0,
+        owner,
+        lease_seconds as f64,
+        sweep_owner,
     )
-    .bind(sweep)
-    .bind(owner)
-    .bind(lease_seconds as f64)
-    .bind(sweep_owner)
+    .map(|r| (r.account_id, r.attempts))
     .fetch_optional(pool)
     .await?)
 }
@@ -266,21 +276,21 @@ pub async fn renew_task(
     owner: &str,
     lease_seconds: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update sweep_tasks set lease_expires_at = now() + make_interval(secs => $4)
          where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running'",
+        sweep.0,
+        account.as_str(),
+        owner,
+        lease_seconds as f64,
     )
-    .bind(sweep)
-    .bind(account)
-    .bind(owner)
-    .bind(lease_seconds as f64)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Tasks of a sweep not yet done.
-#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OpenTasks {
     /// Waiting for a worker.
     pub pending: i64,
@@ -293,14 +303,15 @@ pub struct OpenTasks {
 /// What is left of a sweep: pending tasks, and tasks held by workers with when the first
 /// of their leases lapses.
 pub async fn open_tasks(pool: &PgPool, sweep: SweepId) -> Result<OpenTasks, StoreError> {
-    Ok(sqlx::query_as(
-        "select count(*) filter (where state = 'pending') as pending,
-                count(*) filter (where state = 'running') as running,
-                extract(epoch from min(lease_expires_at) filter (where state = 'running') - now())::float8
-                    as next_lapse_seconds
-         from sweep_tasks where sweep_id = $1",
+    Ok(sqlx::query_as!(
+        OpenTasks,
+        r#"select count(*) filter (where state = 'pending') as "pending!",
+                  count(*) filter (where state = 'running') as "running!",
+                  extract(epoch from min(lease_expires_at) filter (where state = 'running') - now())::float8
+                      as "next_lapse_seconds?"
+           from sweep_tasks where sweep_id = $1"#,
+        sweep.0,
     )
-    .bind(sweep)
     .fetch_one(pool)
     .await?)
 }
@@ -316,26 +327,26 @@ pub async fn give_up(
     reason: &str,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let closed = sqlx::query(
+    let closed = sqlx::query!(
         "update sweep_tasks set state = 'done', assessed = false, finished_at = now(),
                 lease_owner = null, lease_expires_at = null
          where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running'",
+        sweep.0,
+        account.as_str(),
+        owner,
     )
-    .bind(sweep)
-    .bind(account)
-    .bind(owner)
     .execute(&mut *tx)
     .await?
     .rows_affected()
         == 1;
     if closed {
-        sqlx::query(
+        sqlx::query!(
             "insert into collection_gaps (sweep_id, account_id, region, service, operation, code, message)
              values ($1, $2, null, 'bedrock-sweeper', 'RecordAccount', 'RetriesExhausted', $3)",
+            sweep.0,
+            account.as_str(),
+            reason,
         )
-        .bind(sweep)
-        .bind(account)
-        .bind(reason)
         .execute(&mut *tx)
         .await?;
     }
@@ -346,13 +357,13 @@ pub async fn give_up(
 /// Hands a task back (shutdown or a database error while recording): it becomes
 /// claimable at once instead of after the lease.
 pub async fn release(pool: &PgPool, sweep: SweepId, account: &AccountId, owner: &str) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "update sweep_tasks set state = 'pending', lease_owner = null, lease_expires_at = null
          where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running'",
+        sweep.0,
+        account.as_str(),
+        owner,
     )
-    .bind(sweep)
-    .bind(account)
-    .bind(owner)
     .execute(pool)
     .await?;
     Ok(())
@@ -360,13 +371,14 @@ pub async fn release(pool: &PgPool, sweep: SweepId, account: &AccountId, owner: 
 
 /// (done or skipped, total) tasks of a sweep.
 pub async fn progress(pool: &PgPool, sweep: SweepId) -> Result<(i64, i64), StoreError> {
-    let row: (i64, i64) = sqlx::query_as(
-        "select count(*) filter (where state in ('done', 'skipped')), count(*) from sweep_tasks where sweep_id = $1",
+    Ok(sqlx::query!(
+        r#"select count(*) filter (where state in ('done', 'skipped')) as "done!", count(*) as "total!"
+           from sweep_tasks where sweep_id = $1"#,
+        sweep.0,
     )
-    .bind(sweep)
+    .map(|r| (r.done, r.total))
     .fetch_one(pool)
-    .await?;
-    Ok(row)
+    .await?)
 }
 
 /// Marks `owner`'s sweep failed with the AWS call counts and why; `false` when the sweep is
@@ -378,15 +390,15 @@ pub async fn fail(
     calls: &CallCounts,
     error: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update sweeps set status = $2, finished_at = now(), aws_calls = $3, error = $4, lease_expires_at = null
          where id = $1 and status = 'running' and lease_owner = $5",
+        sweep.0,
+        SweepStatus::Failed.as_str(),
+        serde_json::to_value(calls)?,
+        error,
+        owner,
     )
-    .bind(sweep)
-    .bind(SweepStatus::Failed)
-    .bind(serde_json::to_value(calls)?)
-    .bind(error)
-    .bind(owner)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -397,14 +409,14 @@ pub async fn fail(
 /// `lease_owner` stays, naming the process that completed it.
 pub async fn complete(pool: &PgPool, sweep: SweepId, owner: &str, calls: &CallCounts) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update sweeps set status = 'completed', finished_at = now(), aws_calls = $2, error = null,
                 lease_expires_at = null
          where id = $1 and status = 'running' and lease_owner = $3",
+        sweep.0,
+        serde_json::to_value(calls)?,
+        owner,
     )
-    .bind(sweep)
-    .bind(serde_json::to_value(calls)?)
-    .bind(owner)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -417,31 +429,32 @@ pub async fn complete(pool: &PgPool, sweep: SweepId, owner: &str, calls: &CallCo
 
 /// The management account of the organization as the newest sweep read it.
 pub async fn latest_management_account(pool: &PgPool) -> Result<Option<AccountId>, StoreError> {
-    let id: Option<(Option<String>,)> = sqlx::query_as(
-        "select n.content ->> 'management_account_id'
-         from sweeps s join snapshots n on n.hash = s.org_snapshot_hash
-         order by s.started_at desc limit 1",
+    let id = sqlx::query_scalar!(
+        r#"select n.content ->> 'management_account_id' as "management_account_id?"
+           from sweeps s join snapshots n on n.hash = s.org_snapshot_hash
+           order by s.started_at desc limit 1"#
     )
     .fetch_optional(pool)
     .await?;
-    Ok(id.and_then(|(m,)| m).and_then(|m| AccountId::parse(&m).ok()))
+    Ok(id.flatten().and_then(|m| AccountId::parse(&m).ok()))
 }
 
 /// Accounts of a sweep by outcome: (assessed, not assessed, skipped).
 pub async fn account_outcomes(pool: &PgPool, sweep: SweepId) -> Result<(i64, i64, i64), StoreError> {
-    Ok(sqlx::query_as(
-        "select count(*) filter (where state = 'done' and assessed),
-                count(*) filter (where state = 'done' and not assessed),
-                count(*) filter (where state = 'skipped')
-         from sweep_tasks where sweep_id = $1",
+    Ok(sqlx::query!(
+        r#"select count(*) filter (where state = 'done' and assessed) as "assessed!",
+                  count(*) filter (where state = 'done' and not assessed) as "not_assessed!",
+                  count(*) filter (where state = 'skipped') as "skipped!"
+           from sweep_tasks where sweep_id = $1"#,
+        sweep.0,
     )
-    .bind(sweep)
+    .map(|r| (r.assessed, r.not_assessed, r.skipped))
     .fetch_one(pool)
     .await?)
 }
 
 /// A sweep with its progress, for the API.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SweepProgressRow {
     /// Its id.
     pub id: SweepId,
@@ -465,11 +478,21 @@ pub struct SweepProgressRow {
     pub error: Option<String>,
 }
 
-const PROGRESS_SELECT: &str = "select s.id, s.trigger, s.status, s.started_at, s.finished_at, s.accounts_total, s.aws_calls, s.error,
-        (select count(*) from sweep_tasks t where t.sweep_id = s.id and t.state in ('done', 'skipped')) as accounts_done,
-        (select count(*) from sweep_tasks t where t.sweep_id = s.id and t.state = 'done' and not t.assessed)
-            as accounts_not_assessed
- from sweeps s";
+/// `$sql!(head... <the select of a [`SweepProgressRow`]> tail...)`, for [`page`] and
+/// [`with_progress`] (a shared piece of SQL: see the store's module documentation).
+macro_rules! select_progress_rows {
+    ($($sql:ident)::+!($($head:tt)*) ($($tail:tt)*)) => {
+        $($sql)::+!($($head)*
+            r#"select s.id as "id: SweepId", s.trigger, s.status as "status: SweepStatus", s.started_at,
+                      s.finished_at, s.accounts_total, s.aws_calls, s.error,
+                      (select count(*) from sweep_tasks t where t.sweep_id = s.id and t.state in ('done', 'skipped'))
+                          as "accounts_done!",
+                      (select count(*) from sweep_tasks t where t.sweep_id = s.id and t.state = 'done' and not t.assessed)
+                          as "accounts_not_assessed!"
+               from sweeps s"#
+            $($tail)*)
+    };
+}
 
 /// Up to `limit` sweeps, newest first, after the (started_at, id) key `after`.
 pub async fn page(
@@ -477,30 +500,27 @@ pub async fn page(
     after: Option<(DateTime<Utc>, SweepId)>,
     limit: i64,
 ) -> Result<Vec<SweepProgressRow>, StoreError> {
-    let sql = format!(
-        "{PROGRESS_SELECT}
-         where ($1::timestamptz is null or (s.started_at, s.id) < ($1, $2))
-         order by s.started_at desc, s.id desc
-         limit $3"
-    );
-    Ok(sqlx::query_as::<_, SweepProgressRow>(sqlx::AssertSqlSafe(sql))
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1))
-        .bind(limit)
-        .fetch_all(pool)
-        .await?)
+    Ok(select_progress_rows!(sqlx::query_as!(SweepProgressRow,)(+ "
+           where ($1::timestamptz is null or (s.started_at, s.id) < ($1, $2))
+           order by s.started_at desc, s.id desc
+           limit $3",
+        after.map(|a| a.0),
+        after.map(|a| a.1.0),
+        limit,
+    ))
+    .fetch_all(pool)
+    .await?)
 }
 
 /// One sweep with its progress.
 pub async fn with_progress(pool: &PgPool, id: SweepId) -> Result<Option<SweepProgressRow>, StoreError> {
-    Ok(sqlx::query_as::<_, SweepProgressRow>(sqlx::AssertSqlSafe(format!("{PROGRESS_SELECT} where s.id = $1")))
-        .bind(id)
+    Ok(select_progress_rows!(sqlx::query_as!(SweepProgressRow,)(+ " where s.id = $1", id.0))
         .fetch_optional(pool)
         .await?)
 }
 
 /// Active findings last written by a sweep, counted by control, severity and status.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingCount {
     /// The control.
     pub control_id: ControlId,
@@ -517,12 +537,14 @@ pub struct FindingCount {
 /// The counts behind the CLI summary of `sweep`, computed in the database: nothing loads
 /// every finding to count them.
 pub async fn finding_counts(pool: &PgPool, sweep: SweepId) -> Result<Vec<FindingCount>, StoreError> {
-    Ok(sqlx::query_as(
-        "select control_id, min(title) as title, severity, status, count(*) as findings
-         from findings where last_sweep_id = $1 and active
-         group by control_id, severity, status order by control_id, severity, status",
+    Ok(sqlx::query_as!(
+        FindingCount,
+        r#"select control_id as "control_id: ControlId", min(title) as "title!", severity as "severity: Severity",
+                  status as "status: Status", count(*) as "findings!"
+           from findings where last_sweep_id = $1 and active
+           group by control_id, severity, status order by control_id, severity, status"#,
+        sweep.0,
     )
-    .bind(sweep)
     .fetch_all(pool)
     .await?)
 }
@@ -534,15 +556,17 @@ pub fn stream_findings(
     sweep: SweepId,
 ) -> impl futures::Stream<Item = Result<FindingRecord, StoreError>> + Send + '_ {
     use futures::StreamExt;
-    let sql = format!(
-        "select {} from findings where last_sweep_id = $1 and active
-         order by control_id, account_id, region nulls first, resource_id",
-        FindingRecord::select_list("")
-    );
-    sqlx::query_as::<_, FindingRecord>(sqlx::AssertSqlSafe(sql))
-        .bind(sweep)
-        .fetch(pool)
-        .map(|row| row.map_err(StoreError::from))
+    sqlx::query_as!(
+        FindingRecord,
+        r#"select id as "id: FindingId", control_id as "control_id: ControlId", account_id as "account_id: AccountId",
+                  region as "region: Region", resource_id, status as "status: Status", severity as "severity: Severity",
+                  title, detail, first_seen_at, last_seen_at
+           from findings where last_sweep_id = $1 and active
+           order by control_id, account_id, region nulls first, resource_id"#,
+        sweep.0,
+    )
+    .fetch(pool)
+    .map(|row| row.map_err(StoreError::from))
 }
 
 /// Locks `owner`'s running task on `account` for the account's record; `false` when the task
@@ -553,13 +577,13 @@ pub async fn hold_task(
     account: &AccountId,
     owner: &str,
 ) -> Result<bool, StoreError> {
-    let ours: Option<(String,)> = sqlx::query_as(
+    let ours = sqlx::query_scalar!(
         "select account_id from sweep_tasks
          where sweep_id = $1 and account_id = $2 and lease_owner = $3 and state = 'running' for update",
+        sweep.0,
+        account.as_str(),
+        owner,
     )
-    .bind(sweep)
-    .bind(account)
-    .bind(owner)
     .fetch_optional(conn)
     .await?;
     Ok(ours.is_some())
@@ -573,15 +597,15 @@ pub async fn close_task(
     assessed: bool,
     snapshot_hash: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "update sweep_tasks set state = 'done', assessed = $3, snapshot_hash = $4, finished_at = now(),
                 lease_owner = null, lease_expires_at = null
          where sweep_id = $1 and account_id = $2",
+        sweep.0,
+        account.as_str(),
+        assessed,
+        snapshot_hash,
     )
-    .bind(sweep)
-    .bind(account)
-    .bind(assessed)
-    .bind(snapshot_hash)
     .execute(conn)
     .await?;
     Ok(())
@@ -595,17 +619,17 @@ pub async fn record_gaps(
     gaps: &[&Gap],
 ) -> Result<(), StoreError> {
     for g in gaps {
-        sqlx::query(
+        sqlx::query!(
             "insert into collection_gaps (sweep_id, account_id, region, service, operation, code, message)
              values ($1, $2, $3, $4, $5, $6, $7)",
+            sweep.0,
+            account.as_str(),
+            g.region.as_ref().map(Region::as_str),
+            &g.service,
+            &g.operation,
+            &g.code,
+            &g.message,
         )
-        .bind(sweep)
-        .bind(account)
-        .bind(&g.region)
-        .bind(&g.service)
-        .bind(&g.operation)
-        .bind(&g.code)
-        .bind(&g.message)
         .execute(&mut *conn)
         .await?;
     }

@@ -81,43 +81,45 @@ fn deltas(before: &Tally, after: &Tally) -> Deltas {
 /// sets the account's own counts. Call it last in the account's transaction: it locks the
 /// shared total rows (always in key order, so concurrent accounts cannot deadlock) until commit.
 pub async fn apply(conn: &mut PgConnection, account_id: &str, before: &Tally, after: &Tally) -> Result<(), StoreError> {
-    sqlx::query("update accounts set failing_count = $2, error_count = $3 where id = $1")
-        .bind(account_id)
-        .bind(i32::try_from(after.with_status(Status::Fail)).unwrap_or(i32::MAX))
-        .bind(i32::try_from(after.with_status(Status::Error)).unwrap_or(i32::MAX))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "update accounts set failing_count = $2, error_count = $3 where id = $1",
+        account_id,
+        i32::try_from(after.with_status(Status::Fail)).unwrap_or(i32::MAX),
+        i32::try_from(after.with_status(Status::Error)).unwrap_or(i32::MAX),
+    )
+    .execute(&mut *conn)
+    .await?;
     let d = deltas(before, after);
     if !d.findings.is_empty() {
         let (controls, severities, statuses, counts): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<i64>) =
             d.findings.iter().map(|(c, sev, st, n)| (c.as_str(), sev.as_str(), st.as_str(), *n)).collect();
-        sqlx::query(
+        sqlx::query!(
             "insert into finding_totals (control_id, severity, status, findings)
              select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) as d(c, sev, st, n)
              order by c, sev, st
              on conflict (control_id, severity, status) do update set findings = finding_totals.findings + excluded.findings",
+            controls.as_slice() as &[&str],
+            severities.as_slice() as &[&str],
+            statuses.as_slice() as &[&str],
+            &counts,
         )
-        .bind(&controls)
-        .bind(&severities)
-        .bind(&statuses)
-        .bind(&counts)
         .execute(&mut *conn)
         .await?;
     }
     if !d.accounts.is_empty() {
         let (controls, evaluated, failing): (Vec<&str>, Vec<i64>, Vec<i64>) =
             d.accounts.iter().map(|(c, e, f)| (c.as_str(), *e, *f)).collect();
-        sqlx::query(
+        sqlx::query!(
             "insert into control_account_totals (control_id, accounts_evaluated, accounts_failing)
              select * from unnest($1::text[], $2::bigint[], $3::bigint[]) as d(c, e, f)
              order by c
              on conflict (control_id) do update set
                accounts_evaluated = control_account_totals.accounts_evaluated + excluded.accounts_evaluated,
                accounts_failing = control_account_totals.accounts_failing + excluded.accounts_failing",
+            controls.as_slice() as &[&str],
+            &evaluated,
+            &failing,
         )
-        .bind(&controls)
-        .bind(&evaluated)
-        .bind(&failing)
         .execute(&mut *conn)
         .await?;
     }
@@ -130,24 +132,24 @@ pub async fn apply(conn: &mut PgConnection, account_id: &str, before: &Tally, af
 pub async fn rebuild(pool: &PgPool) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     // Exclusive: no account may apply deltas to totals that are being replaced.
-    sqlx::query("lock table finding_totals, control_account_totals in exclusive mode").execute(&mut *tx).await?;
-    sqlx::query("delete from finding_totals").execute(&mut *tx).await?;
-    sqlx::query("delete from control_account_totals").execute(&mut *tx).await?;
-    sqlx::query(
+    sqlx::query!("lock table finding_totals, control_account_totals in exclusive mode").execute(&mut *tx).await?;
+    sqlx::query!("delete from finding_totals").execute(&mut *tx).await?;
+    sqlx::query!("delete from control_account_totals").execute(&mut *tx).await?;
+    sqlx::query!(
         "insert into finding_totals (control_id, severity, status, findings)
          select control_id, severity, status, count(*) from findings where active group by 1, 2, 3",
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into control_account_totals (control_id, accounts_evaluated, accounts_failing)
          select control_id, count(distinct account_id), count(distinct account_id) filter (where status = 'fail')
          from findings where active group by 1",
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query("update accounts set failing_count = 0, error_count = 0").execute(&mut *tx).await?;
-    sqlx::query(
+    sqlx::query!("update accounts set failing_count = 0, error_count = 0").execute(&mut *tx).await?;
+    sqlx::query!(
         "update accounts a set failing_count = c.failing, error_count = c.errors
          from (select account_id, count(*) filter (where status = 'fail') as failing,
                       count(*) filter (where status = 'error') as errors
@@ -161,7 +163,7 @@ pub async fn rebuild(pool: &PgPool) -> Result<(), StoreError> {
 }
 
 /// A row of `finding_totals`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FindingTotal {
     /// The control.
     pub control_id: String,
@@ -174,7 +176,7 @@ pub struct FindingTotal {
 }
 
 /// A row of `control_account_totals`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ControlAccounts {
     /// The control.
     pub control_id: String,
@@ -186,8 +188,9 @@ pub struct ControlAccounts {
 
 /// Every non-zero finding total, by key.
 pub async fn finding_totals(pool: &PgPool) -> Result<Vec<FindingTotal>, StoreError> {
-    Ok(sqlx::query_as(
-        "select control_id, severity, status, findings from finding_totals where findings > 0 order by 1, 2, 3",
+    Ok(sqlx::query_as!(
+        FindingTotal,
+        "select control_id, severity, status, findings from finding_totals where findings > 0 order by 1, 2, 3"
     )
     .fetch_all(pool)
     .await?)
@@ -195,9 +198,10 @@ pub async fn finding_totals(pool: &PgPool) -> Result<Vec<FindingTotal>, StoreErr
 
 /// Every control with accounts, by id.
 pub async fn control_accounts(pool: &PgPool) -> Result<Vec<ControlAccounts>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        ControlAccounts,
         "select control_id, accounts_evaluated, accounts_failing from control_account_totals
-         where accounts_evaluated > 0 order by 1",
+         where accounts_evaluated > 0 order by 1"
     )
     .fetch_all(pool)
     .await?)

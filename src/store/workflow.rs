@@ -41,7 +41,7 @@ impl Workflow {
 }
 
 /// What Security Hub holds for one finding, and the exception that covers it now.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Candidate {
     /// The finding.
     pub id: String,
@@ -115,19 +115,22 @@ pub async fn reconcile(pool: &PgPool, target: &DefaultTarget) -> Result<usize, S
     // Candidates: findings in Security Hub that we suppressed, or of a control that has a
     // live exception; each with the oldest live exception covering it (one join, not a
     // lookup per finding: broad exceptions can cover a large share of the findings).
-    let candidates: Vec<Candidate> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select distinct on (f.id) f.id, f.account_id, f.sh_record_state, f.sh_target_account, f.sh_target_region,
-                f.sh_workflow, f.sh_workflow_exception, x.id as exception_id, x.reason as exception_reason,
-                x.expires_at as exception_expires_at
-         from findings f
-         left join accounts a on a.id = f.account_id
-         left join exceptions x on {}
-         where f.sh_record_state is not null
-           and (f.sh_workflow = 'SUPPRESSED'
-                or f.control_id in (select control_id from exceptions where deleted_at is null and expires_at > now()))
-         order by f.id, x.created_at, x.id",
-        super::exceptions::covers("a.ou_path")
-    )))
+    let candidates = super::exceptions::covers!(
+        "a.ou_path",
+        sqlx::query_as!(
+            Candidate,
+            r#"select distinct on (f.id) f.id, f.account_id, f.sh_record_state as "sh_record_state!: RecordState",
+                      f.sh_target_account, f.sh_target_region, f.sh_workflow, f.sh_workflow_exception,
+                      x.id as "exception_id?", x.reason as "exception_reason?", x.expires_at as "exception_expires_at?"
+               from findings f
+               left join accounts a on a.id = f.account_id
+               left join exceptions x on "# +
+        )(+ r#"
+               where f.sh_record_state is not null
+                 and (f.sh_workflow = 'SUPPRESSED'
+                      or f.control_id in (select control_id from exceptions where deleted_at is null and expires_at > now()))
+               order by f.id, x.created_at, x.id"#)
+    )
     .fetch_all(pool)
     .await?;
     let mut tx = pool.begin().await?;
@@ -143,7 +146,7 @@ pub async fn reconcile(pool: &PgPool, target: &DefaultTarget) -> Result<usize, S
             .unwrap_or_else(|| c.account_id.clone());
         let region = c.sh_target_region.clone().unwrap_or_else(|| target.region.clone());
         // Replaces an older unsent decision; an identical pending one keeps its attempts.
-        let written = sqlx::query(
+        let written = sqlx::query!(
             "insert into security_hub_workflow_outbox (finding_id, target_account, target_region, workflow, exception_id, note)
              values ($1, $2, $3, $4, $5, $6)
              on conflict (finding_id) do update set target_account = excluded.target_account,
@@ -153,29 +156,31 @@ pub async fn reconcile(pool: &PgPool, target: &DefaultTarget) -> Result<usize, S
              where (security_hub_workflow_outbox.workflow, security_hub_workflow_outbox.exception_id,
                     security_hub_workflow_outbox.note)
                    is distinct from (excluded.workflow, excluded.exception_id, excluded.note)",
+            &c.id,
+            &account,
+            &region,
+            workflow.as_str(),
+            exception,
+            &note,
         )
-        .bind(&c.id)
-        .bind(&account)
-        .bind(&region)
-        .bind(workflow.as_str())
-        .bind(exception)
-        .bind(&note)
         .execute(&mut *tx)
         .await?;
         enqueued += usize::try_from(written.rows_affected()).unwrap_or(0);
     }
     // An unsent decision that no longer holds (say, an exception withdrawn before its
     // suppression was sent) must not be sent.
-    sqlx::query("delete from security_hub_workflow_outbox where not (finding_id = any($1))")
-        .bind(&wanted)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "delete from security_hub_workflow_outbox where not (finding_id = any($1))",
+        wanted.as_slice() as &[&str],
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(enqueued)
 }
 
 /// One update due for delivery.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct DueUpdate {
     /// The finding.
     pub finding_id: String,
@@ -197,14 +202,15 @@ pub struct DueUpdate {
 
 /// Pending updates whose time has come, ordered so that equal updates batch together.
 pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<DueUpdate>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        DueUpdate,
         "select finding_id, target_account, target_region, workflow, exception_id, note, attempts, enqueued_at
          from security_hub_workflow_outbox
          where state = 'pending' and next_attempt_at <= now()
          order by target_account, target_region, workflow, exception_id, note, finding_id
          limit $1",
+        limit,
     )
-    .bind(limit)
     .fetch_all(pool)
     .await?)
 }
@@ -221,22 +227,22 @@ pub async fn mark_sent(pool: &PgPool, updates: &[&DueUpdate]) -> Result<(), Stor
     let versions: Vec<DateTime<Utc>> = updates.iter().map(|u| u.enqueued_at).collect();
     let mut tx = pool.begin().await?;
     super::outbox::lock_in_id_order(&mut tx, &ids).await?;
-    sqlx::query(
+    sqlx::query!(
         "update findings f set sh_workflow = s.workflow, sh_workflow_exception = s.exception_id
          from unnest($1::text[], $2::text[], $3::uuid[]) as s(id, workflow, exception_id)
          where f.id = s.id",
+        ids.as_slice() as &[&str],
+        workflows.as_slice() as &[&str],
+        exceptions.as_slice() as &[Option<uuid::Uuid>],
     )
-    .bind(&ids)
-    .bind(&workflows)
-    .bind(&exceptions)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "delete from security_hub_workflow_outbox o using unnest($1::text[], $2::timestamptz[]) as s(id, version)
          where o.finding_id = s.id and o.enqueued_at = s.version",
+        ids.as_slice() as &[&str],
+        &versions,
     )
-    .bind(&ids)
-    .bind(&versions)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -247,14 +253,14 @@ pub async fn mark_sent(pool: &PgPool, updates: &[&DueUpdate]) -> Result<(), Stor
 /// left unsent could keep a finding hidden after its exception ended.
 pub async fn defer(pool: &PgPool, update: &DueUpdate, error: &str, base: Duration) -> Result<(), StoreError> {
     let delay = super::outbox::retry_delay(update.attempts, base);
-    sqlx::query(
+    sqlx::query!(
         "update security_hub_workflow_outbox set attempts = attempts + 1, last_error = $3, next_attempt_at = now() + $4
          where finding_id = $1 and enqueued_at = $2",
+        &update.finding_id,
+        update.enqueued_at,
+        error,
+        delay as Duration,
     )
-    .bind(&update.finding_id)
-    .bind(update.enqueued_at)
-    .bind(error)
-    .bind(delay)
     .execute(pool)
     .await?;
     Ok(())
@@ -262,7 +268,9 @@ pub async fn defer(pool: &PgPool, update: &DueUpdate, error: &str, base: Duratio
 
 /// Updates waiting to be sent.
 pub async fn pending(pool: &PgPool) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("select count(*) from security_hub_workflow_outbox").fetch_one(pool).await?)
+    Ok(sqlx::query_scalar!(r#"select count(*) as "pending!" from security_hub_workflow_outbox"#)
+        .fetch_one(pool)
+        .await?)
 }
 
 #[cfg(test)]
