@@ -26,8 +26,25 @@ ensure_postgres() {
 
 # One target directory outside the repository, shared by tests, demo and CI, so builds stay warm.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/bedrock-sweeper-target}"
+# The query macros check the SQL against the committed `.sqlx/`, never against a database:
+# building needs none (`ensure_sqlx_cli` and test.sh's prepare check keep `.sqlx/` honest).
+export SQLX_OFFLINE=true
 
 ensure_rust_tools() {
   command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; return 1; }
   rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt >&2
+}
+
+# sqlx-cli, pinned, for `cargo sqlx prepare` (which writes `.sqlx/`) and its `--check`.
+# Installed once into its own directory (override with BEDROCK_SWEEPER_SQLX_CLI), built in a
+# temporary target directory; echoes the directory holding `sqlx` and `cargo-sqlx`.
+SQLX_CLI_VERSION=0.9.0
+ensure_sqlx_cli() {
+  local root="${BEDROCK_SWEEPER_SQLX_CLI:-/var/tmp/bedrock-sweeper-sqlx-cli}"
+  if [ "$("$root/bin/sqlx" --version 2>/dev/null)" != "sqlx-cli $SQLX_CLI_VERSION" ] || [ ! -x "$root/bin/cargo-sqlx" ]; then
+    echo "installing sqlx-cli $SQLX_CLI_VERSION into $root (about 2 minutes on 2 cores, once)" >&2
+    env -u CARGO_TARGET_DIR cargo install sqlx-cli --version "$SQLX_CLI_VERSION" --locked \
+      --no-default-features --features postgres,rustls --root "$root" >&2
+  fi
+  echo "$root/bin"
 }
