@@ -143,12 +143,22 @@ fn main() {
         organization_id: "o-bench".into(),
         partition: bedrock_sweeper::domain::Partition::aws(),
         management_account_id: AccountId::parse(MGMT).unwrap(),
-        roots: vec![OrgRoot { id: "r-bench".into(), name: "Root".into(), scp_enabled: true }],
+        roots: vec![OrgRoot {
+            id: "r-bench".into(),
+            name: "Root".into(),
+            scp_enabled: true,
+            rcp_enabled: false,
+            bedrock_policy_enabled: false,
+        }],
         ous,
         accounts: list,
         policies,
         management_trails: Ok(vec![]),
         management_kms_keys: Default::default(),
+        rcps: Vec::new(),
+        bedrock_policies: Vec::new(),
+        bedrock_effective: Default::default(),
+        enforced_guardrails: Default::default(),
     };
     let params = ControlParameters {
         approved_regions: vec![Region::parse("eu-west-1").unwrap(), Region::parse("eu-central-1").unwrap()],

@@ -19,6 +19,7 @@ mod iam;
 pub mod ids;
 pub mod inputs;
 mod invocation;
+pub mod management_policy;
 mod network;
 pub mod scp;
 
