@@ -51,13 +51,26 @@ const NO_API_KEYS: &str = r#"{"Version":"2012-10-17","Statement":[
 const DENY_LIST_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoLeaving","Effect":"Deny",
   "Action":"organizations:LeaveOrganization","Resource":"*"}]}"#;
 
+/// The identity perimeter of the AWS data-perimeter examples (an RCP), for organization `org`.
+fn perimeter(org_id: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"EnforceOrgIdentities","Effect":"Deny","Principal":"*",
+  "Action":["s3:*","sts:AssumeRole","kms:*"],"Resource":"*",
+  "Condition":{{"StringNotEqualsIfExists":{{"aws:PrincipalOrgID":"{org_id}"}},"BoolIfExists":{{"aws:PrincipalIsAWSService":"false"}}}}}}]}}"#
+    )
+}
+
 async fn policy(org: &Org, name: &str, content: &str, targets: &[&str]) -> String {
+    typed_policy(org, PolicyType::ServiceControlPolicy, name, content, targets).await
+}
+
+async fn typed_policy(org: &Org, kind: PolicyType, name: &str, content: &str, targets: &[&str]) -> String {
     let id = org
         .orgs()
         .create_policy()
         .name(name)
         .description(name)
-        .r#type(PolicyType::ServiceControlPolicy)
+        .r#type(kind)
         .content(content)
         .send()
         .await
@@ -107,6 +120,17 @@ async fn scps_on_every_level_are_judged_per_account() {
     org.orgs().detach_policy().policy_id("p-FullAWSAccess").target_id(&locked_ou).send().await.unwrap();
     // AgentGap: Bedrock fenced outside the approved region, AgentCore forgotten.
     policy(&org, "region-deny-no-agentcore", REGION_DENY_WITHOUT_AGENTCORE, &[&agent_gap_ou]).await;
+    // Resource control policies: an identity perimeter on the governed OU, none elsewhere.
+    org.orgs()
+        .enable_policy_type()
+        .root_id(&org.root)
+        .policy_type(PolicyType::ResourceControlPolicy)
+        .send()
+        .await
+        .unwrap();
+    let org_id = org.orgs().describe_organization().send().await.unwrap().organization.unwrap().id.unwrap();
+    typed_policy(&org, PolicyType::ResourceControlPolicy, "identity-perimeter", &perimeter(&org_id), &[&governed_ou])
+        .await;
     // Broken: a policy that is not JSON (the emulator does not validate content).
     let malformed = policy(&org, "malformed", "{ this is not json", &[&broken]).await;
 
@@ -134,6 +158,14 @@ async fn scps_on_every_level_are_judged_per_account() {
     for control in ["BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
         assert_eq!(verdict(&r, control, &sandbox).0, Status::Fail, "{control} sandbox");
     }
+
+    let (status, detail) = verdict(&r, "BR.ORG.10", &governed);
+    assert_eq!(status, Status::Pass, "{detail}");
+    assert!(detail.contains("EnforceOrgIdentities") && detail.contains("Governed"), "names the statement: {detail}");
+    let (status, detail) = verdict(&r, "BR.ORG.10", &sandbox);
+    assert_eq!(status, Status::Fail, "{detail}");
+    assert!(detail.contains("no RCP on the path denies it"), "{detail}");
+    assert_eq!(verdict(&r, "BR.ORG.10", &org.management_account).0, Status::NotApplicable);
 
     let (status, detail) = verdict(&r, "BR.ORG.1", &agent_gap);
     assert_eq!(status, Status::Fail, "{detail}");

@@ -24,6 +24,7 @@ mod evidence;
 mod matrix;
 mod narrow;
 mod probes;
+mod rcp;
 
 /// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
 pub(super) const CONTROLS: &[Control] = {
@@ -43,6 +44,9 @@ pub(super) const CONTROLS: &[Control] = {
         // it concerns `error` there, not every account's.
         Control { id: ids::ORG_8, reads: ORG_ONLY, judge: Org(bedrock_policy::org_guardrail_applies) },
         Control { id: ids::ORG_9, reads: ORG_ONLY, judge: Org(bedrock_policy::enforced_guardrails_usable) },
+        // The account's resources only sharpen the probes (which bucket, which key); without
+        // them generic resources stand in, so no collection gap can make it pass or fail.
+        Control { id: ids::ORG_10, reads: ORG_ONLY, judge: Org(rcp::data_perimeter) },
         Control {
             id: ids::ORG_7,
             reads: reads(&[ManagementTrails, TrailDetails], Witness, Swept),
@@ -57,6 +61,8 @@ mod test_policies;
 mod tests;
 #[cfg(test)]
 mod tests_engine;
+#[cfg(test)]
+mod tests_rcp;
 mod trail;
 
 use std::collections::HashMap;

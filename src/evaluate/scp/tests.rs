@@ -79,10 +79,10 @@ pub(super) fn params() -> ControlParameters {
     }
 }
 
-type Control = fn(&AccountInput<'_>) -> Vec<Evaluation>;
+pub(super) type Control = fn(&AccountInput<'_>) -> Vec<Evaluation>;
 
 /// Runs `control` for `account` with an engine built for `org` and `params`.
-fn judge(org: &OrgSnapshot, account: &str, params: &ControlParameters, control: Control) -> Evaluation {
+pub(super) fn judge(org: &OrgSnapshot, account: &str, params: &ControlParameters, control: Control) -> Evaluation {
     let catalog = crate::catalog::Catalog::embedded().unwrap();
     let engine = ScpEngine::new(org, catalog.regions(), params);
     let snap = account_snapshot();
