@@ -21,6 +21,7 @@ pub mod inputs;
 mod invocation;
 pub mod management_policy;
 mod network;
+pub mod preview;
 pub mod scp;
 
 use chrono::{DateTime, Utc};

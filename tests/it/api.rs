@@ -7,6 +7,7 @@ mod auth_failures;
 mod exceptions;
 mod lifecycle;
 mod openapi_tools;
+mod previews;
 mod query_props;
 mod schema;
 
