@@ -16,7 +16,7 @@ use crate::aws::errors::FailureKind;
 use crate::catalog::RegionInfo;
 use crate::config::ControlParameters;
 use crate::domain::{AccountId, Region, Status};
-use crate::snapshot::{NotAssessed, OrgSnapshot, ScpPolicy};
+use crate::snapshot::{NotAssessed, OrgSnapshot, ScpPolicy, TargetIndex};
 
 /// The policy types a preview can change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -291,11 +291,16 @@ fn newly_denied(
     // Accounts with the same SCP path before and after share every probe outcome.
     type Paths = (Vec<Vec<usize>>, Vec<Vec<usize>>);
     let mut groups: Vec<(Paths, Vec<&crate::snapshot::OrgAccount>)> = Vec::new();
+    let mut group_of: std::collections::HashMap<Paths, usize> = std::collections::HashMap::new();
+    let (old_targets, new_targets) = (TargetIndex::of(&before.policies), TargetIndex::of(&after.policies));
     for account in after.accounts.iter().filter(|a| a.is_active() && a.id != after.management_account_id) {
-        let key = (before.policy_path(&before.policies, account), after.policy_path(&after.policies, account));
-        match groups.iter_mut().find(|g| g.0 == key) {
-            Some(g) => g.1.push(account),
-            None => groups.push((key, vec![account])),
+        let key = (before.policy_path(&old_targets, account), after.policy_path(&new_targets, account));
+        match group_of.get(&key) {
+            Some(&g) => groups[g].1.push(account),
+            None => {
+                group_of.insert(key.clone(), groups.len());
+                groups.push((key, vec![account]));
+            }
         }
     }
     let mut out = Vec::new();

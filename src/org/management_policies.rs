@@ -12,7 +12,7 @@ use super::call_gap;
 use crate::aws::AccountClients;
 use crate::collect::bedrock;
 use crate::domain::{AccountId, GuardrailRef};
-use crate::snapshot::{Collected, EnforcedGuardrail, Gap, OrgSnapshot, ScpPolicy};
+use crate::snapshot::{Collected, EnforcedGuardrail, Gap, OrgSnapshot, ScpPolicy, TargetIndex};
 
 /// At most this many DescribeEffectivePolicy calls a sweep; paths beyond it are judged on
 /// the computed effective policy alone, and say so.
@@ -94,14 +94,14 @@ pub async fn effective_samples(
 /// The account asked about for each distinct non-empty Bedrock-policy path: its first active
 /// member account by id.
 pub fn sample_accounts(snapshot: &OrgSnapshot) -> Vec<AccountId> {
-    let mut seen: Vec<Vec<Vec<usize>>> = Vec::new();
+    let targets = TargetIndex::of(&snapshot.bedrock_policies);
+    let mut seen: std::collections::HashSet<Vec<Vec<usize>>> = std::collections::HashSet::new();
     let mut out = Vec::new();
     for account in snapshot.accounts.iter().filter(|a| a.is_active() && a.id != snapshot.management_account_id) {
-        let path = snapshot.policy_path(&snapshot.bedrock_policies, account);
-        if path.is_empty() || seen.contains(&path) {
+        let path = snapshot.policy_path(&targets, account);
+        if path.is_empty() || !seen.insert(path) {
             continue;
         }
-        seen.push(path);
         out.push(account.id.clone());
     }
     out

@@ -136,6 +136,30 @@ pub struct ScpPolicy {
     pub targets: Vec<String>,
 }
 
+/// Which policies are attached to each root, OU and account: built once, so that finding
+/// an account's policies does not scan every policy's targets (FullAWSAccess and
+/// RCPFullAWSAccess are attached to every account).
+#[derive(Debug, Clone, Default)]
+pub struct TargetIndex(std::collections::HashMap<String, Vec<usize>>);
+
+impl TargetIndex {
+    /// The index of `policies`.
+    pub fn of(policies: &[ScpPolicy]) -> Self {
+        let mut index: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+        for (i, p) in policies.iter().enumerate() {
+            for t in &p.targets {
+                index.entry(t.clone()).or_default().push(i);
+            }
+        }
+        Self(index)
+    }
+
+    /// The policies attached to `target`, in the order of the policies.
+    pub fn at(&self, target: &str) -> &[usize] {
+        self.0.get(target).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// One node on an account's path from the root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathNode {
@@ -173,17 +197,12 @@ impl OrgSnapshot {
         path[..path.len().saturating_sub(1)].iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join("/")
     }
 
-    /// The policies of `policies` attached along the account's path, as indices per level
-    /// (root first, the account last), with the levels that hold none left out: two accounts
-    /// with the same policy path have the same effective policy of that type.
-    pub fn policy_path(&self, policies: &[ScpPolicy], account: &OrgAccount) -> Vec<Vec<usize>> {
-        self.path_of(account)
-            .iter()
-            .map(|node| {
-                policies.iter().enumerate().filter(|(_, p)| p.targets.contains(&node.id)).map(|(i, _)| i).collect()
-            })
-            .filter(|level: &Vec<usize>| !level.is_empty())
-            .collect()
+    /// The policies attached along the account's path, as indices into the policies
+    /// `targets` was built from, per level (root first, the account last), with the levels
+    /// that hold none left out: two accounts with the same policy path have the same
+    /// effective policy of that type.
+    pub fn policy_path(&self, targets: &TargetIndex, account: &OrgAccount) -> Vec<Vec<usize>> {
+        self.path_of(account).iter().map(|node| targets.at(&node.id).to_vec()).filter(|l| !l.is_empty()).collect()
     }
 
     /// The account with this id.

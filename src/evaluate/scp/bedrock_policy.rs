@@ -17,7 +17,7 @@ use crate::domain::{GuardrailRef, Region, Status};
 use crate::evaluate::ids;
 use crate::evaluate::management_policy::{Attached, effective};
 use crate::evaluate::{AccountInput, Evaluation};
-use crate::snapshot::{OrgAccount, OrgSnapshot};
+use crate::snapshot::{OrgAccount, OrgSnapshot, TargetIndex};
 
 /// An account's effective Bedrock policy, as far as it could be known.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,21 +30,25 @@ pub(crate) enum AccountPolicy {
     Effective { policy: Value, source: String },
 }
 
-/// Which account Organizations was asked about for each Bedrock-policy path (the keys of
-/// `OrgSnapshot::bedrock_effective`), by path: built once per sweep.
+/// The Bedrock policies' targets, and which account Organizations was asked about for each
+/// Bedrock-policy path (the keys of `OrgSnapshot::bedrock_effective`): built once per sweep.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SampleIndex(HashMap<Vec<Vec<usize>>, String>);
+pub(crate) struct SampleIndex {
+    targets: TargetIndex,
+    samples: HashMap<Vec<Vec<usize>>, String>,
+}
 
 impl SampleIndex {
     pub(crate) fn of(org: &OrgSnapshot) -> Self {
+        let targets = TargetIndex::of(&org.bedrock_policies);
         let by_id: HashMap<&str, &OrgAccount> = org.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
-        let mut index = HashMap::new();
+        let mut samples = HashMap::new();
         for id in org.bedrock_effective.keys() {
             if let Some(account) = by_id.get(id.as_str()) {
-                index.entry(org.policy_path(&org.bedrock_policies, account)).or_insert_with(|| id.clone());
+                samples.entry(org.policy_path(&targets, account)).or_insert_with(|| id.clone());
             }
         }
-        Self(index)
+        Self { targets, samples }
     }
 }
 
@@ -68,7 +72,7 @@ pub(crate) fn account_policy(
     if !root.bedrock_policy_enabled {
         return Ok(AccountPolicy::TypeDisabled(root.id.clone()));
     }
-    let path = org.policy_path(&org.bedrock_policies, account);
+    let path = org.policy_path(&samples.targets, account);
     if path.is_empty() {
         return Ok(AccountPolicy::NoneAttached);
     }
@@ -99,7 +103,7 @@ pub(crate) fn account_policy(
     let computed = effective(&levels);
     let ambiguous = computed.is_ambiguous();
     let conflicts = || computed.unresolved.join(", ");
-    let sample = samples.0.get(&path).and_then(|id| org.bedrock_effective.get_key_value(id));
+    let sample = samples.samples.get(&path).and_then(|id| org.bedrock_effective.get_key_value(id));
     match sample {
         Some((sampled, Ok(answer))) => {
             let answered = match answer {

@@ -70,8 +70,10 @@ use std::sync::Arc;
 
 use iam_policy::{Level, Lint, Policy, PolicyError, ScpOutcome, evaluate_scps, lint_policy, parse_policy};
 
+pub use bedrock_policy::{enforced_guardrails_usable, org_guardrail_applies};
 pub use evidence::{ControlEvidence, ProbeEvidence, ScpEvidence};
 pub use probes::{Expect, Network, Principal};
+pub use rcp::data_perimeter;
 pub use trail::organization_trail;
 
 use super::{AccountInput, Evaluation};
@@ -113,6 +115,8 @@ pub struct ScpEngine<'a> {
     cache: PathCache,
     /// Which account Organizations was asked about per Bedrock-policy path.
     bedrock_samples: bedrock_policy::SampleIndex,
+    /// The RCPs, parsed, and where they are attached.
+    rcps: rcp::Rcps,
 }
 
 /// The organization an engine judges: borrowed, or shared with the sweep's workers, which
@@ -182,7 +186,8 @@ impl<'a> ScpEngine<'a> {
             }
         }
         let bedrock_samples = bedrock_policy::SampleIndex::of(&org);
-        Self { org, params, regions, policies, by_target, probes, cache: PathCache::default(), bedrock_samples }
+        let rcps = rcp::Rcps::of(&org);
+        Self { org, params, regions, policies, by_target, probes, cache: PathCache::default(), bedrock_samples, rcps }
     }
 
     /// How many distinct policy paths have been evaluated so far.
@@ -214,6 +219,15 @@ impl<'a> ScpEngine<'a> {
             std::borrow::Cow::Borrowed(&self.bedrock_samples)
         } else {
             std::borrow::Cow::Owned(bedrock_policy::SampleIndex::of(input.org))
+        }
+    }
+
+    /// The parsed RCPs of the input's organization.
+    fn rcps(&self, input: &AccountInput<'_>) -> std::borrow::Cow<'_, rcp::Rcps> {
+        if std::ptr::eq(&*self.org, input.org) {
+            std::borrow::Cow::Borrowed(&self.rcps)
+        } else {
+            std::borrow::Cow::Owned(rcp::Rcps::of(input.org))
         }
     }
 

@@ -8,12 +8,14 @@
 //! the keys those logs and trails use, and assuming the account's roles; the same calls by
 //! a principal of the organization are reported when they are denied too.
 
-use iam_policy::{Level, Policy, RequestContext, ScpOutcome, evaluate_scps, parse_policy, parse_resource_policy};
+use iam_policy::{
+    Level, Policy, PolicyError, RequestContext, ScpOutcome, evaluate_scps, parse_policy, parse_resource_policy,
+};
 
 use super::evidence::{deny_source, depends, list, near_miss};
 use crate::domain::Status;
 use crate::evaluate::{AccountInput, Evaluation, ids};
-use crate::snapshot::{AccountSnapshot, KeyUser, key_references};
+use crate::snapshot::{AccountSnapshot, KeyUser, OrgSnapshot, TargetIndex, key_references};
 
 /// An account that is in no organization the probes could belong to.
 const OUTSIDER_ACCOUNT: &str = "999999999999";
@@ -22,6 +24,22 @@ const OUTSIDER_ORG: &str = "o-outsider000";
 /// Grants everything on a level: RCPFullAWSAccess, which AWS keeps attached to every node.
 /// (Its `Principal: "*"` is left out: the hierarchy engine judges who by conditions.)
 const FULL_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// The organization's RCPs parsed once, and which are attached where: built once per sweep.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rcps {
+    targets: TargetIndex,
+    parsed: Vec<Result<Policy, PolicyError>>,
+}
+
+impl Rcps {
+    pub(crate) fn of(org: &OrgSnapshot) -> Self {
+        Self {
+            targets: TargetIndex::of(&org.rcps),
+            parsed: org.rcps.iter().map(|r| parse_resource_policy(&r.id, &r.content)).collect(),
+        }
+    }
+}
 
 /// One probe: what, on which resource, and by whom.
 struct RcpProbe {
@@ -164,6 +182,7 @@ pub fn data_perimeter(input: &AccountInput<'_>) -> Vec<Evaluation> {
             ),
         );
     }
+    let rcps = input.scp.rcps(input);
     let Ok(full) = parse_policy("RCPFullAWSAccess", FULL_ACCESS) else {
         return verdict(Status::Error, "internal: the full-access policy does not parse".into());
     };
@@ -176,9 +195,13 @@ pub fn data_perimeter(input: &AccountInput<'_>) -> Vec<Evaluation> {
             _ => format!("OU {}", node.name),
         };
         let mut policies: Vec<Policy> = vec![full.clone()];
-        for rcp in org.rcps.iter().filter(|r| r.targets.contains(&node.id) && !r.aws_managed) {
-            match parse_resource_policy(&rcp.id, &rcp.content) {
-                Ok(p) => policies.push(p),
+        for &i in rcps.targets.at(&node.id) {
+            let rcp = &org.rcps[i];
+            if rcp.aws_managed {
+                continue;
+            }
+            match &rcps.parsed[i] {
+                Ok(p) => policies.push(p.clone()),
                 Err(e) => {
                     return verdict(
                         Status::Error,
