@@ -14,7 +14,7 @@ use bedrock_sweeper::config::ControlParameters;
 use bedrock_sweeper::domain::{AccountId, Region, Status};
 use bedrock_sweeper::evaluate::scp::{self, ScpEngine};
 use bedrock_sweeper::evaluate::{AccountInput, Evaluation};
-use bedrock_sweeper::snapshot::{NotAssessed, OrgAccount, OrgRoot, OrgSnapshot, OrgUnit, ScpPolicy};
+use bedrock_sweeper::snapshot::{EnforcedGuardrail, NotAssessed, OrgAccount, OrgRoot, OrgSnapshot, OrgUnit, ScpPolicy};
 
 const FULL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const MGMT: &str = "999999999999";
@@ -65,6 +65,56 @@ fn documents() -> Vec<String> {
     }
     assert_eq!(docs.len(), 50);
     docs
+}
+
+const GUARDRAIL: &str = "arn:aws:bedrock:eu-west-1:999999999999:guardrail/benchguard01";
+
+const RCPS: &[&str] = &[
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#,
+    r#"{"Version":"2012-10-17","Statement":[{"Sid":"EnforceOrgIdentities","Effect":"Deny","Principal":"*",
+      "Action":["s3:*","sts:AssumeRole","kms:*"],"Resource":"*",
+      "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-bench"},"BoolIfExists":{"aws:PrincipalIsAWSService":"false"}}}]}"#,
+];
+
+const BEDROCK_EXCLUDE: &str = r#"{"bedrock":{"guardrail_inference":{"eu-west-1":{"org":{"model_enforcement":{
+  "excluded_models":{"@@append":["anthropic.claude-3-haiku-20240307-v1:0"]}}}}}}}"#;
+
+fn bedrock_root() -> String {
+    format!(
+        r#"{{"bedrock":{{"guardrail_inference":{{"eu-west-1":{{"org":{{"identifier":{{"@@assign":"{GUARDRAIL}:1"}},
+          "model_enforcement":{{"included_models":{{"@@assign":["ALL"]}},"excluded_models":{{"@@assign":[]}}}}}}}},
+          "eu-central-1":{{"org":{{"identifier":{{"@@assign":"{GUARDRAIL}:1"}}}}}}}}}}}}"#
+    )
+}
+
+fn enforced_guardrail() -> EnforcedGuardrail {
+    EnforcedGuardrail {
+        arn: GUARDRAIL.into(),
+        version: "1".into(),
+        status: "READY".into(),
+        automated_reasoning: false,
+        resource_policy: Ok(Some(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"bedrock:ApplyGuardrail",
+              "Resource":"{GUARDRAIL}","Condition":{{"StringEquals":{{"aws:PrincipalOrgID":"o-bench"}}}}}}]}}"#
+        ))),
+    }
+}
+
+/// Policies of one type with `contents[i]` attached to `targets[i]`.
+fn organization_policies<S: AsRef<str>>(contents: &[S], targets: &[Vec<String>]) -> Vec<ScpPolicy> {
+    contents
+        .iter()
+        .zip(targets)
+        .enumerate()
+        .map(|(i, (content, targets))| ScpPolicy {
+            id: format!("p-org{i:02}"),
+            name: format!("org-{i}"),
+            arn: String::new(),
+            aws_managed: false,
+            content: content.as_ref().to_owned(),
+            targets: targets.clone(),
+        })
+        .collect()
 }
 
 fn main() {
@@ -126,6 +176,17 @@ fn main() {
         status: "ACTIVE".into(),
         parent_id: "r-bench".into(),
     });
+    // RCPs: RCPFullAWSAccess everywhere and an identity perimeter on every third first-level
+    // OU; Bedrock policies: an org-enforced guardrail at the root and an account-level
+    // exclusion on every 200th account.
+    let first_level: Vec<String> = ous.iter().filter(|o| o.parent_id == "r-bench").map(|o| o.id.clone()).collect();
+    let mut everywhere: Vec<String> =
+        std::iter::once("r-bench".to_owned()).chain(ous.iter().map(|o| o.id.clone())).collect();
+    everywhere.extend(list.iter().map(|a| a.id.to_string()));
+    let ous_for_rcps = vec![everywhere, first_level.iter().step_by(3).cloned().collect()];
+    let excluded: Vec<String> = list.iter().step_by(200).map(|a| a.id.to_string()).collect();
+    let ous_for_bedrock = vec![vec!["r-bench".to_owned()], excluded];
+    let bedrock_policies = [bedrock_root(), BEDROCK_EXCLUDE.to_owned()];
     let policies = docs
         .iter()
         .zip(targets)
@@ -143,12 +204,22 @@ fn main() {
         organization_id: "o-bench".into(),
         partition: bedrock_sweeper::domain::Partition::aws(),
         management_account_id: AccountId::parse(MGMT).unwrap(),
-        roots: vec![OrgRoot { id: "r-bench".into(), name: "Root".into(), scp_enabled: true }],
+        roots: vec![OrgRoot {
+            id: "r-bench".into(),
+            name: "Root".into(),
+            scp_enabled: true,
+            rcp_enabled: true,
+            bedrock_policy_enabled: true,
+        }],
         ous,
         accounts: list,
         policies,
         management_trails: Ok(vec![]),
         management_kms_keys: Default::default(),
+        rcps: organization_policies(RCPS, &ous_for_rcps),
+        bedrock_policies: organization_policies(&bedrock_policies, &ous_for_bedrock),
+        bedrock_effective: Default::default(),
+        enforced_guardrails: [(format!("{GUARDRAIL}:1"), Ok(Some(enforced_guardrail())))].into_iter().collect(),
     };
     let params = ControlParameters {
         approved_regions: vec![Region::parse("eu-west-1").unwrap(), Region::parse("eu-central-1").unwrap()],
@@ -163,19 +234,24 @@ fn main() {
         code: "bench".into(),
         message: String::new(),
     };
-    let controls: [fn(&AccountInput<'_>) -> Vec<Evaluation>; 6] = [
+    let controls: [fn(&AccountInput<'_>) -> Vec<Evaluation>; 9] = [
         scp::region_deny,
         scp::endpoint_only,
         scp::guardrail_required,
         scp::audit_protected,
         scp::approved_models_only,
         scp::api_keys_blocked,
+        scp::org_guardrail_applies,
+        scp::enforced_guardrails_usable,
+        scp::data_perimeter,
     ];
 
     let start = Instant::now();
     let engine = ScpEngine::new(&org, catalog.regions(), &params);
     let built = start.elapsed();
     let mut counts = [0usize; 4];
+    // Time in BR.ORG.1-6 (the SCP probe matrix) and in BR.ORG.8-10 (Bedrock policies, RCPs).
+    let mut spent = [std::time::Duration::ZERO; 2];
     for account in &org.accounts {
         let input = AccountInput {
             org: &org,
@@ -185,8 +261,11 @@ fn main() {
             now: chrono::Utc::now(),
             scp: &engine,
         };
-        for c in controls {
-            for e in c(&input) {
+        for (i, c) in controls.iter().enumerate() {
+            let t = Instant::now();
+            let verdicts = c(&input);
+            spent[usize::from(i >= 6)] += t.elapsed();
+            for e in verdicts {
                 counts[match e.status {
                     Status::Pass => 0,
                     Status::Fail => 1,
@@ -198,12 +277,23 @@ fn main() {
     }
     let total = start.elapsed();
     let n = org.accounts.len();
-    println!("accounts: {n}, OUs: {}, SCPs: {}, OU levels: 5", org.ous.len(), org.policies.len());
+    println!(
+        "accounts: {n}, OUs: {}, SCPs: {}, RCPs: {}, Bedrock policies: {}, OU levels: 5",
+        org.ous.len(),
+        org.policies.len(),
+        org.rcps.len(),
+        org.bedrock_policies.len()
+    );
     println!("distinct policy paths evaluated: {}", engine.paths_evaluated());
     println!("verdicts: {} pass, {} fail, {} error, {} not_applicable", counts[0], counts[1], counts[2], counts[3]);
     println!("engine build (parse, lint, probe matrix): {:.3} s", built.as_secs_f64());
-    println!("total (BR.ORG.1-6, all accounts): {:.3} s", total.as_secs_f64());
+    println!("total (BR.ORG.1-6 and 8-10, all accounts): {:.3} s", total.as_secs_f64());
     println!("per 1,000 accounts: {:.3} s", total.as_secs_f64() * 1000.0 / n as f64);
+    println!(
+        "of which BR.ORG.1-6 (SCPs): {:.3} s, BR.ORG.8-10 (Bedrock policies, RCPs): {:.3} s",
+        spent[0].as_secs_f64(),
+        spent[1].as_secs_f64()
+    );
     let hwm = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

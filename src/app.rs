@@ -65,7 +65,8 @@ impl App {
         let (pool, catalog) = (deps.pool.clone(), Arc::clone(&deps.catalog));
         let runner = Arc::new(Runner::new(deps, settings.security_hub.concurrency).with_sync_interval(sync));
         let trigger = Arc::new(Arc::clone(&runner));
-        let state = AppState::new(pool, catalog, trigger, &settings.api.tokens, crate::telemetry::install_metrics());
+        let state = AppState::new(pool, catalog, trigger, &settings.api.tokens, crate::telemetry::install_metrics())
+            .with_controls(&settings.controls);
         Self { settings: settings.clone(), runner, state }
     }
 
@@ -73,6 +74,7 @@ impl App {
     /// measuring the read path where no sweep runs.
     pub fn api_only(settings: &Settings, catalog: Arc<Catalog>, pool: PgPool) -> AppState {
         AppState::new(pool, catalog, Arc::new(NoSweeps::default()), &settings.api.tokens, None)
+            .with_controls(&settings.controls)
     }
 
     /// What a sweep needs.

@@ -21,6 +21,7 @@ pub mod evaluate;
 pub mod export;
 /// Organization discovery: roots, OUs, accounts, SCPs.
 pub mod org;
+pub mod policy_preview;
 /// Terminal presentation of sweep reports and the catalog.
 pub mod report;
 /// Runs sweeps for `serve`: cron schedule, API triggers, resumption, Security Hub delivery.

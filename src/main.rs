@@ -9,6 +9,8 @@ use bedrock_sweeper::app::{self, App};
 use bedrock_sweeper::catalog::Catalog;
 use bedrock_sweeper::config::Settings;
 use bedrock_sweeper::domain::SweepOutcome;
+use bedrock_sweeper::evaluate::preview::{PolicyChange, PolicyType};
+use bedrock_sweeper::policy_preview::{self, PreviewFailure};
 use bedrock_sweeper::sweep::SweepError;
 use bedrock_sweeper::{report, scheduler, store, sweep, telemetry};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -46,6 +48,34 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Preview an SCP, RCP or Bedrock policy change on the organization of the last completed
+    /// sweep, without calling AWS: which organization-policy verdicts change and which calls
+    /// would be denied that are allowed today.
+    ///
+    /// Exits 0 when the change opens no fence and blocks no approved path, 4 when it does
+    /// (for a pipeline, before `organizations:AttachPolicy`), 2 for a change that cannot be
+    /// applied, 1 when it cannot be judged (no completed sweep, database unreachable).
+    Preview {
+        /// The policy type.
+        #[arg(long = "type", value_enum, default_value_t = PreviewType::Scp)]
+        policy_type: PreviewType,
+        /// The candidate policy document (a new policy, or with `--policy-id` the replacement
+        /// content of an existing one).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// An existing policy (`p-...`) to attach, detach or replace.
+        #[arg(long, value_name = "ID")]
+        policy_id: Option<String>,
+        /// Attach the policy to this root, OU or account (repeatable).
+        #[arg(long, value_name = "TARGET")]
+        attach: Vec<String>,
+        /// Detach `--policy-id` from this root, OU or account (repeatable).
+        #[arg(long, value_name = "TARGET")]
+        detach: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// List the control catalog (it is validated on every start).
     Controls {
         /// Print the catalog as JSON.
@@ -59,6 +89,16 @@ enum Command {
         #[arg(long, requires = "markdown", value_name = "FILE")]
         update: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PreviewType {
+    /// A service control policy.
+    Scp,
+    /// A resource control policy.
+    Rcp,
+    /// An Organizations Bedrock policy.
+    Bedrock,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -111,6 +151,44 @@ async fn main() -> ExitCode {
                 print!("{}", report::controls_table(&catalog));
             }
             ExitCode::SUCCESS
+        }
+        Command::Preview { policy_type, policy, policy_id, attach, detach, output } => {
+            let content = match policy.map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())))
+            {
+                Some(Err(e)) => return fail(2, &e),
+                Some(Ok(text)) => Some(text),
+                None => None,
+            };
+            let change = PolicyChange {
+                policy_type: match policy_type {
+                    PreviewType::Scp => PolicyType::ServiceControlPolicy,
+                    PreviewType::Rcp => PolicyType::ResourceControlPolicy,
+                    PreviewType::Bedrock => PolicyType::BedrockPolicy,
+                },
+                policy_id,
+                content,
+                attach_to: attach,
+                detach_from: detach,
+            };
+            let pool = match app::prepare_database(&settings, &catalog).await {
+                Ok(pool) => pool,
+                Err(e) => return fail(1, &e.to_string()),
+            };
+            let controls = Arc::new(settings.controls.clone());
+            match policy_preview::preview(&pool, Arc::clone(&catalog), controls, change).await {
+                Ok(p) => {
+                    match output {
+                        Output::Text => print!("{}", report::preview_text(&p)),
+                        Output::Json => match serde_json::to_string_pretty(&p) {
+                            Ok(text) => println!("{text}"),
+                            Err(e) => return fail(1, &e.to_string()),
+                        },
+                    }
+                    if p.harmful { ExitCode::from(4) } else { ExitCode::SUCCESS }
+                }
+                Err(e @ PreviewFailure::Invalid(_)) => fail(2, &e.to_string()),
+                Err(e) => fail(1, &e.to_string()),
+            }
         }
         Command::Migrate => match app::prepare_database(&settings, &catalog).await {
             Ok(_) => {

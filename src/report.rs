@@ -68,6 +68,60 @@ pub enum WriteError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// The human summary of a policy preview: what it is judged on, what it would block (approved
+/// paths first), open and close, and the verdict for a pipeline.
+pub fn preview_text(p: &crate::policy_preview::PolicyPreview) -> String {
+    let v = &p.preview;
+    let mut lines = vec![format!(
+        "Judged on sweep {} ({}), {} accounts: {} verdict(s) would open, {} would close, {} other change(s); {} call(s) newly denied.",
+        p.sweep_id,
+        p.swept_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        v.accounts,
+        v.opens.len(),
+        v.closes.len(),
+        v.other.len(),
+        v.newly_denied.len()
+    )];
+    let blocked: Vec<_> = v.newly_denied.iter().filter(|n| n.approved_path).collect();
+    if !blocked.is_empty() {
+        lines.push("\nBLOCKS APPROVED PATHS:".into());
+        lines.extend(blocked.iter().take(20).map(|n| {
+            format!(
+                "  {} {} in {} as {} ({} account(s), e.g. {}): denied by {}",
+                n.control_id,
+                n.action,
+                n.region,
+                n.caller,
+                n.accounts,
+                n.account_id,
+                n.deciding.as_deref().unwrap_or("an implicit deny")
+            )
+        }));
+    }
+    for (title, list) in [("OPENS", &v.opens), ("CLOSES", &v.closes), ("OTHER CHANGES", &v.other)] {
+        if list.is_empty() {
+            continue;
+        }
+        lines.push(format!("\n{title}:"));
+        lines.extend(list.iter().take(50).map(|c| {
+            let region = c.region.as_deref().map(|r| format!(" {r}")).unwrap_or_default();
+            format!("  {} {}{region}: {} -> {}: {}", c.control_id, c.account_id, c.before, c.after, c.detail)
+        }));
+        if list.len() > 50 {
+            lines.push(format!("  ... and {} more", list.len() - 50));
+        }
+    }
+    lines.push(
+        if p.harmful {
+            "\nResult: the change opens a fence or blocks an approved path."
+        } else {
+            "\nResult: the change opens no fence and blocks no approved path."
+        }
+        .into(),
+    );
+    lines.join("\n") + "\n"
+}
+
 /// The human summary of a sweep; `counts` are its findings counted by control, severity and
 /// status (`store::sweeps::finding_counts`).
 pub fn text(r: &SweepReport, counts: &[FindingCount], delivery: Option<&DrainReport>) -> String {

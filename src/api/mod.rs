@@ -18,6 +18,7 @@ pub mod limits;
 pub mod metrics;
 pub mod pagination;
 pub mod posture;
+pub mod previews;
 pub mod sweeps;
 
 use std::sync::{Arc, OnceLock};
@@ -60,6 +61,8 @@ pub struct AppState {
     pub fingerprint_key: auth::FingerprintKey,
     /// 401s per client address.
     pub auth_failures: Arc<auth::FailureLimiter>,
+    /// The control parameters sweeps judge with: policy previews judge with the same.
+    pub controls: Arc<crate::config::ControlParameters>,
 }
 
 impl AppState {
@@ -82,7 +85,14 @@ impl AppState {
             // A key of this process only, until `serve` (or a test) sets the deployment's.
             fingerprint_key: auth::FingerprintKey::new(&auth::FingerprintKey::generate_secret()),
             auth_failures: Arc::default(),
+            controls: Arc::default(),
         }
+    }
+
+    /// The same state, judging policy previews with `controls`.
+    pub fn with_controls(mut self, controls: &crate::config::ControlParameters) -> Self {
+        self.controls = Arc::new(controls.clone());
+        self
     }
 }
 
@@ -147,6 +157,7 @@ fn protected() -> OpenApiRouter<AppState> {
         .routes(routes!(history::posture))
         .routes(routes!(exceptions::list, exceptions::create))
         .routes(routes!(exceptions::get, exceptions::withdraw))
+        .routes(routes!(previews::create))
 }
 
 /// The routes without a token: health, metrics and the document itself.

@@ -1,20 +1,25 @@
-//! Amazon Bedrock: model-invocation logging configuration, guardrails, custom models.
+//! Amazon Bedrock: model-invocation logging configuration, guardrails, custom models, and
+//! the guardrails an Organizations Bedrock policy enforces (read in the management account).
 
 use aws_sdk_bedrock::types::GuardrailContentFilterType;
 
 use crate::aws::AccountClients;
-use crate::domain::FilterStrength;
-use crate::domain::Region;
-use crate::snapshot::{Collected, CustomModel, Guardrail, InvocationLogging};
+use crate::domain::{FilterStrength, GuardrailRef, Region};
+use crate::snapshot::{Collected, CustomModel, EnforcedGuardrail, Guardrail, InvocationLogging};
 
 /// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
 pub const ACTIONS: &[&str] = &[
     "bedrock:GetCustomModel",
     "bedrock:GetGuardrail",
     "bedrock:GetModelInvocationLoggingConfiguration",
+    "bedrock:GetResourcePolicy",
     "bedrock:ListCustomModels",
     "bedrock:ListGuardrails",
 ];
+
+/// What [`enforced_guardrail`] calls: the sweeper's own role needs these when it runs in the
+/// management account (else the member role there is used).
+pub const ENFORCED_GUARDRAIL_ACTIONS: &[&str] = &["bedrock:GetGuardrail", "bedrock:GetResourcePolicy"];
 
 /// The region's invocation-logging configuration; `None` when none is set.
 pub async fn invocation_logging(clients: &AccountClients, region: &Region) -> Collected<Option<InvocationLogging>> {
@@ -107,4 +112,34 @@ pub async fn custom_models(clients: &AccountClients, region: &Region) -> Collect
         });
     }
     Ok(models)
+}
+
+/// The guardrail version an Organizations Bedrock policy names, with what enforcement needs
+/// of it: its status, whether it has an automated-reasoning policy, and its resource-based
+/// policy. `None` when Bedrock says the guardrail or that version does not exist.
+pub async fn enforced_guardrail(
+    clients: &AccountClients,
+    guardrail: &GuardrailRef,
+) -> Collected<Option<EnforcedGuardrail>> {
+    let region = &guardrail.region;
+    let client = clients.bedrock(Some(region));
+    let read =
+        client.get_guardrail().guardrail_identifier(&guardrail.arn).guardrail_version(&guardrail.version).send().await;
+    let g = match read {
+        Ok(g) => g,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => return Ok(None),
+        Err(e) => return Err(super::gap("bedrock", "GetGuardrail", Some(region), &e)),
+    };
+    let resource_policy = match client.get_resource_policy().resource_arn(&guardrail.arn).send().await {
+        Ok(out) => Ok(out.resource_policy.filter(|p| !p.trim().is_empty())),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+        Err(e) => Err(super::gap("bedrock", "GetResourcePolicy", Some(region), &e)),
+    };
+    Ok(Some(EnforcedGuardrail {
+        arn: guardrail.arn.clone(),
+        version: g.version().to_owned(),
+        status: g.status().as_str().to_owned(),
+        automated_reasoning: g.automated_reasoning_policy().is_some_and(|p| !p.policies().is_empty()),
+        resource_policy,
+    }))
 }

@@ -52,6 +52,7 @@ macro_rules! text_id {
 
 mod delivery;
 mod finding;
+mod guardrail_ref;
 mod ids;
 mod partition;
 mod status;
@@ -68,6 +69,7 @@ pub use delivery::{ComplianceStatus, ExportFinding, RecordState, truncate};
 pub use finding::{
     EventKind, FindingId, FindingRecord, NotAFindingId, Prior, SweepOutcome, SweepStatus, transition, vanished,
 };
+pub use guardrail_ref::GuardrailRef;
 pub use ids::{AccountId, ControlId, IdError, KnownControl, OuPath, Region, SweepId};
 pub use partition::{Partition, PartitionError, aws_managed_policy_name};
 pub use status::{FilterStrength, Severity, Status};

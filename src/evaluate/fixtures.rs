@@ -65,12 +65,22 @@ pub fn org_snapshot() -> OrgSnapshot {
         organization_id: "o-example".into(),
         partition: crate::domain::Partition::aws(),
         management_account_id: AccountId::parse(MANAGEMENT).unwrap(),
-        roots: vec![OrgRoot { id: "r-ab12".into(), name: "Root".into(), scp_enabled: true }],
+        roots: vec![OrgRoot {
+            id: "r-ab12".into(),
+            name: "Root".into(),
+            scp_enabled: true,
+            rcp_enabled: false,
+            bedrock_policy_enabled: false,
+        }],
         ous: vec![],
         accounts: vec![account(MEMBER, "member"), account(MANAGEMENT, "management")],
         policies: vec![],
         management_trails: Ok(vec![]),
         management_kms_keys: BTreeMap::new(),
+        rcps: Vec::new(),
+        bedrock_policies: Vec::new(),
+        bedrock_effective: Default::default(),
+        enforced_guardrails: Default::default(),
     }
 }
 

@@ -153,6 +153,12 @@ pub fn org_gaps(org: &OrgSnapshot) -> Vec<InputGap<'_>> {
         ous: _,
         accounts: _,
         policies: _,
+        rcps: _,
+        bedrock_policies: _,
+        // Read per Bedrock-policy path: `scp/bedrock_policy.rs` makes the verdicts of the
+        // accounts a failed read concerns `error`, not every account's.
+        bedrock_effective: _,
+        enforced_guardrails: _,
         management_trails,
         management_kms_keys,
     } = org;

@@ -19,7 +19,9 @@ mod iam;
 pub mod ids;
 pub mod inputs;
 mod invocation;
+pub mod management_policy;
 mod network;
+pub mod preview;
 pub mod scp;
 
 use chrono::{DateTime, Utc};

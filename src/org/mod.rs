@@ -1,19 +1,25 @@
-//! Organization discovery: roots (and whether SCPs are enabled), the OU tree, accounts
-//! with status and parent, and every SCP with its content and targets.
+//! Organization discovery: roots (and which policy types are enabled), the OU tree,
+//! accounts with status and parent, and every SCP, RCP and Bedrock policy with its content
+//! and targets; for the Bedrock policies also the guardrails they name and, per distinct
+//! policy path, the effective policy Organizations computes (`management_policies`).
 //!
 //! The walk is top-down (ListOrganizationalUnitsForParent / ListAccountsForParent per
 //! parent, ListTargetsForPolicy per policy), so the number of Organizations calls grows
 //! with OUs + policies + pages, never with accounts: no ListParents or
-//! ListPoliciesForTarget per account.
+//! ListPoliciesForTarget per account. DescribeEffectivePolicy is called once per distinct
+//! Bedrock-policy path, and accounts only get paths of their own through policies attached
+//! to them, so it too grows with policy attachments, not accounts.
 
 use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus};
 use tracing::instrument;
 
 use crate::aws::errors::{Failure, FailureKind, classify};
 use crate::aws::{self, AccountClients, AwsContext, ManagementAccessRefused};
-use crate::collect::{cloudtrail, kms};
+use crate::collect::{bedrock, cloudtrail, kms};
 use crate::domain::{AccountId, Partition, Region};
 use crate::snapshot::{Gap, OrgAccount, OrgRoot, OrgSnapshot, OrgUnit, ScpPolicy};
+
+mod management_policies;
 
 /// Discovery could not build the organization: the sweep cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,15 @@ impl DiscoveryError {
     }
 }
 
+/// A failed Organizations call that does not stop discovery: a gap the evaluation names.
+fn call_gap<E, R>(operation: &'static str, err: &aws_sdk_organizations::error::SdkError<E, R>) -> Gap
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    Gap::from_failure("organizations", operation, None, classify(err))
+}
+
 /// Discovery at the start of a sweep: who the service's credentials are (their partition
 /// names every ARN built later; see [`AwsContext::caller_identity`]), then the organization
 /// with those credentials. With `management_account_access = "own-credentials"` the
@@ -101,6 +116,7 @@ pub async fn discover(clients: &AccountClients, trail_region: &Region) -> Result
 /// The IAM actions discovery calls in the management account (the organization's structure
 /// and policies), as its `DiscoveryError::call` names them.
 pub const ACTIONS: &[&str] = &[
+    "organizations:DescribeEffectivePolicy",
     "organizations:DescribeOrganization",
     "organizations:DescribePolicy",
     "organizations:ListAccountsForParent",
@@ -113,7 +129,8 @@ pub const ACTIONS: &[&str] = &[
 /// Every IAM action the sweeper's own role must allow: discovery, the management account's
 /// trails and their keys (read with the trail and key collectors), and entering the members.
 /// A unit test holds it against `deploy/sweeper-policy.json` exactly.
-pub const SWEEPER_ROLE_ACTIONS: &[&[&str]] = &[ACTIONS, cloudtrail::ACTIONS, kms::ACTIONS, aws::ACTIONS];
+pub const SWEEPER_ROLE_ACTIONS: &[&[&str]] =
+    &[ACTIONS, cloudtrail::ACTIONS, kms::ACTIONS, bedrock::ENFORCED_GUARDRAIL_ACTIONS, aws::ACTIONS];
 
 /// [`discover`], with `check` run on the management account id as soon as it is known. With
 /// `role` (the context and the caller's account), the management account's trails are read
@@ -159,10 +176,18 @@ async fn discover_after(
     let roots: Vec<OrgRoot> = roots
         .into_iter()
         .filter_map(|r| {
-            let scp_enabled = r.policy_types().iter().any(|p| {
-                p.r#type() == Some(&PolicyType::ServiceControlPolicy) && p.status() == Some(&PolicyTypeStatus::Enabled)
-            });
-            Some(OrgRoot { id: r.id?, name: r.name.unwrap_or_else(|| "Root".into()), scp_enabled })
+            let enabled = |kind: PolicyType| {
+                r.policy_types()
+                    .iter()
+                    .any(|p| p.r#type() == Some(&kind) && p.status() == Some(&PolicyTypeStatus::Enabled))
+            };
+            Some(OrgRoot {
+                scp_enabled: enabled(PolicyType::ServiceControlPolicy),
+                rcp_enabled: enabled(PolicyType::ResourceControlPolicy),
+                bedrock_policy_enabled: enabled(PolicyType::BedrockPolicy),
+                id: r.id?,
+                name: r.name.unwrap_or_else(|| "Root".into()),
+            })
         })
         .collect();
     if roots.is_empty() {
@@ -220,13 +245,26 @@ async fn discover_after(
     }
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
 
-    let policies = discover_policies(&org).await?;
+    let policies = discover_policies(&org, PolicyType::ServiceControlPolicy).await?;
+    // The other policy types are read only where they are enabled: a type enabled on no root
+    // governs nothing, and its listing costs calls.
+    let rcps = match roots.iter().any(|r| r.rcp_enabled) {
+        true => discover_policies(&org, PolicyType::ResourceControlPolicy).await?,
+        false => Vec::new(),
+    };
+    let bedrock_policies = match roots.iter().any(|r| r.bedrock_policy_enabled) {
+        true => discover_policies(&org, PolicyType::BedrockPolicy).await?,
+        false => Vec::new(),
+    };
     let as_management = match role {
         Some((ctx, caller)) if *caller != management_account_id => aws::assume_role(ctx, &management_account_id)
             .await
             .map_err(|e| Gap::from_failure("sts", "AssumeRole", None, e.failure)),
         _ => Ok(clients.clone()),
     };
+    let enforced_guardrails =
+        management_policies::enforced_guardrails(as_management.as_ref(), &bedrock_policies, &management_account_id)
+            .await;
     let (management_trails, management_kms_keys) = match as_management {
         Ok(management) => {
             // Every trail the management account sees, organization trails among them.
@@ -245,7 +283,7 @@ async fn discover_after(
         Err(gap) => (Err(gap), Default::default()),
     };
 
-    Ok(OrgSnapshot {
+    let mut snapshot = OrgSnapshot {
         organization_id,
         partition,
         management_account_id,
@@ -253,15 +291,26 @@ async fn discover_after(
         ous,
         accounts,
         policies,
+        rcps,
+        bedrock_policies,
+        bedrock_effective: Default::default(),
+        enforced_guardrails,
         management_trails,
         management_kms_keys,
-    })
+    };
+    snapshot.bedrock_effective = management_policies::effective_samples(&org, &snapshot).await;
+    Ok(snapshot)
 }
 
-async fn discover_policies(org: &aws_sdk_organizations::Client) -> Result<Vec<ScpPolicy>, DiscoveryError> {
+/// Every policy of `kind` with its content and targets: one ListPolicies walk, then one
+/// DescribePolicy and one ListTargetsForPolicy walk per policy.
+async fn discover_policies(
+    org: &aws_sdk_organizations::Client,
+    kind: PolicyType,
+) -> Result<Vec<ScpPolicy>, DiscoveryError> {
     let summaries: Vec<_> = org
         .list_policies()
-        .filter(PolicyType::ServiceControlPolicy)
+        .filter(kind)
         .into_paginator()
         .send()
         .try_collect()
@@ -312,10 +361,10 @@ mod actions {
 
     #[test]
     fn discovery_declares_the_organizations_calls_it_makes() {
-        let source = include_str!("mod.rs");
-        let named: BTreeSet<String> = source
-            .split("DiscoveryError::call(\"")
-            .skip(1)
+        let source = [include_str!("mod.rs"), include_str!("management_policies.rs")].concat();
+        let named: BTreeSet<String> = ["DiscoveryError::call(\"", "call_gap(\""]
+            .iter()
+            .flat_map(|marker| source.split(marker).skip(1))
             .filter_map(|rest| rest.split('"').next())
             .filter(|op| op.chars().next().is_some_and(char::is_uppercase))
             .map(|op| format!("organizations:{op}"))

@@ -439,6 +439,18 @@ pub async fn latest_management_account(pool: &PgPool) -> Result<Option<AccountId
     Ok(id.flatten().and_then(|m| AccountId::parse(&m).ok()))
 }
 
+/// The organization snapshot of the most recent completed sweep: the sweep, when it ended,
+/// and the snapshot's hash (what policy previews are judged on).
+pub async fn last_completed_org(pool: &PgPool) -> Result<Option<(SweepId, DateTime<Utc>, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "select id, finished_at, org_snapshot_hash from sweeps
+         where status = 'completed' and org_snapshot_hash is not null and finished_at is not null
+         order by finished_at desc limit 1",
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// Accounts of a sweep by outcome: (assessed, not assessed, skipped).
 pub async fn account_outcomes(pool: &PgPool, sweep: SweepId) -> Result<(i64, i64, i64), StoreError> {
     Ok(sqlx::query!(

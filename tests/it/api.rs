@@ -7,6 +7,7 @@ mod auth_failures;
 mod exceptions;
 mod lifecycle;
 mod openapi_tools;
+mod previews;
 mod query_props;
 mod schema;
 
@@ -418,6 +419,7 @@ fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/exceptions"),
         ("get", "/api/v1/exceptions/{id}"),
         ("delete", "/api/v1/exceptions/{id}"),
+        ("post", "/api/v1/policy-previews"),
     ];
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()

@@ -13,6 +13,7 @@ mod honesty;
 mod identity;
 mod leases;
 mod migrations;
+mod org_policies_e2e;
 mod proxy;
 mod replicas;
 mod resilience;

@@ -9,6 +9,11 @@ use super::sweep_e2e::deps;
 use bedrock_sweeper::domain::Status;
 
 const REGION_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyBedrockOutsideApproved","Effect":"Deny",
+  "Action":["bedrock:*","bedrock-mantle:*","bedrock-agentcore:*"],"Resource":"*",
+  "Condition":{"StringNotEquals":{"aws:RequestedRegion":["us-east-1"]}}}]}"#;
+
+/// A region deny that fences Bedrock but forgets AgentCore's own service prefix.
+const REGION_DENY_WITHOUT_AGENTCORE: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyBedrockOutsideApproved","Effect":"Deny",
   "Action":["bedrock:*","bedrock-mantle:*"],"Resource":"*",
   "Condition":{"StringNotEquals":{"aws:RequestedRegion":["us-east-1"]}}}]}"#;
 
@@ -19,7 +24,9 @@ const REGION_DENY_EXEMPTING_BEDROCK: &str = r#"{"Version":"2012-10-17","Statemen
 
 const ENDPOINT_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyBedrockOutsideVpce","Effect":"Deny",
   "Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream","bedrock:InvokeAgent","bedrock:Retrieve",
-            "bedrock:RetrieveAndGenerate","bedrock:ApplyGuardrail","bedrock-mantle:CreateInference"],
+            "bedrock:RetrieveAndGenerate","bedrock:ApplyGuardrail","bedrock-mantle:CreateInference",
+            "bedrock-agentcore:InvokeAgentRuntime","bedrock-agentcore:InvokeGateway","bedrock-agentcore:CreateEvent",
+            "bedrock-agentcore:RetrieveMemoryRecords","bedrock-agentcore:InvokeCodeInterpreter"],
   "Resource":"*",
   "Condition":{"Null":{"aws:SourceVpce":"true"},"BoolIfExists":{"aws:ViaAWSService":"false"}}}]}"#;
 
@@ -29,7 +36,9 @@ const REQUIRE_GUARDRAIL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"
 
 const PROTECT_AUDIT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ProtectAudit","Effect":"Deny",
   "Action":["cloudtrail:StopLogging","cloudtrail:DeleteTrail","cloudtrail:UpdateTrail","cloudtrail:PutEventSelectors",
-            "bedrock:DeleteModelInvocationLoggingConfiguration","bedrock:PutModelInvocationLoggingConfiguration"],
+            "bedrock:DeleteModelInvocationLoggingConfiguration","bedrock:PutModelInvocationLoggingConfiguration",
+            "bedrock-agentcore:UpdateGateway","bedrock-agentcore:DeleteGateway","bedrock-agentcore:UpdatePolicyEngine",
+            "bedrock-agentcore:DeletePolicyEngine","bedrock-agentcore:UpdatePolicy","bedrock-agentcore:DeletePolicy"],
   "Resource":"*",
   "Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/SecurityAdmin"}}}]}"#;
 
@@ -42,13 +51,26 @@ const NO_API_KEYS: &str = r#"{"Version":"2012-10-17","Statement":[
 const DENY_LIST_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoLeaving","Effect":"Deny",
   "Action":"organizations:LeaveOrganization","Resource":"*"}]}"#;
 
+/// The identity perimeter of the AWS data-perimeter examples (an RCP), for organization `org`.
+fn perimeter(org_id: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"EnforceOrgIdentities","Effect":"Deny","Principal":"*",
+  "Action":["s3:*","sts:AssumeRole","kms:*"],"Resource":"*",
+  "Condition":{{"StringNotEqualsIfExists":{{"aws:PrincipalOrgID":"{org_id}"}},"BoolIfExists":{{"aws:PrincipalIsAWSService":"false"}}}}}}]}}"#
+    )
+}
+
 async fn policy(org: &Org, name: &str, content: &str, targets: &[&str]) -> String {
+    typed_policy(org, PolicyType::ServiceControlPolicy, name, content, targets).await
+}
+
+async fn typed_policy(org: &Org, kind: PolicyType, name: &str, content: &str, targets: &[&str]) -> String {
     let id = org
         .orgs()
         .create_policy()
         .name(name)
         .description(name)
-        .r#type(PolicyType::ServiceControlPolicy)
+        .r#type(kind)
         .content(content)
         .send()
         .await
@@ -78,7 +100,9 @@ async fn scps_on_every_level_are_judged_per_account() {
     let governed_ou = org.ou(&org.root, "Governed").await;
     let sandbox_ou = org.ou(&org.root, "Sandbox").await;
     let locked_ou = org.ou(&org.root, "Locked").await;
+    let agent_gap_ou = org.ou(&org.root, "AgentGap").await;
     let governed = org.account("governed", &governed_ou).await;
+    let agent_gap = org.account("agentgap", &agent_gap_ou).await;
     let sandbox = org.account("sandbox", &sandbox_ou).await;
     let locked = org.account("locked", &locked_ou).await;
     let broken = org.account("broken", &org.root).await;
@@ -94,6 +118,19 @@ async fn scps_on_every_level_are_judged_per_account() {
     // Locked: FullAWSAccess detached, only a deny-list SCP left.
     policy(&org, "deny-list-only", DENY_LIST_ONLY, &[&locked_ou]).await;
     org.orgs().detach_policy().policy_id("p-FullAWSAccess").target_id(&locked_ou).send().await.unwrap();
+    // AgentGap: Bedrock fenced outside the approved region, AgentCore forgotten.
+    policy(&org, "region-deny-no-agentcore", REGION_DENY_WITHOUT_AGENTCORE, &[&agent_gap_ou]).await;
+    // Resource control policies: an identity perimeter on the governed OU, none elsewhere.
+    org.orgs()
+        .enable_policy_type()
+        .root_id(&org.root)
+        .policy_type(PolicyType::ResourceControlPolicy)
+        .send()
+        .await
+        .unwrap();
+    let org_id = org.orgs().describe_organization().send().await.unwrap().organization.unwrap().id.unwrap();
+    typed_policy(&org, PolicyType::ResourceControlPolicy, "identity-perimeter", &perimeter(&org_id), &[&governed_ou])
+        .await;
     // Broken: a policy that is not JSON (the emulator does not validate content).
     let malformed = policy(&org, "malformed", "{ this is not json", &[&broken]).await;
 
@@ -121,6 +158,19 @@ async fn scps_on_every_level_are_judged_per_account() {
     for control in ["BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
         assert_eq!(verdict(&r, control, &sandbox).0, Status::Fail, "{control} sandbox");
     }
+
+    let (status, detail) = verdict(&r, "BR.ORG.10", &governed);
+    assert_eq!(status, Status::Pass, "{detail}");
+    assert!(detail.contains("EnforceOrgIdentities") && detail.contains("Governed"), "names the statement: {detail}");
+    let (status, detail) = verdict(&r, "BR.ORG.10", &sandbox);
+    assert_eq!(status, Status::Fail, "{detail}");
+    assert!(detail.contains("no RCP on the path denies it"), "{detail}");
+    assert_eq!(verdict(&r, "BR.ORG.10", &org.management_account).0, Status::NotApplicable);
+
+    let (status, detail) = verdict(&r, "BR.ORG.1", &agent_gap);
+    assert_eq!(status, Status::Fail, "{detail}");
+    assert!(detail.contains("bedrock-agentcore:InvokeAgentRuntime"), "names the open AgentCore actions: {detail}");
+    assert!(!detail.contains("bedrock:InvokeModel"), "the Bedrock actions are denied: {detail}");
 
     // Everything implicitly denied: no region is open, but neither is the approved path.
     assert_eq!(verdict(&r, "BR.ORG.1", &locked).0, Status::Pass, "{}", verdict(&r, "BR.ORG.1", &locked).1);

@@ -46,7 +46,11 @@ pub fn settings() -> Settings {
 
 /// What a sweep of the emulator at `endpoint` needs, built by the composition root.
 pub async fn deps(endpoint: &str, pool: PgPool) -> SweepDeps {
-    let settings = settings();
+    deps_with(endpoint, pool, settings()).await
+}
+
+/// [`deps`] with other settings.
+pub async fn deps_with(endpoint: &str, pool: PgPool, settings: Settings) -> SweepDeps {
     let aws = AwsContext::from_config(sdk_config(endpoint), &settings.aws);
     app::sweep_deps(&settings, Arc::new(Catalog::embedded().unwrap()), pool, aws).await.unwrap()
 }

@@ -69,7 +69,12 @@ const CHECKS: &[Check] = &[
         what: "Invocation with the required guardrail",
         failed: "is denied too",
     },
-    Check { ctl: Ctl::Audit, check: "change", what: "Changing audit logging", failed: "is not denied" },
+    Check {
+        ctl: Ctl::Audit,
+        check: "change",
+        what: "Changing audit logging or AgentCore policy enforcement",
+        failed: "is not denied",
+    },
     Check {
         ctl: Ctl::Models,
         check: "other",
@@ -117,7 +122,7 @@ fn pass_text(ctl: Ctl, probes: &[(&Probe, &ScpOutcome)]) -> String {
             )
         }
         Ctl::Audit => {
-            "Stopping, deleting or changing CloudTrail trails and Bedrock invocation logging is denied for a generic role and the root user".into()
+            "Stopping, deleting or changing CloudTrail trails and Bedrock invocation logging, and weakening or deleting AgentCore gateways and their policy engines, is denied for a generic role and the root user".into()
         }
         Ctl::Models => "Invoking models outside the approved list (foundation-model and inference-profile ARNs, Mantle) is denied and approved models are not".into(),
         Ctl::ApiKeys => "Creating Bedrock API keys and calling Bedrock with long-term keys are denied".into(),

@@ -1,4 +1,4 @@
-//! The `scp` and `trail` families: BR.ORG.1–7.
+//! The `scp` and `trail` families: BR.ORG.1–9.
 //!
 //! BR.ORG.1–6 judge what the SCPs on a member account's path (root → OUs → account)
 //! really deny, by evaluating the probe matrix of scp-semantics.md §8 (`probes.rs`) with
@@ -13,14 +13,18 @@
 //! key a probe cannot know is `fail` ("not proven"), with the keys named.
 //!
 //! BR.ORG.7 looks at the management account's trails and is reported once, on the
-//! management account.
+//! management account. BR.ORG.8–9 judge the Organizations Bedrock policies
+//! (`bedrock_policy.rs`): the guardrail they enforce on each account and region, and whether
+//! each enforced guardrail can be used at all.
 
+mod bedrock_policy;
 mod cache;
 mod controls;
 mod evidence;
 mod matrix;
 mod narrow;
 mod probes;
+mod rcp;
 
 /// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
 pub(super) const CONTROLS: &[Control] = {
@@ -35,6 +39,14 @@ pub(super) const CONTROLS: &[Control] = {
         Control { id: ids::ORG_4, reads: ORG_ONLY, judge: Org(audit_protected) },
         Control { id: ids::ORG_5, reads: ORG_ONLY, judge: Org(approved_models_only) },
         Control { id: ids::ORG_6, reads: ORG_ONLY, judge: Org(api_keys_blocked) },
+        // The Bedrock policies' effective-policy answers and guardrail reads are checked per
+        // policy path in `bedrock_policy`: a failed read makes the verdicts of the accounts
+        // it concerns `error` there, not every account's.
+        Control { id: ids::ORG_8, reads: ORG_ONLY, judge: Org(bedrock_policy::org_guardrail_applies) },
+        Control { id: ids::ORG_9, reads: ORG_ONLY, judge: Org(bedrock_policy::enforced_guardrails_usable) },
+        // The account's resources only sharpen the probes (which bucket, which key); without
+        // them generic resources stand in, so no collection gap can make it pass or fail.
+        Control { id: ids::ORG_10, reads: ORG_ONLY, judge: Org(rcp::data_perimeter) },
         Control {
             id: ids::ORG_7,
             reads: reads(&[ManagementTrails, TrailDetails], Witness, Swept),
@@ -49,6 +61,8 @@ mod test_policies;
 mod tests;
 #[cfg(test)]
 mod tests_engine;
+#[cfg(test)]
+mod tests_rcp;
 mod trail;
 
 use std::collections::HashMap;
@@ -56,8 +70,10 @@ use std::sync::Arc;
 
 use iam_policy::{Level, Lint, Policy, PolicyError, ScpOutcome, evaluate_scps, lint_policy, parse_policy};
 
+pub use bedrock_policy::{enforced_guardrails_usable, org_guardrail_applies};
 pub use evidence::{ControlEvidence, ProbeEvidence, ScpEvidence};
 pub use probes::{Expect, Network, Principal};
+pub use rcp::data_perimeter;
 pub use trail::organization_trail;
 
 use super::{AccountInput, Evaluation};
@@ -97,6 +113,10 @@ pub struct ScpEngine<'a> {
     by_target: HashMap<String, Vec<usize>>,
     probes: Vec<Probe>,
     cache: PathCache,
+    /// Which account Organizations was asked about per Bedrock-policy path.
+    bedrock_samples: bedrock_policy::SampleIndex,
+    /// The RCPs, parsed, and where they are attached.
+    rcps: rcp::Rcps,
 }
 
 /// The organization an engine judges: borrowed, or shared with the sweep's workers, which
@@ -165,7 +185,9 @@ impl<'a> ScpEngine<'a> {
                 by_target.entry(t.as_str().to_owned()).or_default().push(i);
             }
         }
-        Self { org, params, regions, policies, by_target, probes, cache: PathCache::default() }
+        let bedrock_samples = bedrock_policy::SampleIndex::of(&org);
+        let rcps = rcp::Rcps::of(&org);
+        Self { org, params, regions, policies, by_target, probes, cache: PathCache::default(), bedrock_samples, rcps }
     }
 
     /// How many distinct policy paths have been evaluated so far.
@@ -189,6 +211,24 @@ impl<'a> ScpEngine<'a> {
             })
         });
         Ok(render(&verdicts, &path.labels, (!sensitive).then_some(account)))
+    }
+
+    /// The Bedrock-policy sample index for the input's organization.
+    fn bedrock_samples(&self, input: &AccountInput<'_>) -> std::borrow::Cow<'_, bedrock_policy::SampleIndex> {
+        if std::ptr::eq(&*self.org, input.org) {
+            std::borrow::Cow::Borrowed(&self.bedrock_samples)
+        } else {
+            std::borrow::Cow::Owned(bedrock_policy::SampleIndex::of(input.org))
+        }
+    }
+
+    /// The parsed RCPs of the input's organization.
+    fn rcps(&self, input: &AccountInput<'_>) -> std::borrow::Cow<'_, rcp::Rcps> {
+        if std::ptr::eq(&*self.org, input.org) {
+            std::borrow::Cow::Borrowed(&self.rcps)
+        } else {
+            std::borrow::Cow::Owned(rcp::Rcps::of(input.org))
+        }
     }
 
     fn entry(&self, i: usize) -> Option<&PolicyEntry> {
@@ -431,9 +471,30 @@ pub fn endpoint_only(input: &AccountInput<'_>) -> Vec<Evaluation> {
     scp_control(input, Ctl::Endpoint)
 }
 
-/// BR.ORG.3: invocation without a guardrail denied.
+/// BR.ORG.3: no model invocation without a guardrail: an SCP denies it, or an
+/// organization-enforced guardrail (Bedrock policy) applies in every judged region.
 pub fn guardrail_required(input: &AccountInput<'_>) -> Vec<Evaluation> {
-    scp_control(input, Ctl::Guardrail)
+    let mut verdicts = scp_control(input, Ctl::Guardrail);
+    if input.is_management() {
+        return verdicts;
+    }
+    let enforced = bedrock_policy::covers_every_region(input);
+    for v in &mut verdicts {
+        match (&enforced, v.status) {
+            (Some(by_org), Status::Pass) => {
+                v.detail = format!("{} An organization-enforced guardrail applies too: {by_org}", v.detail);
+            }
+            (Some(by_org), _) => {
+                v.detail = format!(
+                    "An organization-enforced guardrail (Organizations Bedrock policy) applies to every invocation: {by_org} The SCPs alone would not hold: {}",
+                    v.detail
+                );
+                v.status = Status::Pass;
+            }
+            (None, _) => {}
+        }
+    }
+    verdicts
 }
 
 /// BR.ORG.4: CloudTrail and invocation logging protected from change.

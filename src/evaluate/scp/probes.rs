@@ -25,8 +25,11 @@ pub(crate) const UNAPPROVED_MODEL: &str = "sweeper-probe.unapproved-model-v1:0";
 pub(crate) const ANY_VPCE: &str = "vpce-probe";
 pub(crate) const OTHER_VPCE: &str = "vpce-unapproved-probe";
 
-/// The Bedrock actions BR.ORG.1 probes in every region outside the approved list.
-pub(crate) const REGION_ACTIONS: [&str; 12] = [
+/// The Bedrock actions BR.ORG.1 probes in every region outside the approved list: the model,
+/// agent and knowledge-base runtime, jobs, API keys, Mantle, and the AgentCore data plane
+/// (agent runtimes, gateways, memory, code interpreter, browser), which has its own service
+/// prefix: an SCP that fences `bedrock:*` alone leaves those open.
+pub(crate) const REGION_ACTIONS: [&str; 18] = [
     "bedrock:InvokeModel",
     "bedrock:InvokeModelWithResponseStream",
     "bedrock:InvokeAgent",
@@ -39,9 +42,16 @@ pub(crate) const REGION_ACTIONS: [&str; 12] = [
     "bedrock-mantle:CreateInference",
     "bedrock-mantle:CallWithBearerToken",
     "bedrock:ListFoundationModels",
+    "bedrock-agentcore:InvokeAgentRuntime",
+    "bedrock-agentcore:InvokeGateway",
+    "bedrock-agentcore:CreateEvent",
+    "bedrock-agentcore:RetrieveMemoryRecords",
+    "bedrock-agentcore:InvokeCodeInterpreter",
+    "bedrock-agentcore:StartBrowserSession",
 ];
-/// Runtime actions BR.ORG.2 requires to arrive through a VPC endpoint.
-pub(crate) const RUNTIME_ACTIONS: [&str; 7] = [
+/// Runtime actions BR.ORG.2 requires to arrive through a VPC endpoint (AgentCore's data plane
+/// has its own interface endpoints, `bedrock-agentcore` and `bedrock-agentcore.gateway`).
+pub(crate) const RUNTIME_ACTIONS: [&str; 12] = [
     "bedrock:InvokeModel",
     "bedrock:InvokeModelWithResponseStream",
     "bedrock:InvokeAgent",
@@ -49,17 +59,31 @@ pub(crate) const RUNTIME_ACTIONS: [&str; 7] = [
     "bedrock:RetrieveAndGenerate",
     "bedrock:ApplyGuardrail",
     "bedrock-mantle:CreateInference",
+    "bedrock-agentcore:InvokeAgentRuntime",
+    "bedrock-agentcore:InvokeGateway",
+    "bedrock-agentcore:CreateEvent",
+    "bedrock-agentcore:RetrieveMemoryRecords",
+    "bedrock-agentcore:InvokeCodeInterpreter",
 ];
 /// Actions that take a guardrail (BR.ORG.3) and a model (BR.ORG.5).
 pub(crate) const INVOKE_ACTIONS: [&str; 2] = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"];
-/// Actions that stop or change audit logging (BR.ORG.4).
-pub(crate) const AUDIT_ACTIONS: [&str; 6] = [
+/// Actions that stop or change audit logging, or remove or weaken the policy engine that
+/// decides what an AgentCore gateway's tools may do (BR.ORG.4): switching a gateway to
+/// LOG_ONLY goes through UpdateGateway, and deleting or rewriting its Cedar policies through
+/// the policy-engine actions.
+pub(crate) const AUDIT_ACTIONS: [&str; 12] = [
     "cloudtrail:StopLogging",
     "cloudtrail:DeleteTrail",
     "cloudtrail:UpdateTrail",
     "cloudtrail:PutEventSelectors",
     "bedrock:DeleteModelInvocationLoggingConfiguration",
     "bedrock:PutModelInvocationLoggingConfiguration",
+    "bedrock-agentcore:UpdateGateway",
+    "bedrock-agentcore:DeleteGateway",
+    "bedrock-agentcore:UpdatePolicyEngine",
+    "bedrock-agentcore:DeletePolicyEngine",
+    "bedrock-agentcore:UpdatePolicy",
+    "bedrock-agentcore:DeletePolicy",
 ];
 /// Keys a synthetic request cannot know (§8.3). Principal tags are *missing*, not unknown:
 /// the generic probe role has no tags (§8.2), and tag exemptions are reported as holes.
@@ -251,7 +275,10 @@ impl Builder<'_> {
             "StopLogging" | "DeleteTrail" | "UpdateTrail" | "PutEventSelectors" => {
                 format!("arn:{p}:cloudtrail:{r}:{acct}:trail/probe-trail")
             }
-            _ => "*".to_owned(),
+            _ => match action.split_once(':') {
+                Some(("bedrock-agentcore", name)) => agentcore_resource(p, r, acct, name),
+                _ => "*".to_owned(),
+            },
         }
     }
 
@@ -331,6 +358,22 @@ impl Builder<'_> {
     ) -> Probe {
         Probe { ctl, check, expect, region: region.to_owned(), principal, network, note: note.to_owned(), ctx }
     }
+}
+
+/// The AgentCore resource an action authorizes (Service Authorization Reference, resource
+/// types of `bedrock-agentcore`); actions without one authorize `*`.
+fn agentcore_resource(p: &str, r: &str, acct: &str, action: &str) -> String {
+    let kind = match action {
+        "InvokeAgentRuntime" => "runtime/probe_runtime-0123456789",
+        "InvokeGateway" | "UpdateGateway" | "DeleteGateway" => "gateway/probe-gateway-0123456789",
+        "CreateEvent" | "RetrieveMemoryRecords" => "memory/probe_memory-0123456789",
+        "InvokeCodeInterpreter" => "code-interpreter-custom/probe_interpreter-0123456789",
+        "StartBrowserSession" => "browser-custom/probe_browser-0123456789",
+        "UpdatePolicyEngine" | "DeletePolicyEngine" => "policy-engine/probe_engine-0123456789",
+        "UpdatePolicy" | "DeletePolicy" => "policy-engine/probe_engine-0123456789/policy/probe_policy-0123456789",
+        _ => return "*".to_owned(),
+    };
+    format!("arn:{p}:bedrock-agentcore:{r}:{acct}:{kind}")
 }
 
 /// A model id from an approved-model entry: an ARN's resource part, or the entry itself;

@@ -32,12 +32,18 @@ pub const GRREGIONDENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"G
   "Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1","eu-central-1"]},
     "ArnNotLike":{"aws:PrincipalARN":["arn:aws:iam::*:role/AWSControlTowerExecution"]}}}]}"#;
 
-/// Deny Bedrock unless through approved endpoints, exempting FAS (§6.4).
+/// Deny Bedrock and AgentCore unless through approved endpoints, exempting FAS (§6.4, with
+/// AgentCore's service prefix added).
 pub const VPCE: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyBedrockOutsideApprovedVpce",
-  "Effect":"Deny","Action":["bedrock:*","bedrock-mantle:*"],"Resource":"*","Condition":{
+  "Effect":"Deny","Action":["bedrock:*","bedrock-mantle:*","bedrock-agentcore:*"],"Resource":"*","Condition":{
   "StringNotEqualsIfExists":{"aws:SourceVpce":["vpce-0aaa1111bbbb2222c","vpce-0ddd3333eeee4444f"]},
   "BoolIfExists":{"aws:ViaAWSService":"false"},
   "ArnNotLikeIfExists":{"aws:PrincipalArn":["arn:aws:iam::*:role/BreakGlass"]}}}]}"#;
+
+/// §6.4 as published: AgentCore's runtime calls are not fenced.
+pub fn vpce_without_agentcore() -> String {
+    VPCE.replace(r#","bedrock-agentcore:*""#, "")
+}
 
 pub const GUARDRAIL_ARN: &str = "arn:aws:bedrock:eu-west-1:111122223333:guardrail/abc123xyz:1";
 
@@ -48,13 +54,16 @@ pub const GUARDRAIL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Deny
     "arn:aws:bedrock:eu-west-1:111122223333:guardrail/abc123xyz:1",
     "arn:aws:bedrock:eu-west-1:111122223333:guardrail/abc123xyz"]}}}]}"#;
 
-/// Protect CloudTrail and invocation logging, with an exemption pattern to fill in.
+/// Protect CloudTrail, invocation logging and AgentCore policy enforcement, with an
+/// exemption pattern to fill in.
 pub fn protect_audit(exempt: &str) -> String {
     format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"ProtectAudit","Effect":"Deny",
   "Action":["cloudtrail:DeleteTrail","cloudtrail:PutEventSelectors","cloudtrail:StopLogging",
     "cloudtrail:UpdateTrail","bedrock:DeleteModelInvocationLoggingConfiguration",
-    "bedrock:PutModelInvocationLoggingConfiguration"],
+    "bedrock:PutModelInvocationLoggingConfiguration","bedrock-agentcore:UpdateGateway",
+    "bedrock-agentcore:DeleteGateway","bedrock-agentcore:UpdatePolicyEngine","bedrock-agentcore:DeletePolicyEngine",
+    "bedrock-agentcore:UpdatePolicy","bedrock-agentcore:DeletePolicy"],
   "Resource":"*","Condition":{{"ArnNotLike":{{"aws:PrincipalARN":"{exempt}"}}}}}}]}}"#
     )
 }
@@ -81,12 +90,12 @@ pub const APPROVED_MODELS_NO_MANTLE: &str = r#"{"Version":"2012-10-17","Statemen
 
 /// A region deny that exempts principals by a resource tag the probes cannot know.
 pub const REGION_DEPENDS_ON_TAG: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyUnlessTagged",
-  "Effect":"Deny","Action":["bedrock:*","bedrock-mantle:*"],"Resource":"*",
+  "Effect":"Deny","Action":["bedrock:*","bedrock-mantle:*","bedrock-agentcore:*"],"Resource":"*",
   "Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1"],"aws:ResourceTag/allow-anywhere":"yes"}}}]}"#;
 
 /// A region deny whose exemption names one account's roles (account-specific).
 pub const REGION_EXEMPTS_ONE_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyOutside",
-  "Effect":"Deny","Action":["bedrock:*","bedrock-mantle:*"],"Resource":"*",
+  "Effect":"Deny","Action":["bedrock:*","bedrock-mantle:*","bedrock-agentcore:*"],"Resource":"*",
   "Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1","eu-central-1"]},
   "ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/*"}}}]}"#;
 

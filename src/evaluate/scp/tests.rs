@@ -45,7 +45,13 @@ pub(super) fn org(scps: &[(&str, &str, &[&str])], detach: &[&str], scp_enabled: 
         organization_id: "o-example".into(),
         partition: crate::domain::Partition::aws(),
         management_account_id: AccountId::parse(MANAGEMENT).unwrap(),
-        roots: vec![OrgRoot { id: "r-ab12".into(), name: "Root".into(), scp_enabled }],
+        roots: vec![OrgRoot {
+            id: "r-ab12".into(),
+            name: "Root".into(),
+            scp_enabled,
+            rcp_enabled: false,
+            bedrock_policy_enabled: false,
+        }],
         ous: vec![
             OrgUnit { id: "ou-ab12-work".into(), name: "Workloads".into(), parent_id: "r-ab12".into() },
             OrgUnit { id: "ou-ab12-sand".into(), name: "Sandbox".into(), parent_id: "ou-ab12-work".into() },
@@ -58,6 +64,10 @@ pub(super) fn org(scps: &[(&str, &str, &[&str])], detach: &[&str], scp_enabled: 
         policies,
         management_trails: Ok(vec![]),
         management_kms_keys: Default::default(),
+        rcps: Vec::new(),
+        bedrock_policies: Vec::new(),
+        bedrock_effective: Default::default(),
+        enforced_guardrails: Default::default(),
     }
 }
 
@@ -69,10 +79,10 @@ pub(super) fn params() -> ControlParameters {
     }
 }
 
-type Control = fn(&AccountInput<'_>) -> Vec<Evaluation>;
+pub(super) type Control = fn(&AccountInput<'_>) -> Vec<Evaluation>;
 
 /// Runs `control` for `account` with an engine built for `org` and `params`.
-fn judge(org: &OrgSnapshot, account: &str, params: &ControlParameters, control: Control) -> Evaluation {
+pub(super) fn judge(org: &OrgSnapshot, account: &str, params: &ControlParameters, control: Control) -> Evaluation {
     let catalog = crate::catalog::Catalog::embedded().unwrap();
     let engine = ScpEngine::new(org, catalog.regions(), params);
     let snap = account_snapshot();
@@ -271,6 +281,20 @@ fn endpoint_guardrail_audit_keys_models_br_org_2_to_6() {
             )
         },
         Case {
+            says: &[
+                "Bedrock runtime calls from the public internet are not denied",
+                "bedrock-agentcore:InvokeAgentRuntime",
+                "bedrock-agentcore:InvokeGateway",
+            ],
+            not_says: &["bedrock:InvokeModel,"],
+            ..case(
+                "endpoint-only SCP as published, without AgentCore",
+                vec![scp("p-vpce", &vpce_without_agentcore(), &["r-ab12"])],
+                endpoint_only,
+                Status::Fail,
+            )
+        },
+        Case {
             says: &["Bedrock runtime calls from the public internet are not denied", "no SCP on the path denies it"],
             ..case("no endpoint SCP", vec![], endpoint_only, Status::Fail)
         },
@@ -316,7 +340,7 @@ fn endpoint_guardrail_audit_keys_models_br_org_2_to_6() {
         },
         Case {
             says: &[
-                "Changing audit logging is not denied",
+                "Changing audit logging or AgentCore policy enforcement is not denied",
                 "as a generic role",
                 "arn:aws:iam::*:role/*",
                 "exempts every role",
@@ -324,6 +348,29 @@ fn endpoint_guardrail_audit_keys_models_br_org_2_to_6() {
             ..case(
                 "protect audit, broad exemption",
                 vec![scp("p-audit", &protect_audit("arn:aws:iam::*:role/*"), &["r-ab12"])],
+                audit_protected,
+                Status::Fail,
+            )
+        },
+        Case {
+            says: &[
+                "Changing audit logging or AgentCore policy enforcement is not denied",
+                "bedrock-agentcore:UpdateGateway",
+                "bedrock-agentcore:DeletePolicyEngine",
+            ],
+            not_says: &["cloudtrail:StopLogging"],
+            ..case(
+                "protect audit without AgentCore",
+                vec![scp(
+                    "p-audit",
+                    &protect_audit("arn:aws:iam::*:role/AWSControlTowerExecution").replace(
+                        r#","bedrock-agentcore:UpdateGateway",
+    "bedrock-agentcore:DeleteGateway","bedrock-agentcore:UpdatePolicyEngine","bedrock-agentcore:DeletePolicyEngine",
+    "bedrock-agentcore:UpdatePolicy","bedrock-agentcore:DeletePolicy""#,
+                        "",
+                    ),
+                    &["r-ab12"],
+                )],
                 audit_protected,
                 Status::Fail,
             )
