@@ -442,11 +442,13 @@ pub async fn latest_management_account(pool: &PgPool) -> Result<Option<AccountId
 /// The organization snapshot of the most recent completed sweep: the sweep, when it ended,
 /// and the snapshot's hash (what policy previews are judged on).
 pub async fn last_completed_org(pool: &PgPool) -> Result<Option<(SweepId, DateTime<Utc>, String)>, StoreError> {
-    Ok(sqlx::query_as(
-        "select id, finished_at, org_snapshot_hash from sweeps
-         where status = 'completed' and org_snapshot_hash is not null and finished_at is not null
-         order by finished_at desc limit 1",
+    Ok(sqlx::query!(
+        r#"select id as "id: SweepId", finished_at as "finished_at!", org_snapshot_hash as "org_snapshot_hash!"
+           from sweeps
+           where status = 'completed' and org_snapshot_hash is not null and finished_at is not null
+           order by finished_at desc limit 1"#
     )
+    .map(|r| (r.id, r.finished_at, r.org_snapshot_hash))
     .fetch_optional(pool)
     .await?)
 }
