@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::{Role, TokenHash};
+use crate::domain::{Role, TokenHash};
 
 /// Who made a request, as handlers see it (an extension set by [`require_token`]).
 #[derive(Debug, Clone)]

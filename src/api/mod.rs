@@ -35,7 +35,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::catalog::Catalog;
-use crate::config::{ApiSettings, TokenHash};
+use crate::config::ApiSettings;
+use crate::domain::TokenHash;
 use crate::scheduler::SweepTrigger;
 use crate::store::StoreError;
 

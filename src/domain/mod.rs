@@ -50,6 +50,7 @@ macro_rules! text_id {
     )*};
 }
 
+mod access;
 mod delivery;
 mod finding;
 mod guardrail_ref;
@@ -65,6 +66,7 @@ text_id!(
     OuPath => IdError
 );
 
+pub use access::{Role, TokenHash};
 pub use delivery::{ComplianceStatus, ExportFinding, RecordState, truncate};
 pub use finding::{
     EventKind, FindingId, FindingRecord, NotAFindingId, Prior, SweepOutcome, SweepStatus, transition, vanished,

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use bedrock_sweeper::config::{Role, TokenHash};
 use bedrock_sweeper::domain::{AccountId, ControlId};
+use bedrock_sweeper::domain::{Role, TokenHash};
 use bedrock_sweeper::store::exceptions;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

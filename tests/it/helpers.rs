@@ -199,7 +199,7 @@ pub async fn run_sweep(
 /// The service over `deps` as `serve` composes it (`App::from_deps`), accepting `tokens`.
 pub fn service(
     deps: bedrock_sweeper::sweep::SweepDeps,
-    tokens: &[bedrock_sweeper::config::TokenHash],
+    tokens: &[bedrock_sweeper::domain::TokenHash],
 ) -> bedrock_sweeper::app::App {
     let mut settings = super::sweep_e2e::settings();
     settings.api.tokens = tokens.to_vec();
