@@ -121,10 +121,10 @@ async fn main() {
     // Findings as a sweep would have recorded them: failing, never sent.
     let t = Instant::now();
     sqlx::query(
-        "insert into findings (id, control_id, account_id, region, resource_id, status, severity, title, detail, active,
-                               first_seen_at, last_seen_at, status_since, last_sweep_id)
+        "insert into findings (id, control_id, account_id, region, resource_id, resource_kind, status, severity, title,
+                               detail, active, first_seen_at, last_seen_at, status_since, last_sweep_id)
          select md5(a::text || '/' || r::text), 'BR.IAM.1', lpad((100000000000 + a)::text, 12, '0'), null,
-                'arn:aws:iam::' || lpad((100000000000 + a)::text, 12, '0') || ':role/r' || r, 'fail', 'high',
+                'arn:aws:iam::' || lpad((100000000000 + a)::text, 12, '0') || ':role/r' || r, 'iam_role', 'fail', 'high',
                 'No over-broad Bedrock IAM', 'IAM role r' || r || ': inline policy p grants bedrock:* on *.', true,
                 now(), now(), now(), gen_random_uuid()
          from generate_series(1, $1) a, generate_series(1, $2) r",

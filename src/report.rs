@@ -321,6 +321,7 @@ mod tests {
             account_id,
             region: Some(region),
             resource_id: resource.into(),
+            resource_kind: crate::domain::ResourceKind::Account,
             status,
             severity: Severity::High,
             title: format!("title of {control}"),

@@ -228,6 +228,7 @@ pub async fn generate(pool: &PgPool, catalog: &Catalog) -> (usize, usize) {
                     account_id: account.clone(),
                     region: Some(Region::parse(region).expect("region")),
                     resource_id: format!("arn:aws:bedrock:{region}:{account}:resource/slot-{slot}"),
+                    resource_kind: bedrock_sweeper::domain::ResourceKind::CustomModel,
                     status,
                     detail: String::new(),
                 };
@@ -284,13 +285,14 @@ pub async fn generate(pool: &PgPool, catalog: &Catalog) -> (usize, usize) {
                 Some(&last_time),
                 Some(&since_at),
                 Some(&last_sweep),
+                Some("custom_model"),
             ],
         );
     }
     copy(
         pool,
         "copy findings (id, control_id, account_id, region, resource_id, status, severity, title, detail, active,
-                        first_seen_at, last_seen_at, status_since, last_sweep_id) from stdin",
+                        first_seen_at, last_seen_at, status_since, last_sweep_id, resource_kind) from stdin",
         &data,
     )
     .await;

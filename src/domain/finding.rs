@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{AccountId, ControlId, Region, Severity, Status};
+use super::{AccountId, ControlId, Region, ResourceKind, Severity, Status};
 
 /// The stable id of a finding: 32 lowercase hex digits, the first half of the SHA-256 of
 /// control × account × region × resource. The same subject keeps its id across sweeps.
@@ -67,6 +67,8 @@ pub struct FindingRecord {
     pub region: Option<Region>,
     /// The resource judged.
     pub resource_id: String,
+    /// What kind of resource it is.
+    pub resource_kind: ResourceKind,
     /// The verdict.
     pub status: Status,
     /// The control's severity.
@@ -87,12 +89,13 @@ impl FindingRecord {
     /// The columns of `findings` that make a record, in field order: the select list of the
     /// findings listing, the one runtime query that reads records (the query macros' selects
     /// of a record are checked against its fields when they are compiled).
-    pub const COLUMNS: [&str; 11] = [
+    pub const COLUMNS: [&str; 12] = [
         "id",
         "control_id",
         "account_id",
         "region",
         "resource_id",
+        "resource_kind",
         "status",
         "severity",
         "title",
@@ -305,6 +308,7 @@ mod tests {
             account_id: AccountId::parse("111122223333").unwrap(),
             region: None,
             resource_id: "r".into(),
+            resource_kind: ResourceKind::Account,
             status: NotApplicable,
             severity: Severity::Informational,
             title: "t".into(),

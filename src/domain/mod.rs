@@ -56,6 +56,7 @@ mod finding;
 mod guardrail_ref;
 mod ids;
 mod partition;
+mod resource_kind;
 mod status;
 
 text_id!(
@@ -74,6 +75,7 @@ pub use finding::{
 pub use guardrail_ref::GuardrailRef;
 pub use ids::{AccountId, ControlId, IdError, KnownControl, OuPath, Region, SweepId};
 pub use partition::{Partition, PartitionError, aws_managed_policy_name};
+pub use resource_kind::ResourceKind;
 pub use status::{FilterStrength, Severity, Status};
 
 use chrono::{DateTime, Utc};

@@ -4,7 +4,7 @@
 
 use super::{AccountInput, Evaluation};
 use super::{Control, Input, Judge, Proof, Regions, reads};
-use crate::domain::{KnownControl, Status};
+use crate::domain::{KnownControl, ResourceKind, Status};
 use crate::evaluate::ids;
 use crate::snapshot::{AccountSnapshot, EventSelectors, Trail};
 
@@ -126,7 +126,7 @@ fn per_trail(
         .iter()
         .map(|t| {
             let (status, detail) = judge(t);
-            input.verdict(control, None, &t.arn, status, detail)
+            input.verdict(control, None, (&t.arn, ResourceKind::Trail), status, detail)
         })
         .collect();
     if let Some(h) = hidden {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::{AccountInput, Evaluation};
 use super::{Control, Input, Judge, Proof, Regions, reads};
-use crate::domain::Status;
+use crate::domain::{ResourceKind, Status};
 use crate::evaluate::ids;
 use crate::snapshot::AccountSnapshot;
 
@@ -20,7 +20,7 @@ pub fn custom_model_keys(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
                 out.push(input.verdict(
                     ids::ENC_1,
                     Some(&rs.region),
-                    input.account.id.as_str(),
+                    input.this_account(),
                     Status::Error,
                     format!("Could not list custom models: {}.", gap.summary()),
                 ));
@@ -44,7 +44,7 @@ pub fn custom_model_keys(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
                     None => (Status::Error, format!("The key {k} of custom model {} was not described.", m.name)),
                 },
             };
-            out.push(input.verdict(ids::ENC_1, Some(&rs.region), &m.arn, status, detail));
+            out.push(input.verdict(ids::ENC_1, Some(&rs.region), (&m.arn, ResourceKind::CustomModel), status, detail));
         }
     }
     if out.is_empty() {
@@ -82,19 +82,19 @@ pub fn key_rotation(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
                         format!("Key {} ({}) does not support automatic rotation.", k.arn, k.key_spec),
                     ),
                 };
-                out.push(input.verdict(ids::ENC_2, None, &k.arn, status, detail));
+                out.push(input.verdict(ids::ENC_2, None, (&k.arn, ResourceKind::KmsKey), status, detail));
             }
             Some(Err(gap)) => out.push(input.verdict(
                 ids::ENC_2,
                 None,
-                &key_ref,
+                (&key_ref, ResourceKind::KmsKey),
                 Status::Error,
                 format!("Could not read key {key_ref}: {}.", gap.summary()),
             )),
             None => out.push(input.verdict(
                 ids::ENC_2,
                 None,
-                &key_ref,
+                (&key_ref, ResourceKind::KmsKey),
                 Status::Error,
                 format!("Key {key_ref} was not described."),
             )),

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{AccountInput, Evaluation};
 use super::{Control, Input, Judge, Proof, Regions, reads};
-use crate::domain::{Status, aws_managed_policy_name};
+use crate::domain::{ResourceKind, Status, aws_managed_policy_name};
 use crate::evaluate::ids;
 use crate::snapshot::{AccountSnapshot, IamPrincipal};
 
@@ -126,10 +126,15 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
         } else {
             continue;
         };
+        let kind = match p.kind.as_str() {
+            "user" => ResourceKind::IamUser,
+            "group" => ResourceKind::IamGroup,
+            _ => ResourceKind::IamRole,
+        };
         out.push(input.verdict(
             ids::IAM_1,
             None,
-            &p.arn,
+            (&p.arn, kind),
             status,
             format!("IAM {} {}: {}.", p.kind, p.name, why.join("; ")),
         ));

@@ -403,6 +403,7 @@ pub fn enforce(
                 account_id: account.clone(),
                 region,
                 resource_id: account.as_str().to_owned(),
+                resource_kind: crate::domain::ResourceKind::Account,
                 status: Status::Error,
                 detail: format!("Could not look at everything this control reads: {why}."),
             });

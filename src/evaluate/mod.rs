@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::ControlParameters;
-use crate::domain::{AccountId, ControlId, KnownControl, Region, Status};
+use crate::domain::{AccountId, ControlId, KnownControl, Region, ResourceKind, Status};
 use crate::snapshot::{AccountSnapshot, NotAssessed, OrgAccount, OrgSnapshot, RegionSnapshot};
 use inputs::{Incomplete, Input, Proof, Reads, Regions};
 
@@ -44,6 +44,8 @@ pub struct Evaluation {
     pub region: Option<Region>,
     /// What it is about: a resource id or ARN, or the account id.
     pub resource_id: String,
+    /// The kind of that subject (the ASFF resource type comes from it).
+    pub resource_kind: ResourceKind,
     /// The verdict.
     pub status: Status,
     /// One sentence a person understands.
@@ -77,7 +79,7 @@ impl AccountInput<'_> {
         &self,
         control: KnownControl,
         region: Option<&Region>,
-        resource: &str,
+        (resource, kind): (&str, ResourceKind),
         status: Status,
         detail: String,
     ) -> Evaluation {
@@ -86,14 +88,20 @@ impl AccountInput<'_> {
             account_id: self.account.id.clone(),
             region: region.cloned(),
             resource_id: resource.to_owned(),
+            resource_kind: kind,
             status,
             detail,
         }
     }
 
+    /// The account as a verdict's subject.
+    fn this_account(&self) -> (&str, ResourceKind) {
+        (self.account.id.as_str(), ResourceKind::Account)
+    }
+
     /// An account-wide verdict (resource = the account).
     fn account_verdict(&self, control: KnownControl, status: Status, detail: String) -> Evaluation {
-        self.verdict(control, None, self.account.id.as_str(), status, detail)
+        self.verdict(control, None, self.this_account(), status, detail)
     }
 
     /// Runs `judge` for every approved region of the account, turning "region list
@@ -104,7 +112,6 @@ impl AccountInput<'_> {
         control: KnownControl,
         judge: impl Fn(&RegionSnapshot) -> (Status, String),
     ) -> Vec<Evaluation> {
-        let account = self.account.id.as_str();
         let swept = match &snap.regions {
             Ok(r) => r,
             Err(gap) => {
@@ -115,7 +122,7 @@ impl AccountInput<'_> {
                     self.params
                         .approved_regions
                         .iter()
-                        .map(|r| self.verdict(control, Some(r), account, Status::Error, detail.clone()))
+                        .map(|r| self.verdict(control, Some(r), self.this_account(), Status::Error, detail.clone()))
                         .collect()
                 };
             }
@@ -137,12 +144,12 @@ impl AccountInput<'_> {
             .map(|region| match snap.per_region.iter().find(|r| &r.region == region) {
                 Some(rs) => {
                     let (status, detail) = judge(rs);
-                    self.verdict(control, Some(region), account, status, detail)
+                    self.verdict(control, Some(region), self.this_account(), status, detail)
                 }
                 None => self.verdict(
                     control,
                     Some(region),
-                    account,
+                    self.this_account(),
                     Status::NotApplicable,
                     format!("Approved region {region} is not enabled in this account (or not swept)."),
                 ),

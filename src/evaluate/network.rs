@@ -4,7 +4,7 @@
 
 use super::{AccountInput, Evaluation};
 use super::{Control, Input, Judge, Proof, Regions, reads};
-use crate::domain::{Partition, Region, Status};
+use crate::domain::{Partition, Region, ResourceKind, Status};
 use crate::evaluate::ids;
 use crate::snapshot::{AccountSnapshot, VpcEndpoint};
 
@@ -66,7 +66,7 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
                 out.push(input.verdict(
                     ids::NET_2,
                     Some(&rs.region),
-                    input.account.id.as_str(),
+                    input.this_account(),
                     Status::Error,
                     format!("Could not list VPC endpoints: {}.", gap.summary()),
                 ));
@@ -75,7 +75,7 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
         };
         for e in endpoints.iter().filter(|e| e.is_bedrock() && e.is_live()) {
             let (status, detail) = judge_endpoint_policy(input, &rs.region, e);
-            out.push(input.verdict(ids::NET_2, Some(&rs.region), &e.id, status, detail));
+            out.push(input.verdict(ids::NET_2, Some(&rs.region), (&e.id, ResourceKind::VpcEndpoint), status, detail));
         }
     }
     if out.is_empty() {

@@ -144,24 +144,6 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn resource_kind(resource_id: &str) -> &'static str {
-    if resource_id.starts_with("vpce-") {
-        "AwsEc2VpcEndpoint"
-    } else if resource_id.contains(":cloudtrail:") {
-        "AwsCloudTrailTrail"
-    } else if resource_id.contains(":kms:") {
-        "AwsKmsKey"
-    } else if resource_id.contains(":role/") {
-        "AwsIamRole"
-    } else if resource_id.contains(":user/") {
-        "AwsIamUser"
-    } else if resource_id.contains(":group/") {
-        "AwsIamGroup"
-    } else {
-        "Other"
-    }
-}
-
 /// Maps a finding to ASFF.
 pub fn build(export: &ExportFinding, control: &Control, d: &Delivery) -> Asff {
     let f = &export.record;
@@ -175,7 +157,7 @@ pub fn build(export: &ExportFinding, control: &Control, d: &Delivery) -> Asff {
     }];
     if f.resource_id != f.account_id.as_str() {
         resources.push(AsffResource {
-            kind: resource_kind(&f.resource_id).into(),
+            kind: f.resource_kind.asff_type().into(),
             id: f.resource_id.clone(),
             partition: d.partition.to_string(),
             region,
@@ -374,7 +356,9 @@ impl Asff {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::domain::{AccountId, ControlId, FindingId, FindingRecord, Region, Severity, Status, SweepId};
+    use crate::domain::{
+        AccountId, ControlId, FindingId, FindingRecord, Region, ResourceKind, Severity, Status, SweepId,
+    };
 
     fn finding(detail: &str) -> ExportFinding {
         ExportFinding {
@@ -384,6 +368,7 @@ mod tests {
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: Some(Region::parse("eu-west-1").unwrap()),
                 resource_id: "vpce-0abc".into(),
+                resource_kind: ResourceKind::VpcEndpoint,
                 status: Status::Fail,
                 severity: Severity::High,
                 title: "t".into(),

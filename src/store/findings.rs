@@ -12,8 +12,8 @@ use sqlx::{PgConnection, PgPool};
 use super::{StoreError, accounts, outbox, snapshots, sweeps, totals};
 use crate::catalog::Catalog;
 use crate::domain::{
-    AccountId, ControlId, EventKind, FindingId, FindingRecord, Prior, Region, Severity, Status, SweepId, transition,
-    vanished,
+    AccountId, ControlId, EventKind, FindingId, FindingRecord, Prior, Region, ResourceKind, Severity, Status, SweepId,
+    transition, vanished,
 };
 use crate::evaluate::Evaluation;
 use crate::evaluate::inputs::Incomplete;
@@ -184,9 +184,11 @@ async fn write_verdict(
     let e = v.evaluation;
     sqlx::query!(
         "insert into findings (id, control_id, account_id, region, resource_id, status, severity, title, detail,
-                               active, first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, now(), now(), now(), $10, $11)
+                               active, first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash,
+                               resource_kind)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, now(), now(), now(), $10, $11, $12)
          on conflict (id) do update set status = excluded.status, severity = excluded.severity,
+           resource_kind = excluded.resource_kind,
            title = excluded.title, detail = excluded.detail, active = true, last_seen_at = now(),
            status_since = case when findings.status = excluded.status and findings.active
                                then findings.status_since else now() end,
@@ -202,6 +204,7 @@ async fn write_verdict(
         &e.detail,
         sweep.0,
         snapshot_hash,
+        e.resource_kind as ResourceKind,
     )
     .execute(&mut *conn)
     .await?;
@@ -460,7 +463,7 @@ pub async fn of_account(pool: &PgPool, account: &AccountId) -> Result<Vec<Findin
     Ok(super::exceptions::suppressed_by!(sqlx::query!(
         r#"select f.id as "id: FindingId", f.control_id as "control_id: ControlId",
                   f.account_id as "account_id: AccountId", f.region as "region: Region", f.resource_id,
-                  f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
+                  f.resource_kind as "resource_kind: ResourceKind", f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
                   f.first_seen_at, f.last_seen_at, "# +
     )(+ r#" as "suppressed_by?"
            from findings f where f.account_id = $1 and f.active
@@ -514,7 +517,7 @@ pub async fn detail(
     let Some(row) = super::exceptions::suppressed_by!(sqlx::query!(
         r#"select f.id as "id: FindingId", f.control_id as "control_id: ControlId",
                   f.account_id as "account_id: AccountId", f.region as "region: Region", f.resource_id,
-                  f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
+                  f.resource_kind as "resource_kind: ResourceKind", f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
                   f.first_seen_at, f.last_seen_at,
                   f.active, f.status_since, f.last_sweep_id as "last_sweep_id: SweepId", s.content as "evidence?", "# +
     )(+ r#" as "suppressed_by?"

@@ -26,6 +26,7 @@ macro_rules! finding_record {
             account_id: $row.account_id,
             region: $row.region,
             resource_id: $row.resource_id,
+            resource_kind: $row.resource_kind,
             status: $row.status,
             severity: $row.severity,
             title: $row.title,

@@ -12,7 +12,8 @@ use sqlx::{Executor, PgConnection, PgPool};
 
 use super::StoreError;
 use crate::domain::{
-    AccountId, ComplianceStatus, ControlId, ExportFinding, FindingId, RecordState, Region, Severity, Status, SweepId,
+    AccountId, ComplianceStatus, ControlId, ExportFinding, FindingId, RecordState, Region, ResourceKind, Severity,
+    Status, SweepId,
 };
 
 /// Where and how often findings are delivered.
@@ -181,7 +182,7 @@ pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<DueItem>, StoreError> 
     Ok(sqlx::query!(
         r#"select f.id as "id: FindingId", f.control_id as "control_id: ControlId",
                   f.account_id as "account_id: AccountId", f.region as "region: Region", f.resource_id,
-                  f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
+                  f.resource_kind as "resource_kind: ResourceKind", f.status as "status: Status", f.severity as "severity: Severity", f.title, f.detail,
                   f.first_seen_at, f.last_seen_at,
                   f.last_sweep_id as "last_sweep_id: SweepId", f.snapshot_hash, a.ou_path as "ou_path?",
                   o.target_account, o.target_region, o.record_state as "record_state: RecordState",

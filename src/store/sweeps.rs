@@ -17,7 +17,9 @@ use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
 use crate::aws::CallCounts;
-use crate::domain::{AccountId, ControlId, FindingId, FindingRecord, Region, Severity, Status, SweepId, SweepStatus};
+use crate::domain::{
+    AccountId, ControlId, FindingId, FindingRecord, Region, ResourceKind, Severity, Status, SweepId, SweepStatus,
+};
 use crate::snapshot::Gap;
 
 /// A sweep as stored.
@@ -573,7 +575,8 @@ pub fn stream_findings(
     sqlx::query_as!(
         FindingRecord,
         r#"select id as "id: FindingId", control_id as "control_id: ControlId", account_id as "account_id: AccountId",
-                  region as "region: Region", resource_id, status as "status: Status", severity as "severity: Severity",
+                  region as "region: Region", resource_id,
+                  resource_kind as "resource_kind: ResourceKind", status as "status: Status", severity as "severity: Severity",
                   title, detail, first_seen_at, last_seen_at
            from findings where last_sweep_id = $1 and active
            order by control_id, account_id, region nulls first, resource_id"#,

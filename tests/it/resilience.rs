@@ -843,9 +843,10 @@ async fn retention_prunes_only_what_is_old_and_unreferenced() {
         [("f-active", true, "active-old", KEPT), ("f-retired", false, "retired-old", OLD)]
     {
         sqlx::query(
-            "insert into findings (id, control_id, account_id, resource_id, status, severity, title, detail, active,
-                                   first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash)
-             values ($1, 'BR.CFG.1', '111111111111', '111111111111', 'fail', 'medium', 't', 'd', $2, $3, $3, $3, $4::uuid, $5)",
+            "insert into findings (id, control_id, account_id, resource_id, resource_kind, status, severity, title, detail,
+                                   active, first_seen_at, last_seen_at, status_since, last_sweep_id, snapshot_hash)
+             values ($1, 'BR.CFG.1', '111111111111', '111111111111', 'account', 'fail', 'medium', 't', 'd', $2, $3, $3, $3,
+                     $4::uuid, $5)",
         )
         .bind(id)
         .bind(active)

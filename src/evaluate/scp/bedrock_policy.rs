@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use iam_policy::{Caller, RequestContext, evaluate_resource_policy, parse_resource_policy, wildcard_match};
 use serde_json::{Map, Value};
 
-use crate::domain::{GuardrailRef, Region, Status};
+use crate::domain::{GuardrailRef, Region, ResourceKind, Status};
 use crate::evaluate::ids;
 use crate::evaluate::management_policy::{Attached, effective};
 use crate::evaluate::{AccountInput, Evaluation};
@@ -311,7 +311,6 @@ fn judged_regions(input: &AccountInput<'_>) -> Result<Vec<Region>, String> {
 /// account and to the models in use.
 pub fn org_guardrail_applies(input: &AccountInput<'_>) -> Vec<Evaluation> {
     let id = ids::ORG_8;
-    let account = input.account.id.as_str();
     let regions = match judged_regions(input) {
         Ok(r) => r,
         Err(detail) => return vec![input.account_verdict(id, Status::Error, detail)],
@@ -324,7 +323,7 @@ pub fn org_guardrail_applies(input: &AccountInput<'_>) -> Vec<Evaluation> {
                 Err((status, detail)) => (*status, detail.clone()),
                 Ok(policy) => judge_region(input, policy, region),
             };
-            input.verdict(id, Some(region), account, status, detail)
+            input.verdict(id, Some(region), input.this_account(), status, detail)
         })
         .collect()
 }
@@ -467,17 +466,17 @@ pub fn enforced_guardrails_usable(input: &AccountInput<'_>) -> Vec<Evaluation> {
         .map(|((identifier, region), accounts)| {
             let (status, detail) = judge_guardrail(org, identifier, region, accounts);
             let region = Region::parse(region).ok();
-            input.verdict(id, region.as_ref(), identifier, status, detail)
+            input.verdict(id, region.as_ref(), (identifier, ResourceKind::Guardrail), status, detail)
         })
         .collect();
     if !unknown.is_empty() {
-        out.push(input.verdict(id, None, org.organization_id.as_str(), Status::Error, format!("The effective Bedrock policy of {} account(s) could not be told, so the guardrails enforced on them are unknown: {}.", unknown.len(), unknown.iter().take(3).cloned().collect::<Vec<_>>().join("; "))));
+        out.push(input.verdict(id, None, (org.organization_id.as_str(), ResourceKind::Organization), Status::Error, format!("The effective Bedrock policy of {} account(s) could not be told, so the guardrails enforced on them are unknown: {}.", unknown.len(), unknown.iter().take(3).cloned().collect::<Vec<_>>().join("; "))));
     }
     if out.is_empty() {
         out.push(input.verdict(
             id,
             None,
-            org.organization_id.as_str(),
+            (org.organization_id.as_str(), ResourceKind::Organization),
             Status::NotApplicable,
             "No Organizations Bedrock policy enforces a guardrail on any account.".into(),
         ));

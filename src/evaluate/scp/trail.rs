@@ -1,7 +1,7 @@
 //! BR.ORG.7: an organization trail that is multi-region and logging, judged from the
 //! management account's trails and reported once, on the management account.
 
-use crate::domain::Status;
+use crate::domain::{ResourceKind, Status};
 use crate::evaluate::ids;
 use crate::evaluate::{AccountInput, Evaluation};
 use crate::snapshot::Trail;
@@ -13,7 +13,8 @@ pub fn organization_trail(input: &AccountInput<'_>) -> Vec<Evaluation> {
         return Vec::new();
     }
     let org_id = input.org.organization_id.as_str();
-    let verdict = |status, detail| vec![input.verdict(ids::ORG_7, None, org_id, status, detail)];
+    let verdict =
+        |status, detail| vec![input.verdict(ids::ORG_7, None, (org_id, ResourceKind::Organization), status, detail)];
     let trails = match &input.org.management_trails {
         Ok(t) => t,
         Err(gap) => {

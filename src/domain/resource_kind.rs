@@ -1,0 +1,50 @@
+//! What a finding is about, as the evaluator that judged it knows it: the ASFF resource type
+//! comes from here, never from the shape of the resource id.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a finding's subject.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ResourceKind {
+    /// The account itself (account- and account-region-wide controls).
+    Account,
+    /// The organization (organization-wide controls).
+    Organization,
+    /// A CloudTrail trail.
+    Trail,
+    /// A KMS key.
+    KmsKey,
+    /// A VPC endpoint.
+    VpcEndpoint,
+    /// An IAM role.
+    IamRole,
+    /// An IAM user.
+    IamUser,
+    /// An IAM group.
+    IamGroup,
+    /// A Bedrock custom (fine-tuned or imported) model.
+    CustomModel,
+    /// A Bedrock guardrail (version).
+    Guardrail,
+}
+
+impl ResourceKind {
+    /// The ASFF `Resources[].Type`: one of Security Hub's resource types where there is one,
+    /// else `Other`.
+    pub fn asff_type(self) -> &'static str {
+        match self {
+            ResourceKind::Account => "AwsAccount",
+            ResourceKind::Trail => "AwsCloudTrailTrail",
+            ResourceKind::KmsKey => "AwsKmsKey",
+            ResourceKind::VpcEndpoint => "AwsEc2VpcEndpoint",
+            ResourceKind::IamRole => "AwsIamRole",
+            ResourceKind::IamUser => "AwsIamUser",
+            ResourceKind::IamGroup => "AwsIamGroup",
+            ResourceKind::Organization | ResourceKind::CustomModel | ResourceKind::Guardrail => "Other",
+        }
+    }
+}
