@@ -141,7 +141,14 @@ async fn scps_on_every_level_are_judged_per_account() {
         for f in r.findings.iter().filter(|f| f.control_id.starts_with("BR.ORG")) {
             eprintln!("{} {} {} {}", f.control_id, f.account_id, f.status, f.detail);
         }
+        eprintln!("Organizations calls: {:?}", r.aws_calls["Organizations"]);
     }
+    // Discovery grows with OUs and policies: 5 OUs + the root listed twice each (OUs and
+    // accounts), one ListPolicies per enabled type, one DescribePolicy and one
+    // ListTargetsForPolicy per policy; no per-account call.
+    let org_calls = &r.aws_calls["Organizations"];
+    assert!(!org_calls.contains_key("ListParents") && !org_calls.contains_key("ListPoliciesForTarget"));
+    assert_eq!(org_calls["ListPolicies"].calls, 2, "SCPs and RCPs: {org_calls:?}");
     for control in ["BR.ORG.1", "BR.ORG.2", "BR.ORG.3", "BR.ORG.4", "BR.ORG.6"] {
         let (status, detail) = verdict(&r, control, &governed);
         assert_eq!(status, Status::Pass, "{control} governed: {detail}");
