@@ -189,7 +189,12 @@ impl Catalog {
             file: REGIONS_FILE.into(),
             message: "missing: the catalog needs its region list".into(),
         })?;
-        controls.sort_by(|a, b| a.id.cmp(&b.id));
+        // By family, then by number: BR.ORG.9 before BR.ORG.10.
+        let key = |id: &str| {
+            let (family, n) = id.rsplit_once('.').unwrap_or((id, ""));
+            (family.to_owned(), n.parse::<u32>().unwrap_or(u32::MAX), id.to_owned())
+        };
+        controls.sort_by_key(|c| key(c.id.as_str()));
         if let Some(w) = controls.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(CatalogError::Rule { file: w[0].id.to_string(), message: "defined twice".into() });
         }

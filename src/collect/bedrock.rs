@@ -14,6 +14,7 @@ pub const ACTIONS: &[&str] = &[
     "bedrock:GetModelInvocationLoggingConfiguration",
     "bedrock:GetResourcePolicy",
     "bedrock:ListCustomModels",
+    "bedrock:ListEnforcedGuardrailsConfiguration",
     "bedrock:ListGuardrails",
 ];
 
@@ -84,6 +85,33 @@ pub async fn guardrails(clients: &AccountClients, region: &Region) -> Collected<
         });
     }
     Ok(guardrails)
+}
+
+/// The guardrails the account enforces on all its own model calls in the region
+/// (account-level enforcement): at most one configuration per region.
+pub async fn enforced_guardrails(
+    clients: &AccountClients,
+    region: &Region,
+) -> Collected<Vec<crate::snapshot::AccountEnforcedGuardrail>> {
+    let pages: Vec<_> = clients
+        .bedrock(Some(region))
+        .list_enforced_guardrails_configuration()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| super::gap("bedrock", "ListEnforcedGuardrailsConfiguration", Some(region), &e))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.guardrails_config())
+        .map(|c| crate::snapshot::AccountEnforcedGuardrail {
+            config_id: c.config_id().unwrap_or_default().to_owned(),
+            guardrail_arn: c.guardrail_arn().unwrap_or_default().to_owned(),
+            guardrail_version: c.guardrail_version().unwrap_or_default().to_owned(),
+            included_models: c.model_enforcement().map(|m| m.included_models().to_vec()).unwrap_or_default(),
+            excluded_models: c.model_enforcement().map(|m| m.excluded_models().to_vec()).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// Every custom model of the region with the KMS key it is encrypted with.

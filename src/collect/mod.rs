@@ -94,10 +94,11 @@ pub async fn account(
 }
 
 async fn collect_region(clients: &AccountClients, region: &Region) -> RegionSnapshot {
-    let (vpc_endpoints, invocation_logging, guardrails, custom_models, config_recorders) = tokio::join!(
+    let (vpc_endpoints, invocation_logging, guardrails, enforced_guardrails, custom_models, config_recorders) = tokio::join!(
         vpc_endpoints::collect(clients, region),
         bedrock::invocation_logging(clients, region),
         bedrock::guardrails(clients, region),
+        bedrock::enforced_guardrails(clients, region),
         bedrock::custom_models(clients, region),
         config_service::recorders(clients, region),
     );
@@ -114,6 +115,7 @@ async fn collect_region(clients: &AccountClients, region: &Region) -> RegionSnap
         invocation_logging,
         invocation_log_group,
         guardrails,
+        enforced_guardrails,
         custom_models,
         config_recorders,
     }

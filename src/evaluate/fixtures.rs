@@ -35,6 +35,7 @@ pub fn empty_region(name: &str) -> RegionSnapshot {
         invocation_logging: Ok(None),
         invocation_log_group: None,
         guardrails: Ok(vec![]),
+        enforced_guardrails: Ok(vec![]),
         custom_models: Ok(vec![]),
         config_recorders: Ok(vec![]),
     }

@@ -42,6 +42,9 @@ pub enum Input {
     InvocationLogGroup,
     /// Guardrails, per region.
     Guardrails,
+    /// Guardrails the account enforces on itself, per region (evidence of BR.ORG.8; a gap
+    /// in it is named by BR.COV.1).
+    EnforcedGuardrails,
     /// Custom models, per region.
     CustomModels,
     /// AWS Config recorders, per region.
@@ -225,6 +228,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
             invocation_logging,
             invocation_log_group,
             guardrails,
+            enforced_guardrails,
             custom_models,
             config_recorders,
         } = r;
@@ -235,6 +239,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
             push(&mut out, Input::InvocationLogGroup, None, here.clone(), group);
         }
         push(&mut out, Input::Guardrails, None, here.clone(), guardrails);
+        push(&mut out, Input::EnforcedGuardrails, None, here.clone(), enforced_guardrails);
         push(&mut out, Input::CustomModels, None, here.clone(), custom_models);
         push(&mut out, Input::ConfigRecorders, None, here, config_recorders);
     }
@@ -509,6 +514,10 @@ mod tests {
                 r.guardrails = fail("ListGuardrails");
                 eu
             }
+            Input::EnforcedGuardrails => {
+                r.enforced_guardrails = fail("ListEnforcedGuardrailsConfiguration");
+                eu
+            }
             Input::CustomModels => {
                 r.custom_models = fail("ListCustomModels");
                 eu
@@ -547,6 +556,7 @@ mod tests {
             Input::InvocationLogging,
             Input::InvocationLogGroup,
             Input::Guardrails,
+            Input::EnforcedGuardrails,
             Input::CustomModels,
             Input::ConfigRecorders,
             Input::KmsKeys,

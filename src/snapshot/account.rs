@@ -41,6 +41,11 @@ pub struct RegionSnapshot {
     pub invocation_log_group: Option<Collected<LogGroup>>,
     /// Guardrails with their policies.
     pub guardrails: Collected<Vec<Guardrail>>,
+    /// The guardrails the account enforces on all its own model calls in the region
+    /// (account-level enforcement, `ListEnforcedGuardrailsConfiguration`). Snapshots taken
+    /// before it was collected say so as a gap.
+    #[serde(default = "enforced_guardrails_not_recorded")]
+    pub enforced_guardrails: Collected<Vec<AccountEnforcedGuardrail>>,
     /// Custom (fine-tuned or imported) models.
     pub custom_models: Collected<Vec<CustomModel>>,
     /// AWS Config recorders with their status.
@@ -226,6 +231,33 @@ pub struct Guardrail {
     pub prompt_attack_strength: Option<FilterStrength>,
 }
 
+/// A guardrail the account enforces on its own model calls in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountEnforcedGuardrail {
+    /// The configuration's id.
+    pub config_id: String,
+    /// The guardrail's ARN.
+    pub guardrail_arn: String,
+    /// The enforced version.
+    pub guardrail_version: String,
+    /// Models it is enforced on (empty or `ALL`: every model).
+    pub included_models: Vec<String>,
+    /// Models it is not enforced on.
+    pub excluded_models: Vec<String>,
+}
+
+#[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
+fn enforced_guardrails_not_recorded() -> Collected<Vec<AccountEnforcedGuardrail>> {
+    Err(super::Gap {
+        service: "bedrock".into(),
+        operation: "ListEnforcedGuardrailsConfiguration".into(),
+        region: None,
+        kind: crate::aws::errors::FailureKind::Service,
+        code: "NotRecorded".into(),
+        message: "this snapshot was taken before account-level enforced guardrails were collected".into(),
+    })
+}
+
 /// A custom model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomModel {
@@ -366,6 +398,7 @@ pub fn key_references(
             invocation_logging,
             vpc_endpoints: _,
             guardrails: _,
+            enforced_guardrails: _,
             config_recorders: _,
         } = r;
         if let Some(Ok(group)) = invocation_log_group {

@@ -191,7 +191,7 @@ fn describe_regions() -> Reply {
 }
 
 /// Bedrock answers moto lacks, shaped as the Bedrock API reference documents them: no
-/// guardrails anywhere, and one custom model in us-east-1 with an AWS-owned key.
+/// guardrails anywhere (none enforced at account level either), and one custom model in us-east-1 with an AWS-owned key.
 fn bedrock_reply(req: &Req) -> Option<Reply> {
     if req.method != "GET" {
         return None;
@@ -199,6 +199,9 @@ fn bedrock_reply(req: &Req) -> Option<Reply> {
     let account = req.account.clone().unwrap_or_else(|| "123456789012".into());
     if req.path.starts_with("/guardrails") {
         return Some(Reply::json(json!({ "guardrails": [] })));
+    }
+    if req.path.starts_with("/enforcedGuardrailsConfiguration") {
+        return Some(Reply::json(json!({ "guardrailsConfig": [] })));
     }
     if req.path.starts_with("/custom-models/") {
         return Some(Reply::json(json!({

@@ -99,6 +99,18 @@ fn serve_bedrock_gaps(proxy: &Proxy, good: String, bad: String, good_key: String
             return None;
         }
         let account = req.account.clone().unwrap_or_default();
+        if req.path.starts_with("/enforcedGuardrailsConfiguration") {
+            // The good account enforces its guardrail on itself in us-east-1.
+            let configs = if account == good && req.region == "us-east-1" {
+                json!([{"configId": "cfg1", "guardrailArn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr1"),
+                        "guardrailId": "gr1", "guardrailVersion": "1", "createdAt": TS, "createdBy": "admin",
+                        "updatedAt": TS, "updatedBy": "admin", "owner": "ACCOUNT",
+                        "modelEnforcement": {"includedModels": ["ALL"], "excludedModels": ["amazon.titan-embed-text-v2:0"]}}])
+            } else {
+                json!([])
+            };
+            return Some(Reply::json(json!({ "guardrailsConfig": configs })));
+        }
         if req.path.starts_with("/guardrails/") {
             return Some(Reply::json(json!({
                 "name": "pii-and-prompt-attacks", "guardrailId": "gr1", "guardrailArn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr1"),
@@ -253,6 +265,13 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(s("BR.IAM.1", &good, None, None), Status::Pass);
     assert_eq!(s("BR.CFG.1", &good, us, None), Status::Pass);
     assert_eq!(s("BR.COV.1", &good, None, None), Status::Pass);
+    // Account-level enforced guardrails are shown in BR.ORG.8's evidence.
+    let org8 = finding(&r1, "BR.ORG.8", &good, Some("us-east-1"), None);
+    assert!(
+        org8.detail.contains(&format!("at account level: arn:aws:bedrock:us-east-1:{good}:guardrail/gr1 version 1, except amazon.titan-embed-text-v2:0")),
+        "{}",
+        org8.detail
+    );
     // The emulator never reports a digest delivery, so a validated trail is unhealthy there.
     let log4 = finding(&r1, "BR.LOG.4", &good, None, Some(&org_trail));
     assert_eq!(log4.status, Status::Fail);

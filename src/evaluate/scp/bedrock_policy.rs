@@ -319,13 +319,39 @@ pub fn org_guardrail_applies(input: &AccountInput<'_>) -> Vec<Evaluation> {
     regions
         .iter()
         .map(|region| {
-            let (status, detail) = match &state {
+            let (status, mut detail) = match &state {
                 Err((status, detail)) => (*status, detail.clone()),
                 Ok(policy) => judge_region(input, policy, region),
             };
+            detail.push_str(&account_level(input, region));
             input.verdict(id, Some(region), input.this_account(), status, detail)
         })
         .collect()
+}
+
+/// The guardrails the account enforces on itself in `region`, for the evidence (they apply
+/// too, but the organization cannot rely on them: the account's administrators set them).
+fn account_level(input: &AccountInput<'_>, region: &Region) -> String {
+    let Ok(snap) = input.snapshot else { return String::new() };
+    let Some(rs) = snap.per_region.iter().find(|r| &r.region == region) else { return String::new() };
+    match &rs.enforced_guardrails {
+        Ok(list) if list.is_empty() => " The account enforces no guardrail of its own there.".into(),
+        Ok(list) => {
+            let named: Vec<String> = list
+                .iter()
+                .map(|g| {
+                    let except = if g.excluded_models.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", except {}", g.excluded_models.join(", "))
+                    };
+                    format!("{} version {}{except}", g.guardrail_arn, g.guardrail_version)
+                })
+                .collect();
+            format!(" The account also enforces, at account level: {}.", named.join("; "))
+        }
+        Err(gap) => format!(" The account's own enforced guardrails could not be read ({}).", gap.summary()),
+    }
 }
 
 fn judge_region(input: &AccountInput<'_>, policy: &AccountPolicy, region: &Region) -> (Status, String) {
