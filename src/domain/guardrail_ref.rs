@@ -18,6 +18,31 @@ pub struct GuardrailRef {
     pub version: String,
 }
 
+/// Every `(region, identifier)` a Bedrock policy document writes
+/// (`bedrock.guardrail_inference.<region>.<config>.identifier`, bare or under any operator),
+/// in order, once each.
+pub fn named_guardrails(doc: &serde_json::Value) -> Vec<(String, String)> {
+    use serde_json::Value;
+    let mut out: Vec<(String, String)> = Vec::new();
+    let Some(regions) = doc.pointer("/bedrock/guardrail_inference").and_then(Value::as_object) else { return out };
+    for (region, configs) in regions.iter().filter_map(|(r, c)| Some((r, c.as_object()?))) {
+        for config in configs.values().filter_map(Value::as_object) {
+            let values = match config.get("identifier") {
+                Some(Value::Object(ops)) => ops.values().collect::<Vec<_>>(),
+                Some(bare) => vec![bare],
+                None => Vec::new(),
+            };
+            for id in values.into_iter().filter_map(Value::as_str) {
+                let named = (region.clone(), id.to_owned());
+                if !out.contains(&named) {
+                    out.push(named);
+                }
+            }
+        }
+    }
+    out
+}
+
 impl GuardrailRef {
     /// Parses `arn:<partition>:bedrock:<region>:<account>:guardrail/<id>:<version>`, saying
     /// what is wrong otherwise. A missing or `DRAFT` version is wrong: Organizations only

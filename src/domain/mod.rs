@@ -72,7 +72,7 @@ pub use delivery::{ComplianceStatus, ExportFinding, RecordState, truncate};
 pub use finding::{
     EventKind, FindingId, FindingRecord, NotAFindingId, Prior, SweepOutcome, SweepStatus, transition, vanished,
 };
-pub use guardrail_ref::GuardrailRef;
+pub use guardrail_ref::{GuardrailRef, named_guardrails};
 pub use ids::{AccountId, ControlId, IdError, KnownControl, OuPath, Region, SweepId};
 pub use partition::{Partition, PartitionError, aws_managed_policy_name};
 pub use resource_kind::ResourceKind;

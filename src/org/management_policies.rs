@@ -24,19 +24,9 @@ pub fn named_guardrails(policies: &[ScpPolicy]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for p in policies {
         let Ok(doc) = serde_json::from_str::<Value>(&p.content) else { continue };
-        let Some(regions) = doc.pointer("/bedrock/guardrail_inference").and_then(Value::as_object) else { continue };
-        for configs in regions.values().filter_map(Value::as_object) {
-            for config in configs.values().filter_map(Value::as_object) {
-                let values = match config.get("identifier") {
-                    Some(Value::Object(ops)) => ops.values().collect::<Vec<_>>(),
-                    Some(bare) => vec![bare],
-                    None => Vec::new(),
-                };
-                for id in values.into_iter().filter_map(Value::as_str) {
-                    if !out.iter().any(|seen| seen == id) {
-                        out.push(id.to_owned());
-                    }
-                }
+        for (_, id) in crate::domain::named_guardrails(&doc) {
+            if !out.contains(&id) {
+                out.push(id);
             }
         }
     }

@@ -60,7 +60,8 @@ fn perimeter(org_id: &str) -> String {
     )
 }
 
-async fn policy(org: &Org, name: &str, content: &str, targets: &[&str]) -> String {
+/// Creates an SCP and attaches it to `targets`; its id.
+pub(crate) async fn policy(org: &Org, name: &str, content: &str, targets: &[&str]) -> String {
     typed_policy(org, PolicyType::ServiceControlPolicy, name, content, targets).await
 }
 

@@ -13,11 +13,11 @@ use std::collections::{BTreeMap, HashMap};
 use iam_policy::{Caller, RequestContext, evaluate_resource_policy, parse_resource_policy, wildcard_match};
 use serde_json::{Map, Value};
 
-use crate::domain::{GuardrailRef, Region, ResourceKind, Status};
+use crate::domain::{GuardrailRef, Region, ResourceKind, Status, named_guardrails};
 use crate::evaluate::ids;
 use crate::evaluate::management_policy::{Attached, effective};
 use crate::evaluate::{AccountInput, Evaluation};
-use crate::snapshot::{OrgAccount, OrgSnapshot, TargetIndex};
+use crate::snapshot::{EnforcedGuardrail, OrgAccount, OrgSnapshot, TargetIndex};
 
 /// An account's effective Bedrock policy, as far as it could be known.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,11 +30,14 @@ pub(crate) enum AccountPolicy {
     Effective { policy: Value, source: String },
 }
 
-/// The Bedrock policies' targets, and which account Organizations was asked about for each
-/// Bedrock-policy path (the keys of `OrgSnapshot::bedrock_effective`): built once per sweep.
+/// The Bedrock policies parsed, their targets, and which account Organizations was asked
+/// about for each Bedrock-policy path (the keys of `OrgSnapshot::bedrock_effective`): built
+/// once per sweep.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SampleIndex {
     targets: TargetIndex,
+    /// Parallel to `OrgSnapshot::bedrock_policies`: the document, or why it is not JSON.
+    parsed: Vec<Result<Value, String>>,
     samples: HashMap<Vec<Vec<usize>>, String>,
 }
 
@@ -48,7 +51,17 @@ impl SampleIndex {
                 samples.entry(org.policy_path(&targets, account)).or_insert_with(|| id.clone());
             }
         }
-        Self { targets, samples }
+        let parsed = org
+            .bedrock_policies
+            .iter()
+            .map(|p| serde_json::from_str::<Value>(&p.content).map_err(|e| e.to_string()))
+            .collect();
+        Self { targets, parsed, samples }
+    }
+
+    /// The Bedrock policies on the account's path, per level.
+    fn path(&self, org: &OrgSnapshot, account: &OrgAccount) -> Vec<Vec<usize>> {
+        org.policy_path(&self.targets, account)
     }
 }
 
@@ -72,32 +85,32 @@ pub(crate) fn account_policy(
     if !root.bedrock_policy_enabled {
         return Ok(AccountPolicy::TypeDisabled(root.id.clone()));
     }
-    let path = org.policy_path(&samples.targets, account);
+    let path = samples.path(org, account);
     if path.is_empty() {
         return Ok(AccountPolicy::NoneAttached);
     }
-    let mut parsed: HashMap<usize, Value> = HashMap::new();
     for &i in path.iter().flatten() {
         let p = &org.bedrock_policies[i];
-        match serde_json::from_str::<Value>(&p.content) {
-            Ok(v) => {
-                parsed.insert(i, v);
-            }
-            Err(e) => {
-                return Err((
-                    Status::Error,
-                    format!(
-                        "Bedrock policy {} ({}) on the account's path is not JSON ({e}), so its effective policy cannot be computed.",
-                        p.id, p.name
-                    ),
-                ));
-            }
+        if let Err(e) = &samples.parsed[i] {
+            return Err((
+                Status::Error,
+                format!(
+                    "Bedrock policy {} ({}) on the account's path is not JSON ({e}), so its effective policy cannot be computed.",
+                    p.id, p.name
+                ),
+            ));
         }
     }
     let levels: Vec<Vec<Attached<'_>>> = path
         .iter()
         .map(|level| {
-            level.iter().map(|&i| Attached { policy_id: &org.bedrock_policies[i].id, content: &parsed[&i] }).collect()
+            level
+                .iter()
+                .filter_map(|&i| {
+                    let content = samples.parsed[i].as_ref().ok()?;
+                    Some(Attached { policy_id: &org.bedrock_policies[i].id, content })
+                })
+                .collect()
         })
         .collect();
     let computed = effective(&levels);
@@ -211,9 +224,17 @@ fn configs(policy: &Value, region: &str) -> Vec<EnforcedConfig> {
         .collect()
 }
 
+/// A guardrail that can be enforced: its name for people, and what BR.ORG.9 checks further.
+struct Usable<'a> {
+    name: String,
+    facts: &'a EnforcedGuardrail,
+    /// Its resource-based policy document.
+    resource_policy: &'a str,
+}
+
 /// Whether the guardrail `identifier` can be enforced in `region`: `Ok`, the reason it
 /// cannot (`Err(Fail, ..)`), or why that could not be told (`Err(Error, ..)`).
-fn usable(org: &OrgSnapshot, identifier: &str, region: &str) -> Result<String, (Status, String)> {
+fn usable<'a>(org: &'a OrgSnapshot, identifier: &str, region: &str) -> Result<Usable<'a>, (Status, String)> {
     let fail = |why: String| Err((Status::Fail, why));
     let g = match GuardrailRef::parse(identifier) {
         Ok(g) => g,
@@ -257,7 +278,9 @@ fn usable(org: &OrgSnapshot, identifier: &str, region: &str) -> Result<String, (
             "guardrail {} has no resource-based policy, so member accounts may not apply it and their calls are denied",
             g.arn
         )),
-        Ok(Some(_)) => Ok(format!("guardrail {} version {}", g.arn, g.version)),
+        Ok(Some(doc)) => {
+            Ok(Usable { name: format!("guardrail {} version {}", g.arn, g.version), facts, resource_policy: doc })
+        }
     }
 }
 
@@ -391,7 +414,7 @@ fn judge_region(input: &AccountInput<'_>, policy: &AccountPolicy, region: &Regio
             continue;
         };
         match usable(input.org, identifier, region.as_str()) {
-            Ok(name) => usable_configs.push((c, name)),
+            Ok(u) => usable_configs.push((c, u.name)),
             Err((Status::Error, why)) => unknown.push(why),
             Err((_, why)) => problems.push(format!("{why} (see BR.ORG.9)")),
         }
@@ -411,6 +434,7 @@ fn judge_region(input: &AccountInput<'_>, policy: &AccountPolicy, region: &Regio
     }
     let models = &input.params.approved_models;
     let names: Vec<&str> = usable_configs.iter().map(|(_, n)| n.as_str()).collect();
+    let excluded: Vec<String> = usable_configs.iter().flat_map(|(c, _)| c.excluded.clone()).collect();
     if models.is_empty() {
         let all_models = usable_configs.iter().any(|(c, _)| c.included.is_none());
         if !all_models {
@@ -425,7 +449,6 @@ fn judge_region(input: &AccountInput<'_>, policy: &AccountPolicy, region: &Regio
                 ),
             );
         }
-        let excluded: Vec<String> = usable_configs.iter().flat_map(|(c, _)| c.excluded.clone()).collect();
         let except = if excluded.is_empty() { String::new() } else { format!(" except {}", excluded.join(", ")) };
         return (
             Status::Pass,
@@ -444,7 +467,6 @@ fn judge_region(input: &AccountInput<'_>, policy: &AccountPolicy, region: &Regio
             ),
         );
     }
-    let excluded: Vec<String> = usable_configs.iter().flat_map(|(c, _)| c.excluded.clone()).collect();
     let also = if excluded.is_empty() { String::new() } else { format!("; it leaves out {}", excluded.join(", ")) };
     (
         Status::Pass,
@@ -467,6 +489,7 @@ pub fn enforced_guardrails_usable(input: &AccountInput<'_>) -> Vec<Evaluation> {
     // (identifier, region) → the accounts it is enforced on.
     let mut enforced: BTreeMap<(String, String), Vec<&OrgAccount>> = BTreeMap::new();
     let mut unknown: Vec<String> = Vec::new();
+    let mut unknown_ids: BTreeMap<(String, String), String> = BTreeMap::new();
     let samples = input.scp.bedrock_samples(input);
     for account in org.accounts.iter().filter(|a| a.is_active()) {
         match account_policy(org, &samples, account) {
@@ -484,7 +507,18 @@ pub fn enforced_guardrails_usable(input: &AccountInput<'_>) -> Vec<Evaluation> {
                 }
             }
             Ok(_) => {}
-            Err((_, why)) => unknown.push(format!("account {}: {why}", account.id)),
+            Err((_, why)) => {
+                unknown.push(format!("account {}: {why}", account.id));
+                // The guardrails the policies on its path name keep a verdict (an error, not
+                // silence), so an earlier finding about them is not retired for want of data.
+                for &i in samples.path(org, account).iter().flatten() {
+                    if let Ok(doc) = &samples.parsed[i] {
+                        for (region, identifier) in named_guardrails(doc) {
+                            unknown_ids.entry((identifier, region)).or_insert_with(|| account.id.to_string());
+                        }
+                    }
+                }
+            }
         }
     }
     let mut out: Vec<Evaluation> = enforced
@@ -495,6 +529,13 @@ pub fn enforced_guardrails_usable(input: &AccountInput<'_>) -> Vec<Evaluation> {
             input.verdict(id, region.as_ref(), (identifier, ResourceKind::Guardrail), status, detail)
         })
         .collect();
+    for ((identifier, region), account) in unknown_ids.iter().filter(|(k, _)| !enforced.contains_key(k)) {
+        let detail = format!(
+            "Could not tell whether this guardrail is enforced, or on how many accounts: the effective Bedrock policy of account {account}, below a policy that names it, could not be told."
+        );
+        let region = Region::parse(region).ok();
+        out.push(input.verdict(id, region.as_ref(), (identifier, ResourceKind::Guardrail), Status::Error, detail));
+    }
     if !unknown.is_empty() {
         out.push(input.verdict(id, None, (org.organization_id.as_str(), ResourceKind::Organization), Status::Error, format!("The effective Bedrock policy of {} account(s) could not be told, so the guardrails enforced on them are unknown: {}.", unknown.len(), unknown.iter().take(3).cloned().collect::<Vec<_>>().join("; "))));
     }
@@ -518,14 +559,8 @@ fn judge_guardrail(org: &OrgSnapshot, identifier: &str, region: &str, accounts: 
             (Status::Error, format!("Could not tell whether the enforced guardrail is usable: {why}."))
         }
         Err((_, why)) => (Status::Fail, format!("The Bedrock policy's {why}: {consequence}.")),
-        Ok(name) => {
-            let Some(Ok(Some(facts))) = org.enforced_guardrails.get(identifier) else {
-                return (Status::Error, format!("Guardrail {identifier} was not read."));
-            };
-            let Ok(Some(doc)) = &facts.resource_policy else {
-                return (Status::Error, format!("The resource-based policy of {name} was not read."));
-            };
-            let policy = match parse_resource_policy(&facts.arn, doc) {
+        Ok(Usable { name, facts, resource_policy }) => {
+            let policy = match parse_resource_policy(&facts.arn, resource_policy) {
                 Ok(p) => p,
                 Err(e) => {
                     return (
@@ -578,4 +613,59 @@ pub(crate) fn covers_every_region(input: &AccountInput<'_>) -> Option<String> {
         names.push(detail);
     }
     (!regions.is_empty()).then(|| names.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ControlParameters;
+    use crate::evaluate::fixtures::{MANAGEMENT, account_snapshot, now, org_snapshot};
+    use crate::snapshot::ScpPolicy;
+
+    fn assigning(id: &str, guardrail: &str) -> ScpPolicy {
+        ScpPolicy {
+            id: id.into(),
+            name: id.into(),
+            arn: String::new(),
+            aws_managed: false,
+            content: format!(
+                r#"{{"bedrock":{{"guardrail_inference":{{"us-east-1":{{"c":{{"identifier":{{"@@assign":"{guardrail}"}}}}}}}}}}}}"#
+            ),
+            targets: vec!["r-ab12".into()],
+        }
+    }
+
+    /// Two policies on the root assign different guardrails (the attach order decides, and no
+    /// API tells it) and Organizations' answer was not read: the guardrails keep an `error`
+    /// verdict each, so their earlier findings are not retired for want of data.
+    #[test]
+    fn guardrails_of_unknowable_effective_policies_keep_an_error_verdict() {
+        let mut org = org_snapshot();
+        org.roots[0].bedrock_policy_enabled = true;
+        let (a, b) = (
+            "arn:aws:bedrock:us-east-1:999988887777:guardrail/aaa:1",
+            "arn:aws:bedrock:us-east-1:999988887777:guardrail/bbb:1",
+        );
+        org.bedrock_policies = vec![assigning("p-a", a), assigning("p-b", b)];
+        let catalog = crate::catalog::Catalog::embedded().unwrap();
+        let params = ControlParameters::default();
+        let engine = super::super::ScpEngine::new(&org, catalog.regions(), &params);
+        let snap = account_snapshot();
+        let management = org.account(&crate::domain::AccountId::parse(MANAGEMENT).unwrap()).unwrap();
+        let input = AccountInput {
+            org: &org,
+            account: management,
+            snapshot: Ok(&snap),
+            params: &params,
+            now: now(),
+            scp: &engine,
+        };
+        let out = enforced_guardrails_usable(&input);
+        for id in [a, b] {
+            let v: Vec<&Evaluation> = out.iter().filter(|e| e.resource_id == id).collect();
+            assert_eq!(v.len(), 1, "{out:#?}");
+            assert_eq!(v[0].status, Status::Error, "{}", v[0].detail);
+        }
+        assert!(out.iter().all(|e| e.status != Status::Pass), "{out:#?}");
+    }
 }

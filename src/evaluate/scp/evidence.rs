@@ -114,15 +114,20 @@ pub(crate) fn statement_name(sid: Option<&str>, index: usize) -> String {
 /// What denied the request: `SCP p-abc (Sid X) on OU Sandbox`, or the level without an
 /// Allow. `None` when not denied.
 pub(crate) fn deny_source(out: &ScpOutcome) -> Option<String> {
+    deny_source_of("SCP", out)
+}
+
+/// [`deny_source`] for policies of `kind` (`SCP`, `RCP`), which the hierarchy engine judges alike.
+pub(crate) fn deny_source_of(kind: &str, out: &ScpOutcome) -> Option<String> {
     match out {
         ScpOutcome::ExplicitDeny { level, policy_id, sid, statement_index } => {
-            Some(format!("SCP {policy_id} ({}) on {level}", statement_name(sid.as_deref(), *statement_index)))
+            Some(format!("{kind} {policy_id} ({}) on {level}", statement_name(sid.as_deref(), *statement_index)))
         }
         ScpOutcome::ImplicitDeny { level, reason } if reason.contains("no SCP is attached") => {
-            Some(format!("the absence of any SCP at {level}"))
+            Some(format!("the absence of any {kind} at {level}"))
         }
         ScpOutcome::ImplicitDeny { level, .. } => {
-            Some(format!("the missing Allow at {level} (no SCP there allows it)"))
+            Some(format!("the missing Allow at {level} (no {kind} there allows it)"))
         }
         _ => None,
     }
@@ -130,8 +135,13 @@ pub(crate) fn deny_source(out: &ScpOutcome) -> Option<String> {
 
 /// A deny statement that did not apply, and why.
 pub(crate) fn near_miss(nm: &NearMiss) -> String {
+    near_miss_of("SCP", nm)
+}
+
+/// [`near_miss`] for policies of `kind`.
+pub(crate) fn near_miss_of(kind: &str, nm: &NearMiss) -> String {
     format!(
-        "SCP {} ({}) on {} does not apply: {}",
+        "{kind} {} ({}) on {} does not apply: {}",
         nm.policy_id,
         statement_name(nm.sid.as_deref(), nm.statement_index),
         nm.level,
@@ -141,9 +151,14 @@ pub(crate) fn near_miss(nm: &NearMiss) -> String {
 
 /// For `Depends`: `aws:PrincipalTag/x (SCP p (Sid) on L)`.
 pub(crate) fn depends(out: &ScpOutcome) -> Option<String> {
+    depends_of("SCP", out)
+}
+
+/// [`depends`] for policies of `kind`.
+pub(crate) fn depends_of(kind: &str, out: &ScpOutcome) -> Option<String> {
     match out {
         ScpOutcome::Depends { keys, level, policy_id, sid, statement_index, effect, .. } => Some(format!(
-            "{} ({effect} in SCP {policy_id} ({}) on {level})",
+            "{} ({effect} in {kind} {policy_id} ({}) on {level})",
             keys.join(", "),
             statement_name(sid.as_deref(), *statement_index)
         )),

@@ -82,7 +82,7 @@ use crate::catalog::RegionInfo;
 use crate::config::ControlParameters;
 use crate::domain::{KnownControl, Status};
 use crate::evaluate::ids;
-use crate::snapshot::{OrgAccount, OrgSnapshot};
+use crate::snapshot::{OrgAccount, OrgSnapshot, TargetIndex};
 use cache::{PathCache, PathKey, account_sensitive};
 use controls::{PathVerdicts, summarize};
 use narrow::{region_classes, relabel, specialize};
@@ -110,7 +110,7 @@ pub struct ScpEngine<'a> {
     regions: Vec<CatalogRegion>,
     /// Parallel to `org.policies`.
     policies: Vec<Result<PolicyEntry, PolicyError>>,
-    by_target: HashMap<String, Vec<usize>>,
+    by_target: TargetIndex,
     probes: Vec<Probe>,
     cache: PathCache,
     /// Which account Organizations was asked about per Bedrock-policy path.
@@ -179,12 +179,7 @@ impl<'a> ScpEngine<'a> {
                 Ok(PolicyEntry { lints: lint_policy(&policy), policy, account_sensitive: sensitive })
             })
             .collect();
-        let mut by_target: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, p) in org.policies.iter().enumerate() {
-            for t in &p.targets {
-                by_target.entry(t.as_str().to_owned()).or_default().push(i);
-            }
-        }
+        let by_target = TargetIndex::of(&org.policies);
         let bedrock_samples = bedrock_policy::SampleIndex::of(&org);
         let rcps = rcp::Rcps::of(&org);
         Self { org, params, regions, policies, by_target, probes, cache: PathCache::default(), bedrock_samples, rcps }
@@ -329,7 +324,7 @@ impl<'a> ScpEngine<'a> {
                 n if n == last => format!("account {}", node.id),
                 _ => format!("OU {}", node.name),
             };
-            let ixs = self.by_target.get(node.id.as_str()).cloned().unwrap_or_default();
+            let ixs = self.by_target.at(&node.id).to_vec();
             for &i in &ixs {
                 if let Some(Err(e)) = self.policies.get(i) {
                     let name = &self.org.policies[i].name;

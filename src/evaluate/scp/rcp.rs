@@ -9,10 +9,11 @@
 //! a principal of the organization are reported when they are denied too.
 
 use iam_policy::{
-    Level, Policy, PolicyError, RequestContext, ScpOutcome, evaluate_scps, parse_policy, parse_resource_policy,
+    Effect, Level, Policy, PolicyError, RequestContext, ResourceSpec, ScpOutcome, evaluate_scps, parse_policy,
+    parse_resource_policy,
 };
 
-use super::evidence::{deny_source, depends, list, near_miss};
+use super::evidence::{deny_source_of, depends_of, list, near_miss_of};
 use crate::domain::Status;
 use crate::evaluate::{AccountInput, Evaluation, ids};
 use crate::snapshot::{AccountSnapshot, KeyUser, OrgSnapshot, TargetIndex, key_references};
@@ -30,6 +31,8 @@ const FULL_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"All
 pub(crate) struct Rcps {
     targets: TargetIndex,
     parsed: Vec<Result<Policy, PolicyError>>,
+    /// [`FULL_ACCESS`], on every level.
+    full: Option<Policy>,
 }
 
 impl Rcps {
@@ -37,8 +40,42 @@ impl Rcps {
         Self {
             targets: TargetIndex::of(&org.rcps),
             parsed: org.rcps.iter().map(|r| parse_resource_policy(&r.id, &r.content)).collect(),
+            full: parse_policy("RCPFullAWSAccess", FULL_ACCESS).ok(),
         }
     }
+}
+
+/// Whether a Deny statement could tell one resource from another (a `Resource` other than
+/// `*`, or a `NotResource`): then the probes must be aimed at the account's real buckets and
+/// keys, and generic stand-ins prove nothing.
+fn names_resources(policy: &Policy) -> bool {
+    policy.statements.iter().filter(|s| s.effect == Effect::Deny).any(|s| match &s.resource {
+        ResourceSpec::Resource(patterns) => patterns.iter().any(|p| p != "*"),
+        ResourceSpec::NotResource(_) => true,
+    })
+}
+
+/// Why the account's evidence resources are not all known, if they are not: the account was
+/// not assessed, or a collection that names its buckets and keys failed.
+fn unknown_resources(input: &AccountInput<'_>) -> Option<String> {
+    let snap = match input.snapshot {
+        Ok(snap) => snap,
+        Err(na) => return Some(format!("the account was not assessed ({})", na.code)),
+    };
+    let mut gaps: Vec<String> = Vec::new();
+    if let Err(g) = &snap.trails {
+        gaps.push(g.summary());
+    }
+    for r in &snap.per_region {
+        if let Err(g) = &r.invocation_logging {
+            gaps.push(g.summary());
+        }
+        if let Some(Err(g)) = &r.invocation_log_group {
+            gaps.push(g.summary());
+        }
+    }
+    gaps.extend(snap.buckets.values().filter_map(|b| b.as_ref().err()).map(|g| g.summary()));
+    (!gaps.is_empty()).then(|| format!("these reads failed: {}", list(&gaps, 3)))
 }
 
 /// One probe: what, on which resource, and by whom.
@@ -51,9 +88,10 @@ struct RcpProbe {
 }
 
 /// The evidence resources of the account RCPs must fence: its invocation-log buckets, the
-/// keys of those logs and of its trails, its trail buckets, and its roles. Without a snapshot
-/// (account not assessed), one generic resource of each kind stands in: RCP statements
-/// rarely name resources, and when they do the detail shows the probe's resource.
+/// keys of those logs and of its trails, its trail buckets, and its roles. One generic
+/// resource of each kind stands in where the account has none; that proves the perimeter only
+/// while no Deny statement on the path names resources (`names_resources`), and without a
+/// complete snapshot such a path is `error`.
 fn resources(input: &AccountInput<'_>) -> Vec<(&'static str, String, String)> {
     let p = input.org.partition.as_str();
     let acct = input.account.id.as_str();
@@ -183,7 +221,7 @@ pub fn data_perimeter(input: &AccountInput<'_>) -> Vec<Evaluation> {
         );
     }
     let rcps = input.scp.rcps(input);
-    let Ok(full) = parse_policy("RCPFullAWSAccess", FULL_ACCESS) else {
+    let Some(full) = &rcps.full else {
         return verdict(Status::Error, "internal: the full-access policy does not parse".into());
     };
     let last = nodes.len() - 1;
@@ -212,6 +250,16 @@ pub fn data_perimeter(input: &AccountInput<'_>) -> Vec<Evaluation> {
         }
         levels.push(Level { label, policies });
     }
+    if levels.iter().flat_map(|l| &l.policies).any(names_resources)
+        && let Some(why) = unknown_resources(input)
+    {
+        return verdict(
+            Status::Error,
+            format!(
+                "An RCP on the path denies by resource, and the account's log buckets and keys are not all known ({why}), so the perimeter around them cannot be judged."
+            ),
+        );
+    }
     let probes: Vec<RcpProbe> = resources(input)
         .into_iter()
         .flat_map(|(action, resource, what)| {
@@ -225,19 +273,18 @@ pub fn data_perimeter(input: &AccountInput<'_>) -> Vec<Evaluation> {
             (p, o)
         })
         .collect();
-    let rcp_words = |s: String| s.replace("SCP ", "RCP ").replace("no SCP", "no RCP");
     let mut open = Vec::new();
     let mut unproven = Vec::new();
     let mut deciding = Vec::new();
     for (p, o) in outcomes.iter().filter(|(p, _)| p.outsider) {
         let call = format!("{} on {}", p.action, p.what);
         match o {
-            o if o.is_denied() == Some(true) => deciding.extend(deny_source(o).map(rcp_words)),
+            o if o.is_denied() == Some(true) => deciding.extend(deny_source_of("RCP", o)),
             ScpOutcome::Allowed { near_misses } => open.push(match near_misses.first() {
-                Some(nm) => format!("{call} (because {})", rcp_words(near_miss(nm))),
+                Some(nm) => format!("{call} (because {})", near_miss_of("RCP", nm)),
                 None => format!("{call} (no RCP on the path denies it)"),
             }),
-            o => unproven.push(format!("{call} (depends on {})", depends(o).map(rcp_words).unwrap_or_default())),
+            o => unproven.push(format!("{call} (depends on {})", depends_of("RCP", o).unwrap_or_default())),
         }
     }
     deciding.dedup();

@@ -112,3 +112,35 @@ fn an_unknowable_exemption_is_not_proven_and_a_broken_rcp_is_an_error() {
     check(&broken, MEMBER, Status::Error, &["RCP p-broken", "OU Sandbox"], &[]);
     check(&o, MANAGEMENT, Status::NotApplicable, &["management account"], &[]);
 }
+
+/// A perimeter that exempts one bucket by NotResource: only the account's real buckets can
+/// show whether its logs are inside it.
+const EXEMPTS_A_BUCKET: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"OrgOnlyButPublicAssets","Effect":"Deny",
+  "Principal":"*","Action":["s3:*","sts:AssumeRole","kms:*"],"NotResource":"arn:aws:s3:::public-assets/*",
+  "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-example"}}}]}"#;
+
+#[test]
+fn a_perimeter_that_names_resources_is_not_judged_on_stand_ins_when_the_buckets_are_unknown() {
+    use crate::evaluate::AccountInput;
+    use crate::evaluate::fixtures::{account_snapshot, gap, now};
+    let o = with_rcps(&[("p-exempt", EXEMPTS_A_BUCKET, &["r-ab12"])], true);
+    // Everything read: the stand-ins are the account's (it has no log bucket), so it is judged.
+    check(&o, MEMBER, Status::Pass, &["OrgOnlyButPublicAssets"], &[]);
+    // The invocation-logging configuration, which names the log bucket, could not be read.
+    let mut snap = account_snapshot();
+    snap.per_region[0].invocation_logging = Err(gap("bedrock", "GetModelInvocationLoggingConfiguration"));
+    let catalog = crate::catalog::Catalog::embedded().unwrap();
+    let params = params();
+    let engine = super::ScpEngine::new(&o, catalog.regions(), &params);
+    let account = o.account(&crate::domain::AccountId::parse(MEMBER).unwrap()).unwrap();
+    let input = AccountInput { org: &o, account, snapshot: Ok(&snap), params: &params, now: now(), scp: &engine };
+    let e = data_perimeter(&input).remove(0);
+    assert_eq!(e.status, Status::Error, "{}", e.detail);
+    assert!(e.detail.contains("GetModelInvocationLoggingConfiguration"), "{}", e.detail);
+    // A perimeter that denies on every resource needs no such knowledge.
+    let plain = with_rcps(&[("p-perimeter", PERIMETER, &["r-ab12"])], true);
+    let engine = super::ScpEngine::new(&plain, catalog.regions(), &params);
+    let account = plain.account(&crate::domain::AccountId::parse(MEMBER).unwrap()).unwrap();
+    let input = AccountInput { org: &plain, account, snapshot: Ok(&snap), params: &params, now: now(), scp: &engine };
+    assert_eq!(data_perimeter(&input).remove(0).status, Status::Pass);
+}

@@ -2,7 +2,6 @@
 //! closes a gap, one that opens one, and one that blocks the approved endpoint, judged on the
 //! last sweep's organization without calling AWS.
 
-use aws_sdk_organizations::types::PolicyType;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -18,27 +17,6 @@ const REGION_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyOu
 const OTHER_ENDPOINT_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"OnlyTheOldEndpoint","Effect":"Deny",
   "Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"],"Resource":"*",
   "Condition":{"StringNotEqualsIfExists":{"aws:SourceVpce":"vpce-0old0000000000000"}}}]}"#;
-
-async fn scp(org: &Org, name: &str, content: &str, target: &str) -> String {
-    let id = org
-        .orgs()
-        .create_policy()
-        .name(name)
-        .description(name)
-        .r#type(PolicyType::ServiceControlPolicy)
-        .content(content)
-        .send()
-        .await
-        .unwrap()
-        .policy
-        .unwrap()
-        .policy_summary
-        .unwrap()
-        .id
-        .unwrap();
-    org.orgs().attach_policy().policy_id(&id).target_id(target).send().await.unwrap();
-    id
-}
 
 fn verdicts<'a>(preview: &'a Value, list: &str, control: &str, account: &str) -> Vec<&'a Value> {
     preview[list]
@@ -57,7 +35,7 @@ async fn previews_say_what_a_policy_change_opens_closes_and_blocks() {
     let open_ou = org.ou(&org.root, "Open").await;
     let governed = org.account("governed", &governed_ou).await;
     let open = org.account("open", &open_ou).await;
-    let region_deny = scp(&org, "region-deny", REGION_DENY, &governed_ou).await;
+    let region_deny = crate::scp_e2e::policy(&org, "region-deny", REGION_DENY, &[&governed_ou]).await;
 
     let (pool, url) = test_db().await;
     let (app, runner) = app(&moto.endpoint(), pool.clone()).await;
