@@ -43,7 +43,8 @@ def account(name, parent):
 kms = client("kms")
 org_key = kms.create_key()["KeyMetadata"]["Arn"]
 kms.enable_key_rotation(KeyId=org_key)
-client("s3").create_bucket(Bucket="demo-org-trail")
+# Buckets are made as S3 makes them today: ACLs disabled (Object Ownership BucketOwnerEnforced).
+client("s3").create_bucket(Bucket="demo-org-trail", ObjectOwnership="BucketOwnerEnforced")
 ct = client("cloudtrail")
 ct.create_trail(Name="org", S3BucketName="demo-org-trail", IsMultiRegionTrail=True, IsOrganizationTrail=True,
                 EnableLogFileValidation=True, KmsKeyId=org_key)
@@ -65,7 +66,7 @@ gkms = client("kms", creds)
 key = gkms.create_key()["KeyMetadata"]["Arn"]
 gkms.enable_key_rotation(KeyId=key)
 gs3 = client("s3", creds)
-gs3.create_bucket(Bucket="prod-genai-invocations")
+gs3.create_bucket(Bucket="prod-genai-invocations", ObjectOwnership="BucketOwnerEnforced")
 gs3.put_bucket_encryption(Bucket="prod-genai-invocations", ServerSideEncryptionConfiguration={"Rules": [
     {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
 logs = client("logs", creds)
@@ -75,7 +76,7 @@ client("bedrock", creds).put_model_invocation_logging_configuration(loggingConfi
     "s3Config": {"bucketName": "prod-genai-invocations"},
     "cloudWatchConfig": {"logGroupName": "/bedrock/invocations", "roleArn": f"arn:aws:iam::{good}:role/logs"},
     "textDataDeliveryEnabled": True})
-gs3.create_bucket(Bucket="prod-genai-config")
+gs3.create_bucket(Bucket="prod-genai-config", ObjectOwnership="BucketOwnerEnforced")
 cfg = client("config", creds)
 cfg.put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleARN": f"arn:aws:iam::{good}:role/config",
                                                       "recordingGroup": {"allSupported": True}})
@@ -91,8 +92,16 @@ ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.bedrock"
 blogs = client("logs", creds)
 blogs.create_log_group(logGroupName="/bedrock/sandbox")
 blogs.put_retention_policy(logGroupName="/bedrock/sandbox", retentionInDays=7)
+# Its invocation logs also go to a bucket a vendor's account was once given read access to.
+bs3 = client("s3", creds)
+bs3.create_bucket(Bucket="sandbox-invocations", ObjectOwnership="BucketOwnerEnforced")
+bs3.put_bucket_policy(Bucket="sandbox-invocations", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "VendorAnalytics", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+     "Action": ["s3:GetObject", "s3:ListBucket"],
+     "Resource": ["arn:aws:s3:::sandbox-invocations", "arn:aws:s3:::sandbox-invocations/*"]}]}))
 client("bedrock", creds).put_model_invocation_logging_configuration(loggingConfig={
     "cloudWatchConfig": {"logGroupName": "/bedrock/sandbox", "roleArn": f"arn:aws:iam::{bad}:role/logs"},
+    "s3Config": {"bucketName": "sandbox-invocations"},
     "textDataDeliveryEnabled": True})
 iam = client("iam", creds)
 iam.create_user(UserName="data-scientist")

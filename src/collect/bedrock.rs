@@ -38,11 +38,18 @@ pub async fn invocation_logging(clients: &AccountClients, region: &Region) -> Co
         image_delivery: c.image_data_delivery_enabled().unwrap_or(false),
         embedding_delivery: c.embedding_data_delivery_enabled().unwrap_or(false),
         s3_bucket: c.s3_config().map(|s| s.bucket_name().to_owned()).filter(|b| !b.is_empty()),
+        s3_key_prefix: c.s3_config().and_then(|s| s.key_prefix()).filter(|p| !p.is_empty()).map(str::to_owned),
         log_group: c.cloud_watch_config().map(|w| w.log_group_name().to_owned()).filter(|g| !g.is_empty()),
         large_data_bucket: c
             .cloud_watch_config()
             .and_then(|w| w.large_data_delivery_s3_config())
             .map(|s| s.bucket_name().to_owned()),
+        large_data_key_prefix: c
+            .cloud_watch_config()
+            .and_then(|w| w.large_data_delivery_s3_config())
+            .and_then(|s| s.key_prefix())
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned),
     }))
 }
 

@@ -90,6 +90,7 @@ pub async fn collect(
             log_file_validation: t.log_file_validation_enabled.unwrap_or(false),
             kms_key_id: t.kms_key_id.filter(|k| !k.is_empty()),
             s3_bucket: t.s3_bucket_name,
+            s3_key_prefix: t.s3_key_prefix.filter(|p| !p.is_empty()),
             status,
             event_selectors,
         });

@@ -3,11 +3,15 @@
 use std::collections::BTreeMap;
 
 use crate::aws::AccountClients;
-use crate::domain::Region;
-use crate::snapshot::{Collected, KmsKey};
+use crate::domain::{AccountId, Region};
+use crate::snapshot::{Collected, Gap, KmsKey};
 
 /// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
-pub const ACTIONS: &[&str] = &["kms:DescribeKey", "kms:GetKeyRotationStatus"];
+pub const ACTIONS: &[&str] = &["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"];
+
+/// What [`collect`] alone calls: discovery describes the management account's trail keys
+/// with it, and reads no key policy there (that account's own sweep does).
+pub const DESCRIBE_ACTIONS: &[&str] = &["kms:DescribeKey", "kms:GetKeyRotationStatus"];
 
 /// Describes each referenced key (ARN, key id or alias) once. A reference that is an
 /// ARN is asked in the ARN's region; otherwise in the region given with it, or `fallback`.
@@ -26,6 +30,49 @@ pub async fn collect(
         out.insert(key_ref, key);
     }
     out
+}
+
+/// The key policy of each described key in `wanted` that `account` owns, by key ARN. (KMS
+/// answers GetKeyPolicy to the owning account only; another account's key is judged in its
+/// own sweep.)
+pub async fn key_policies(
+    clients: &AccountClients,
+    account: &AccountId,
+    keys: &BTreeMap<String, Collected<KmsKey>>,
+    wanted: &[String],
+) -> BTreeMap<String, Collected<String>> {
+    let mut out = BTreeMap::new();
+    for key_ref in wanted {
+        let Some(Ok(key)) = keys.get(key_ref) else { continue };
+        if out.contains_key(&key.arn) || key.arn.split(':').nth(4) != Some(account.as_str()) {
+            continue;
+        }
+        let Some(region) = arn_region(&key.arn) else { continue };
+        let policy = key_policy(clients, &region, &key.arn).await;
+        out.insert(key.arn.clone(), policy);
+    }
+    out
+}
+
+async fn key_policy(clients: &AccountClients, region: &Region, arn: &str) -> Collected<String> {
+    let out = clients
+        .kms(Some(region))
+        .get_key_policy()
+        .key_id(arn)
+        // The only name a key policy has; said explicitly (older endpoints require it).
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|e| super::gap("kms", "GetKeyPolicy", Some(region), &e))?;
+    out.policy.ok_or_else(|| {
+        Gap::bad_response(
+            "kms",
+            "GetKeyPolicy",
+            region,
+            "MissingPolicy",
+            format!("GetKeyPolicy for {arn} answered without a policy"),
+        )
+    })
 }
 
 fn arn_region(key_ref: &str) -> Option<Region> {
@@ -47,25 +94,23 @@ async fn describe(clients: &AccountClients, region: &Region, key_ref: &str) -> C
         .map_err(|e| super::gap("kms", "DescribeKey", Some(region), &e))?
         .key_metadata;
     let Some(meta) = meta else {
-        return Err(crate::snapshot::Gap {
-            service: "kms".into(),
-            operation: "DescribeKey".into(),
-            region: Some(region.clone()),
-            kind: crate::aws::errors::FailureKind::BadResponse,
-            code: "MissingKeyMetadata".into(),
-            message: format!("DescribeKey for {key_ref} answered without key metadata"),
-        });
+        return Err(Gap::bad_response(
+            "kms",
+            "DescribeKey",
+            region,
+            "MissingKeyMetadata",
+            format!("DescribeKey for {key_ref} answered without key metadata"),
+        ));
     };
     // Who manages the key decides every verdict about it: an answer without it is no answer.
     let Some(manager) = meta.key_manager().map(|m| m.as_str().to_owned()) else {
-        return Err(crate::snapshot::Gap {
-            service: "kms".into(),
-            operation: "DescribeKey".into(),
-            region: Some(region.clone()),
-            kind: crate::aws::errors::FailureKind::BadResponse,
-            code: "MissingKeyManager".into(),
-            message: format!("DescribeKey for {key_ref} answered without KeyManager"),
-        });
+        return Err(Gap::bad_response(
+            "kms",
+            "DescribeKey",
+            region,
+            "MissingKeyManager",
+            format!("DescribeKey for {key_ref} answered without KeyManager"),
+        ));
     };
     let key_spec = meta.key_spec().map(|s| s.as_str().to_owned()).unwrap_or_default();
     // Rotation applies to customer-managed symmetric keys only; AWS-managed keys rotate yearly by themselves.

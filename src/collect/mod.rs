@@ -43,6 +43,18 @@ pub const MEMBER_ROLE_ACTIONS: &[(&str, &[&str])] = &[
     ("vpc_endpoints", vpc_endpoints::ACTIONS),
 ];
 
+/// API operations (`service:Operation`) that IAM authorizes under an action of another name.
+pub const AUTHORIZED_AS: &[(&str, &str)] = &[
+    ("s3:GetBucketEncryption", "s3:GetEncryptionConfiguration"),
+    ("s3:ListBuckets", "s3:ListAllMyBuckets"),
+    ("s3:GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+];
+
+/// The IAM action that authorizes `service:Operation`.
+pub fn iam_action(operation: &str) -> String {
+    AUTHORIZED_AS.iter().find(|(api, _)| *api == operation).map_or(operation, |(_, action)| action).to_owned()
+}
+
 /// Turns an SDK error into a gap for `service:operation` in `region`.
 pub(crate) fn gap<E, R>(service: &str, operation: &str, region: Option<&Region>, err: &SdkError<E, R>) -> Gap
 where
@@ -89,8 +101,27 @@ pub async fn account(
         .map(|r| (r.key, r.region))
         .collect();
     let kms_keys = kms::collect(clients, key_refs, home_region).await;
+    let evidence_refs = crate::snapshot::evidence_bucket_references(&trails, &per_region);
+    let evidence_buckets = s3::collect_evidence_buckets(clients, home_region, &evidence_refs).await;
+    // Custom-model keys guard no evidence: their policies are not read.
+    let evidence_keys: Vec<String> = crate::snapshot::key_references(&trails, &per_region, &buckets)
+        .into_iter()
+        .filter(|r| r.user != crate::snapshot::KeyUser::CustomModel)
+        .map(|r| r.key)
+        .collect();
+    let key_policies = kms::key_policies(clients, account, &kms_keys, &evidence_keys).await;
 
-    AccountSnapshot { account_id: account.clone(), regions, iam, trails, per_region, kms_keys, buckets }
+    AccountSnapshot {
+        account_id: account.clone(),
+        regions,
+        iam,
+        trails,
+        per_region,
+        kms_keys,
+        buckets,
+        evidence_buckets,
+        key_policies,
+    }
 }
 
 async fn collect_region(clients: &AccountClients, region: &Region) -> RegionSnapshot {
@@ -141,9 +172,6 @@ pub(crate) mod tests {
         ("vpc_endpoints.rs", include_str!("vpc_endpoints.rs"), vpc_endpoints::ACTIONS),
     ];
 
-    /// API operations authorized by an IAM action of another name.
-    const AUTHORIZED_AS: &[(&str, &str)] = &[("s3:GetBucketEncryption", "s3:GetEncryptionConfiguration")];
-
     /// The actions a policy document allows (every statement must be an Allow).
     pub(crate) fn policy_actions(doc: &str) -> BTreeSet<String> {
         let doc: serde_json::Value = serde_json::from_str(doc).expect("policy JSON");
@@ -190,12 +218,8 @@ pub(crate) mod tests {
     #[test]
     fn each_collector_declares_the_actions_its_calls_need() {
         for (file, source, actions) in COLLECTORS {
-            let needed: BTreeSet<String> = operations_named_in_gaps(source)
-                .into_iter()
-                .map(|op| {
-                    AUTHORIZED_AS.iter().find(|(api, _)| *api == op).map_or(op, |(_, action)| (*action).to_owned())
-                })
-                .collect();
+            let needed: BTreeSet<String> =
+                operations_named_in_gaps(source).into_iter().map(|op| iam_action(&op)).collect();
             let declared: BTreeSet<String> = actions.iter().map(|s| (*s).to_owned()).collect();
             assert!(!needed.is_empty(), "{file} names no call in a gap");
             assert_eq!(needed, declared, "{file}: the calls its gaps name vs its ACTIONS");

@@ -18,6 +18,8 @@ pub enum ResourceKind {
     Trail,
     /// A KMS key.
     KmsKey,
+    /// An S3 bucket.
+    S3Bucket,
     /// A VPC endpoint.
     VpcEndpoint,
     /// An IAM role.
@@ -40,6 +42,7 @@ impl ResourceKind {
             ResourceKind::Account => "AwsAccount",
             ResourceKind::Trail => "AwsCloudTrailTrail",
             ResourceKind::KmsKey => "AwsKmsKey",
+            ResourceKind::S3Bucket => "AwsS3Bucket",
             ResourceKind::VpcEndpoint => "AwsEc2VpcEndpoint",
             ResourceKind::IamRole => "AwsIamRole",
             ResourceKind::IamUser => "AwsIamUser",

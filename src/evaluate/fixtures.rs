@@ -51,7 +51,16 @@ pub fn account_snapshot() -> AccountSnapshot {
         per_region: vec![empty_region("eu-west-1")],
         kms_keys: BTreeMap::new(),
         buckets: BTreeMap::new(),
+        evidence_buckets: BTreeMap::new(),
+        key_policies: BTreeMap::new(),
     }
+}
+
+/// The key policy AWS writes by default: the owning account (the member) administers the key.
+pub fn own_account_key_policy() -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{MEMBER}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
+    )
 }
 
 pub fn org_snapshot() -> OrgSnapshot {
@@ -129,6 +138,7 @@ pub fn trail(name: &str) -> Trail {
         log_file_validation: true,
         kms_key_id: None,
         s3_bucket: Some("trail-bucket".into()),
+        s3_key_prefix: None,
         status: Ok(TrailStatus {
             is_logging: true,
             latest_delivery_error: None,

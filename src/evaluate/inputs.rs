@@ -53,6 +53,11 @@ pub enum Input {
     KmsKeys,
     /// Default encryption of the invocation-logging buckets.
     Buckets,
+    /// Policy, Block Public Access and Object Ownership of the buckets the account's
+    /// evidence is written to (and the account's bucket list, which tells whose they are).
+    EvidenceBuckets,
+    /// Key policies of the account's own keys that encrypt its evidence.
+    KeyPolicies,
     /// The management account's trails (organization trails among them).
     ManagementTrails,
     /// KMS keys named by the management account's trails.
@@ -211,7 +216,17 @@ pub fn coverage_gaps<'a>(org: &'a OrgSnapshot, account: &AccountId, snap: &'a Ac
 
 /// Every gap of an account snapshot, with what it hides.
 pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
-    let AccountSnapshot { account_id: _, regions, iam, trails, per_region, kms_keys, buckets } = snap;
+    let AccountSnapshot {
+        account_id: _,
+        regions,
+        iam,
+        trails,
+        per_region,
+        kms_keys,
+        buckets,
+        evidence_buckets,
+        key_policies,
+    } = snap;
     let mut out = Vec::new();
     push(&mut out, Input::Regions, None, Scope::Account, regions);
     push(&mut out, Input::Iam, None, Scope::Account, iam);
@@ -268,6 +283,13 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
             push(&mut out, Input::Buckets, None, Scope::Account, enc);
         }
     }
+    // Judged per bucket and key (BR.EVD.1), whichever collection named them.
+    for access in evidence_buckets.values() {
+        push(&mut out, Input::EvidenceBuckets, None, Scope::Account, access);
+    }
+    for policy in key_policies.values() {
+        push(&mut out, Input::KeyPolicies, None, Scope::Account, policy);
+    }
     out
 }
 
@@ -281,6 +303,7 @@ fn trail_detail_gaps<'a>(out: &mut Vec<InputGap<'a>>, t: &'a Trail, named_by: In
         log_file_validation: _,
         kms_key_id: _,
         s3_bucket: _,
+        s3_key_prefix: _,
         status,
         event_selectors,
     } = t;
@@ -445,8 +468,10 @@ mod tests {
                 image_delivery: false,
                 embedding_delivery: false,
                 s3_bucket: Some("logs".into()),
+                s3_key_prefix: None,
                 log_group: Some("bedrock".into()),
                 large_data_bucket: None,
+                large_data_key_prefix: None,
             }));
             r.invocation_log_group = Some(Ok(LogGroup {
                 name: "bedrock".into(),
@@ -464,6 +489,15 @@ mod tests {
             }),
         );
         snap.kms_keys.insert(KEY.into(), Ok(cmk(KEY, Some(true))));
+        let closed = crate::snapshot::BucketAccess {
+            policy: None,
+            public_access_block: crate::snapshot::PublicAccessBlock::default(),
+            object_ownership: Some("BucketOwnerEnforced".into()),
+        };
+        for bucket in ["logs", "trail-bucket"] {
+            snap.evidence_buckets.insert(bucket.into(), Ok(crate::snapshot::EvidenceBucket::Owned(closed.clone())));
+        }
+        snap.key_policies.insert(KEY.into(), Ok(own_account_key_policy()));
         snap
     }
 
@@ -532,6 +566,14 @@ mod tests {
             }
             Input::Buckets => {
                 snap.buckets.insert("logs".into(), fail("GetBucketEncryption"));
+                Scope::Account
+            }
+            Input::EvidenceBuckets => {
+                snap.evidence_buckets.insert("logs".into(), fail("GetBucketPolicy"));
+                Scope::Account
+            }
+            Input::KeyPolicies => {
+                snap.key_policies.insert(KEY.into(), fail("GetKeyPolicy"));
                 Scope::Account
             }
             Input::ManagementTrails | Input::ManagementKmsKeys => return None,

@@ -167,8 +167,10 @@ mod tests {
             image_delivery: false,
             embedding_delivery: false,
             s3_bucket: bucket.map(str::to_owned),
+            s3_key_prefix: None,
             log_group: group.map(str::to_owned),
             large_data_bucket: None,
+            large_data_key_prefix: None,
         }
     }
 

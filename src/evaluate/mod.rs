@@ -14,6 +14,7 @@ mod coverage;
 
 pub use inputs::gaps;
 mod encryption;
+mod evidence_access;
 mod guardrails;
 mod iam;
 pub mod ids;
@@ -191,6 +192,7 @@ const FAMILIES: &[&[Control]] = &[
     cloudtrail::CONTROLS,
     invocation::CONTROLS,
     encryption::CONTROLS,
+    evidence_access::CONTROLS,
     guardrails::CONTROLS,
     iam::CONTROLS,
     config_service::CONTROLS,

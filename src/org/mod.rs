@@ -130,7 +130,7 @@ pub const ACTIONS: &[&str] = &[
 /// trails and their keys (read with the trail and key collectors), and entering the members.
 /// A unit test holds it against `deploy/sweeper-policy.json` exactly.
 pub const SWEEPER_ROLE_ACTIONS: &[&[&str]] =
-    &[ACTIONS, cloudtrail::ACTIONS, kms::ACTIONS, bedrock::ENFORCED_GUARDRAIL_ACTIONS, aws::ACTIONS];
+    &[ACTIONS, cloudtrail::ACTIONS, kms::DESCRIBE_ACTIONS, bedrock::ENFORCED_GUARDRAIL_ACTIONS, aws::ACTIONS];
 
 /// [`discover`], with `check` run on the management account id as soon as it is known. With
 /// `role` (the context and the caller's account), the management account's trails are read

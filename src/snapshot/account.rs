@@ -26,6 +26,14 @@ pub struct AccountSnapshot {
     pub kms_keys: BTreeMap<String, Collected<KmsKey>>,
     /// Default encryption of the S3 buckets invocation logging writes to, by bucket name.
     pub buckets: BTreeMap<String, Collected<BucketEncryption>>,
+    /// Who may read the buckets the account's evidence is written to (invocation logs and
+    /// trails, [`evidence_bucket_references`]), by bucket name.
+    #[serde(default)]
+    pub evidence_buckets: BTreeMap<String, Collected<EvidenceBucket>>,
+    /// The key policies of the account's own keys that encrypt its evidence (trail and
+    /// invocation-log keys), by key ARN.
+    #[serde(default)]
+    pub key_policies: BTreeMap<String, Collected<String>>,
 }
 
 /// Data of one region.
@@ -102,6 +110,9 @@ pub struct Trail {
     pub kms_key_id: Option<String>,
     /// Delivery bucket.
     pub s3_bucket: Option<String>,
+    /// The key prefix of the log files in that bucket.
+    #[serde(default)]
+    pub s3_key_prefix: Option<String>,
     /// Logging status and delivery health.
     pub status: Collected<TrailStatus>,
     /// What the trail records.
@@ -182,10 +193,120 @@ pub struct InvocationLogging {
     pub embedding_delivery: bool,
     /// The S3 destination bucket.
     pub s3_bucket: Option<String>,
+    /// The key prefix of the logs in that bucket.
+    #[serde(default)]
+    pub s3_key_prefix: Option<String>,
     /// The CloudWatch Logs destination group.
     pub log_group: Option<String>,
     /// Bucket for payloads too large for the log group.
     pub large_data_bucket: Option<String>,
+    /// The key prefix of those payloads.
+    #[serde(default)]
+    pub large_data_key_prefix: Option<String>,
+}
+
+/// One S3 bucket the account's evidence is written to, as the account sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EvidenceBucket {
+    /// The account owns it: its access settings.
+    Owned(BucketAccess),
+    /// The account's bucket list does not hold it: another account owns it (a central log
+    /// archive), and that account's sweep judges it.
+    OwnedElsewhere,
+}
+
+/// Who may read a bucket: its policy and its Block Public Access settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketAccess {
+    /// The bucket policy (JSON); `None` when the bucket has none.
+    pub policy: Option<String>,
+    /// The bucket's Block Public Access settings (all off when none are configured).
+    pub public_access_block: PublicAccessBlock,
+    /// Its Object Ownership setting (`BucketOwnerEnforced` disables ACLs); `None` when none
+    /// is configured, which leaves ACLs in force.
+    pub object_ownership: Option<String>,
+}
+
+/// A bucket's Block Public Access settings (`GetPublicAccessBlock`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAccessBlock {
+    /// New public ACLs are rejected.
+    pub block_public_acls: bool,
+    /// Public ACLs are ignored.
+    pub ignore_public_acls: bool,
+    /// New public bucket policies are rejected.
+    pub block_public_policy: bool,
+    /// A public policy admits only AWS services and the bucket owner's own principals.
+    pub restrict_public_buckets: bool,
+}
+
+/// What an evidence bucket holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceUse {
+    /// Model-invocation logs.
+    InvocationLogs,
+    /// Invocation payloads too large for the log group.
+    InvocationLargeData,
+    /// A trail's log files; an organization trail's hold every member account's.
+    Trail {
+        /// Whether the trail is an organization trail.
+        organization: bool,
+    },
+}
+
+/// One place the account's evidence is written: a bucket, the key prefix, what it holds, and
+/// the region of the resource that names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceBucketReference {
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix, if any.
+    pub prefix: Option<String>,
+    /// What is written there.
+    pub holds: EvidenceUse,
+    /// The region of the resource naming the bucket.
+    pub region: Option<Region>,
+}
+
+/// Every bucket the account's evidence is written to, in collection order: its regions'
+/// invocation-logging destinations and its trails' buckets (organization trails included:
+/// the account that owns their bucket judges it).
+pub fn evidence_bucket_references(
+    trails: &Collected<Vec<Trail>>,
+    per_region: &[RegionSnapshot],
+) -> Vec<EvidenceBucketReference> {
+    let mut out = Vec::new();
+    for r in per_region {
+        if let Ok(Some(logging)) = &r.invocation_logging {
+            let destinations = [
+                (&logging.s3_bucket, &logging.s3_key_prefix, EvidenceUse::InvocationLogs),
+                (&logging.large_data_bucket, &logging.large_data_key_prefix, EvidenceUse::InvocationLargeData),
+            ];
+            for (bucket, prefix, holds) in destinations {
+                if let Some(bucket) = bucket {
+                    out.push(EvidenceBucketReference {
+                        bucket: bucket.clone(),
+                        prefix: prefix.clone(),
+                        holds,
+                        region: Some(r.region.clone()),
+                    });
+                }
+            }
+        }
+    }
+    if let Ok(trails) = trails {
+        for t in trails {
+            if let Some(bucket) = &t.s3_bucket {
+                out.push(EvidenceBucketReference {
+                    bucket: bucket.clone(),
+                    prefix: t.s3_key_prefix.clone(),
+                    holds: EvidenceUse::Trail { organization: t.is_organization_trail },
+                    region: Region::parse(&t.home_region).ok(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Default encryption of an S3 bucket.

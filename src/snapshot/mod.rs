@@ -51,6 +51,18 @@ impl Gap {
         }
     }
 
+    /// A call that answered without what it exists to return: no data, so a gap.
+    pub fn bad_response(service: &str, operation: &str, region: &Region, code: &str, message: String) -> Self {
+        Self {
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            region: Some(region.clone()),
+            kind: crate::aws::errors::FailureKind::BadResponse,
+            code: code.to_owned(),
+            message,
+        }
+    }
+
     /// One short phrase naming the call and the error, e.g. `ec2:DescribeVpcEndpoints in eu-west-1 (AccessDenied)`.
     pub fn summary(&self) -> String {
         match &self.region {

@@ -167,6 +167,36 @@ const CASES: &[Case] = &[
         matches: |r| r.method == "GET" && r.path.contains("?encryption"),
         controls: &["BR.INV.2", "BR.ENC.2"],
     },
+    Case {
+        input: "the account's bucket list (ListBuckets)",
+        wire: Wire::S3,
+        matches: |r| r.method == "GET" && (r.path == "/" || r.path.starts_with("/?")),
+        controls: &["BR.EVD.1"],
+    },
+    Case {
+        input: "bucket policy (GetBucketPolicy)",
+        wire: Wire::S3,
+        matches: |r| r.method == "GET" && r.path.contains("?policy"),
+        controls: &["BR.EVD.1"],
+    },
+    Case {
+        input: "Block Public Access (GetPublicAccessBlock)",
+        wire: Wire::S3,
+        matches: |r| r.method == "GET" && r.path.contains("?publicAccessBlock"),
+        controls: &["BR.EVD.1"],
+    },
+    Case {
+        input: "Object Ownership (GetBucketOwnershipControls)",
+        wire: Wire::S3,
+        matches: |r| r.method == "GET" && r.path.contains("?ownershipControls"),
+        controls: &["BR.EVD.1"],
+    },
+    Case {
+        input: "key policy (GetKeyPolicy)",
+        wire: Wire::Json,
+        matches: |r| action_is(r, "GetKeyPolicy"),
+        controls: &["BR.EVD.1"],
+    },
 ];
 
 /// The regions the member has enabled, answered as EC2 documents DescribeRegions.
@@ -266,12 +296,13 @@ async fn failed_collections_never_pass_resolve_or_archive() {
 
     // Everything the controls look at exists, and fails: a Bedrock endpoint with the default
     // policy and no runtime endpoint, a single-region unvalidated unencrypted trail without
-    // data events, invocation logging to a bucket whose key does not rotate and to an
+    // data events whose bucket another organization may read, invocation logging to a bucket another organization may read, whose key does not rotate, and to an
     // unencrypted short-lived log group, a custom model on an AWS-owned key, no guardrail,
     // no Config recorder, a role with bedrock:*.
     let vpc = seed::vpc(&m).await;
     seed::endpoint(&m, &vpc, "com.amazonaws.us-east-1.bedrock", true, None).await;
     seed::bucket(&m, "subject-trail", None).await;
+    seed::bucket_policy(&m, "subject-trail", &seed::partner_org_read("subject-trail")).await;
     seed::trail(
         &m,
         TrailSpec {
@@ -287,7 +318,9 @@ async fn failed_collections_never_pass_resolve_or_archive() {
     )
     .await;
     let key = seed::cmk(&m, false).await;
+    seed::share_key_with_partner(&m, &key, "444455556666").await;
     seed::bucket(&m, "subject-invocations", Some(&key)).await;
+    seed::bucket_policy(&m, "subject-invocations", &seed::partner_org_read("subject-invocations")).await;
     seed::log_group(&m, "/bedrock/subject", None, Some(30)).await;
     seed::invocation_logging(&m, Some("subject-invocations"), Some("/bedrock/subject")).await;
     seed::role_with_policy(&m, "wide", "bedrock-all", BEDROCK_ALL).await;

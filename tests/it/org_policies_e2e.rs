@@ -258,6 +258,9 @@ async fn bedrock_policies_are_inherited_checked_against_organizations_and_judged
     assert_eq!(p.status, Status::Fail, "{}", p.detail);
     assert!(p.detail.contains("No Organizations Bedrock policy is attached"), "{}", p.detail);
 
+    if std::env::var("SCP_E2E_DEBUG").is_ok() {
+        eprintln!("Organizations calls: {:?}", r.aws_calls["Organizations"]);
+    }
     // One DescribeEffectivePolicy per distinct Bedrock-policy path, none for plain.
     let describes = r.aws_calls["Organizations"].get("DescribeEffectivePolicy").map_or(0, |c| c.calls);
     assert_eq!(describes, 4, "guarded, dangling, excluding, drifted");

@@ -9,7 +9,8 @@ use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGro
 use aws_sdk_ec2::types::VpcEndpointType;
 use aws_sdk_organizations::types::{OrganizationFeatureSet as FeatureSet, PolicyType};
 use aws_sdk_s3::types::{
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    ObjectOwnership, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
 };
 
 use super::helpers::{sdk_config, sdk_config_with};
@@ -146,9 +147,11 @@ pub async fn cmk(cfg: &SdkConfig, rotate: bool) -> String {
     meta.arn.unwrap()
 }
 
+/// A bucket as S3 creates one today: ACLs disabled (Object Ownership BucketOwnerEnforced),
+/// optionally with default encryption under `kms_key`.
 pub async fn bucket(cfg: &SdkConfig, name: &str, kms_key: Option<&str>) {
     let s3 = s3(cfg);
-    s3.create_bucket().bucket(name).send().await.unwrap();
+    s3.create_bucket().bucket(name).object_ownership(ObjectOwnership::BucketOwnerEnforced).send().await.unwrap();
     if let Some(key) = kms_key {
         let rule = ServerSideEncryptionRule::builder()
             .apply_server_side_encryption_by_default(
@@ -168,6 +171,37 @@ pub async fn bucket(cfg: &SdkConfig, name: &str, kms_key: Option<&str>) {
             .await
             .unwrap();
     }
+}
+
+/// Sets a bucket's policy.
+pub async fn bucket_policy(cfg: &SdkConfig, name: &str, policy: &str) {
+    s3(cfg).put_bucket_policy().bucket(name).policy(policy).send().await.unwrap();
+}
+
+/// A bucket policy letting principals of another organization read every object.
+pub fn partner_org_read(bucket: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"PartnerOrgRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*","Condition":{{"StringEquals":{{"aws:PrincipalOrgID":"o-partner1234"}}}}}}]}}"#
+    )
+}
+
+/// Adds to a key's default policy a statement letting an account of another organization
+/// decrypt with it.
+pub async fn share_key_with_partner(cfg: &SdkConfig, key_arn: &str, partner: &str) {
+    let owner = key_arn.split(':').nth(4).unwrap();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{owner}:root"}},"Action":"kms:*","Resource":"*"}},
+            {{"Sid":"PartnerDecrypt","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{partner}:root"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+    );
+    aws_sdk_kms::Client::new(cfg)
+        .put_key_policy()
+        .key_id(key_arn)
+        .policy_name("default")
+        .policy(policy)
+        .send()
+        .await
+        .unwrap();
 }
 
 pub async fn log_group(cfg: &SdkConfig, name: &str, kms_key: Option<&str>, retention: Option<i32>) {

@@ -209,6 +209,8 @@ async fn sweep_end_to_end_with_transitions() {
         },
     )
     .await;
+    // Its trail bucket lets another organization read the logs.
+    seed::bucket_policy(&b, "bad-trail", &seed::partner_org_read("bad-trail")).await;
     seed::role_with_policy(&b, "wide", "bedrock-all", BEDROCK_ALL).await;
     seed::user_with_inline(&b, "admin", EVERYTHING).await;
 
@@ -264,7 +266,15 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(s("BR.GRD.1", &good, us, None), Status::Pass);
     assert_eq!(s("BR.IAM.1", &good, None, None), Status::Pass);
     assert_eq!(s("BR.CFG.1", &good, us, None), Status::Pass);
-    assert_eq!(s("BR.COV.1", &good, None, None), Status::Pass);
+    let cov = finding(&r1, "BR.COV.1", &good, None, None);
+    assert_eq!(cov.status, Status::Pass, "{}", cov.detail);
+    // Its invocation-log bucket and key are closed to outsiders (no policy, ACLs disabled;
+    // the key policy KMS writes by default).
+    assert_eq!(s("BR.EVD.1", &good, us, Some("arn:aws:s3:::good-invocations")), Status::Pass);
+    assert_eq!(s("BR.EVD.1", &good, None, Some(&g_key)), Status::Pass);
+    // The organization trail's bucket and key are judged in the account that owns them.
+    assert_eq!(s("BR.EVD.1", &mgmt, None, Some("arn:aws:s3:::org-trail-logs")), Status::Pass);
+    assert_eq!(s("BR.EVD.1", &mgmt, None, Some(&org_key)), Status::Pass);
     // Account-level enforced guardrails are shown in BR.ORG.8's evidence.
     let org8 = finding(&r1, "BR.ORG.8", &good, Some("us-east-1"), None);
     assert!(
@@ -292,6 +302,13 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(s("BR.GRD.1", &bad, us, None), Status::Fail);
     assert_eq!(s("BR.CFG.1", &bad, us, None), Status::Fail);
     assert_eq!(s("BR.COV.1", &bad, None, None), Status::Pass);
+    let evd = finding(&r1, "BR.EVD.1", &bad, None, Some("arn:aws:s3:::bad-trail"));
+    assert_eq!(evd.status, Status::Fail);
+    assert!(
+        evd.detail.contains("organization o-partner1234") && evd.detail.contains("Sid PartnerOrgRead"),
+        "{}",
+        evd.detail
+    );
     let iam_failures: Vec<&str> = r1
         .findings
         .iter()
@@ -364,12 +381,9 @@ async fn sweep_end_to_end_with_transitions() {
                 "STS" => "sts",
                 other => panic!("unexpected service {other}"),
             };
-            // S3's GetBucketEncryption is authorised as s3:GetEncryptionConfiguration.
-            let action = if op == "GetBucketEncryption" {
-                "s3:GetEncryptionConfiguration".to_owned()
-            } else {
-                format!("{prefix}:{op}")
-            };
+            // Some S3 operations are authorised under another name (GetBucketEncryption as
+            // s3:GetEncryptionConfiguration).
+            let action = bedrock_sweeper::collect::iam_action(&format!("{prefix}:{op}"));
             assert!(allowed.contains(&action), "{action} is called but not in deploy/*.json");
         }
     }

@@ -54,12 +54,20 @@ pub struct RequestContext {
     keys: BTreeMap<String, (String, ContextValue)>,
     /// Case-insensitive glob patterns of unknowable keys.
     unknown: Vec<(String, Glob)>,
+    /// Lowercased names of keys known to be absent, even where an unknown pattern covers them.
+    missing: Vec<String>,
 }
 
 impl RequestContext {
     /// A context with no keys and no unknown patterns.
     pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
-        Self { action: action.into(), resource: resource.into(), keys: BTreeMap::new(), unknown: Vec::new() }
+        Self {
+            action: action.into(),
+            resource: resource.into(),
+            keys: BTreeMap::new(),
+            unknown: Vec::new(),
+            missing: Vec::new(),
+        }
     }
 
     /// Sets a single-valued key (replacing any previous value).
@@ -87,6 +95,13 @@ impl RequestContext {
         self
     }
 
+    /// Declares a key absent from the request, winning over an unknown pattern that covers it
+    /// (e.g. `aws:SourceAccount`, which only requests made by an AWS service carry).
+    pub fn with_missing(mut self, key: impl Into<String>) -> Self {
+        self.missing.push(key.into().to_lowercase());
+        self
+    }
+
     /// Declares [`TAG_KEY_PATTERNS`] unknowable.
     pub fn with_tag_keys_unknown(self) -> Self {
         TAG_KEY_PATTERNS.iter().fold(self, |ctx, p| ctx.with_unknown(*p))
@@ -107,6 +122,10 @@ impl RequestContext {
         if let Some((_, v)) = self.keys.get(&key.to_lowercase()) {
             return KeyState::Present(v);
         }
+        let lower = key.to_lowercase();
+        if self.missing.contains(&lower) {
+            return KeyState::Missing;
+        }
         if self.unknown.iter().any(|(_, g)| g.matches(key)) { KeyState::Unknown } else { KeyState::Missing }
     }
 
@@ -118,5 +137,22 @@ impl RequestContext {
     /// The unknown-key patterns, as given.
     pub fn unknown_patterns(&self) -> impl Iterator<Item = &str> {
         self.unknown.iter().map(|(p, _)| p.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_keys_win_then_missing_keys_then_unknown_patterns() {
+        let ctx = RequestContext::new("s3:GetObject", "*")
+            .with_unknown("*")
+            .with_missing("aws:SourceAccount")
+            .with_value("aws:PrincipalAccount", "999999999999");
+        assert!(matches!(ctx.lookup("AWS:PrincipalAccount"), KeyState::Present(_)));
+        assert_eq!(ctx.lookup("aws:sourceaccount"), KeyState::Missing);
+        assert_eq!(ctx.lookup("aws:SourceIp"), KeyState::Unknown);
+        assert_eq!(RequestContext::new("s3:GetObject", "*").lookup("aws:SourceIp"), KeyState::Missing);
     }
 }

@@ -63,26 +63,30 @@ pub fn names_caller(stmt: &Statement, caller: &Caller<'_>) -> bool {
 /// Decides one request against a resource-based policy.
 pub fn evaluate_resource_policy(policy: &Policy, caller: &Caller<'_>, ctx: &RequestContext) -> Access {
     let mut allowed_by = None;
-    let mut depends: Vec<String> = Vec::new();
-    let mut deny_depends = false;
+    let mut allow_depends: Vec<String> = Vec::new();
+    let mut deny_depends: Vec<String> = Vec::new();
     for stmt in policy.statements.iter().filter(|s| names_caller(s, caller)) {
         match (stmt.effect, statement_matches(stmt, ctx)) {
             (Effect::Deny, Match::Yes) => return Access::Denied { by: stmt.label() },
-            (Effect::Deny, Match::Depends(keys)) => {
-                deny_depends = true;
-                depends.extend(keys);
-            }
+            (Effect::Deny, Match::Depends(keys)) => deny_depends.extend(keys),
             (Effect::Allow, Match::Yes) => {
                 allowed_by.get_or_insert_with(|| stmt.label());
             }
-            (Effect::Allow, Match::Depends(keys)) => depends.extend(keys),
+            (Effect::Allow, Match::Depends(keys)) => allow_depends.extend(keys),
             (_, Match::No(_)) => {}
         }
     }
+    // An uncertain Deny matters only where some Allow might admit the request: without one,
+    // the request is refused whatever the Deny's keys hold.
+    let mut depends = match (&allowed_by, allow_depends.is_empty()) {
+        (Some(_), _) => deny_depends,
+        (None, false) => [allow_depends, deny_depends].concat(),
+        (None, true) => Vec::new(),
+    };
     depends.sort();
     depends.dedup();
     match allowed_by {
-        Some(by) if !deny_depends => Access::Allowed { by },
+        Some(by) if depends.is_empty() => Access::Allowed { by },
         _ if !depends.is_empty() => Access::Depends(depends),
         _ => Access::NotAllowed,
     }
@@ -138,6 +142,20 @@ mod tests {
         assert!(decide(&unrelated, &STRANGER).is_allowed());
         let tagged = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"ml"}}}]}"#;
         assert_eq!(decide(tagged, &STRANGER), Access::Depends(vec!["aws:PrincipalTag/team".into()]));
+        let tls_only = doc(
+            r#"{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+        );
+        let unknown_tls = |caller: &Caller<'_>| {
+            let policy = parse_resource_policy("b", &tls_only).unwrap();
+            let ctx = RequestContext::new("s3:GetObject", "arn:aws:s3:::b/k").with_unknown("aws:SecureTransport");
+            evaluate_resource_policy(&policy, caller, &ctx)
+        };
+        assert_eq!(unknown_tls(&STRANGER), Access::Depends(vec!["aws:SecureTransport".into()]));
+        // Without any Allow that could admit the request, an uncertain Deny changes nothing.
+        let only_deny = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+        let policy = parse_resource_policy("b", only_deny).unwrap();
+        let ctx = RequestContext::new("s3:GetObject", "arn:aws:s3:::b/k").with_unknown("aws:SecureTransport");
+        assert_eq!(evaluate_resource_policy(&policy, &STRANGER, &ctx), Access::NotAllowed);
         let nothing = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
         assert_eq!(decide(nothing, &ME), Access::NotAllowed);
     }

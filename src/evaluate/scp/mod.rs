@@ -20,7 +20,7 @@
 mod bedrock_policy;
 mod cache;
 mod controls;
-mod evidence;
+pub(crate) mod evidence;
 mod matrix;
 mod narrow;
 mod probes;
