@@ -319,6 +319,12 @@ pub struct ControlParameters {
     pub min_prompt_attack_strength: FilterStrength,
     /// IAM principal ARN patterns (`*` and `?` allowed) that BR.IAM.1 does not judge.
     pub exempt_principals: Vec<String>,
+    /// Oldest acceptable active long-term Bedrock API key, in days (BR.IAM.2).
+    pub max_api_key_age_days: i64,
+    /// Weakest acceptable strength of each harmful-content filter, on prompts and responses (BR.GRD.2).
+    pub min_content_filter_strength: FilterStrength,
+    /// Whether every guardrail must also check contextual grounding and relevance (BR.GRD.2).
+    pub require_contextual_grounding: bool,
 }
 
 impl Default for ControlParameters {
@@ -333,6 +339,9 @@ impl Default for ControlParameters {
             min_log_retention_days: 365,
             min_prompt_attack_strength: FilterStrength::High,
             exempt_principals: Vec::new(),
+            max_api_key_age_days: 90,
+            min_content_filter_strength: FilterStrength::Medium,
+            require_contextual_grounding: false,
         }
     }
 }
@@ -468,6 +477,9 @@ impl Settings {
         }
         if self.controls.max_delivery_age_hours <= 0 {
             return invalid("controls.max_delivery_age_hours", "must be positive");
+        }
+        if self.controls.max_api_key_age_days <= 0 {
+            return invalid("controls.max_api_key_age_days", "must be positive");
         }
         if self.controls.min_log_retention_days <= 0 {
             return invalid("controls.min_log_retention_days", "must be positive");

@@ -5,7 +5,7 @@ use aws_sdk_bedrock::types::GuardrailContentFilterType;
 
 use crate::aws::AccountClients;
 use crate::domain::{FilterStrength, GuardrailRef, Region};
-use crate::snapshot::{Collected, CustomModel, EnforcedGuardrail, Guardrail, InvocationLogging};
+use crate::snapshot::{Collected, ContentFilter, CustomModel, EnforcedGuardrail, Guardrail, InvocationLogging};
 
 /// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
 pub const ACTIONS: &[&str] = &[
@@ -56,14 +56,7 @@ pub async fn invocation_logging(clients: &AccountClients, region: &Region) -> Co
 /// Every guardrail of the region (its working draft), with its PII and prompt-attack settings.
 pub async fn guardrails(clients: &AccountClients, region: &Region) -> Collected<Vec<Guardrail>> {
     let client = clients.bedrock(Some(region));
-    let summaries: Vec<_> = client
-        .list_guardrails()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| super::gap("bedrock", "ListGuardrails", Some(region), &e))?;
+    let summaries = guardrail_summaries(&client, region, None).await?;
     let mut guardrails = Vec::with_capacity(summaries.len());
     for s in summaries {
         let g = client
@@ -81,6 +74,28 @@ pub async fn guardrails(clients: &AccountClients, region: &Region) -> Collected<
                 .find(|f| f.r#type() == &GuardrailContentFilterType::PromptAttack)
                 .and_then(|f| FilterStrength::from_api(f.input_strength().as_str()))
         });
+        let content_filters = g
+            .content_policy()
+            .map(|c| {
+                c.filters()
+                    .iter()
+                    .map(|f| ContentFilter {
+                        category: f.r#type().as_str().to_owned(),
+                        input: FilterStrength::from_api(f.input_strength().as_str()),
+                        output: FilterStrength::from_api(f.output_strength().as_str()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let contextual_grounding = g
+            .contextual_grounding_policy()
+            .map(|p| p.filters().iter().map(|f| f.r#type().as_str().to_owned()).collect())
+            .unwrap_or_default();
+        // The draft's summary lists no published version: asking for the guardrail's
+        // versions does (the working draft among them).
+        let versions = guardrail_summaries(&client, region, Some(s.id())).await?;
+        let numbered_versions =
+            versions.iter().map(|v| v.version().to_owned()).filter(|v| v != "DRAFT" && !v.is_empty()).collect();
         guardrails.push(Guardrail {
             id: s.id().to_owned(),
             arn: s.arn().to_owned(),
@@ -89,9 +104,31 @@ pub async fn guardrails(clients: &AccountClients, region: &Region) -> Collected<
             pii_entities,
             regexes,
             prompt_attack_strength,
+            content_filters,
+            contextual_grounding,
+            kms_key_arn: g.kms_key_arn().filter(|k| !k.is_empty()).map(str::to_owned),
+            numbered_versions,
         });
     }
     Ok(guardrails)
+}
+
+/// ListGuardrails: the working draft of every guardrail, or with `identifier` that
+/// guardrail's versions.
+async fn guardrail_summaries(
+    client: &aws_sdk_bedrock::Client,
+    region: &Region,
+    identifier: Option<&str>,
+) -> Collected<Vec<aws_sdk_bedrock::types::GuardrailSummary>> {
+    client
+        .list_guardrails()
+        .set_guardrail_identifier(identifier.map(str::to_owned))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| super::gap("bedrock", "ListGuardrails", Some(region), &e))
 }
 
 /// The guardrails the account enforces on all its own model calls in the region

@@ -5,10 +5,13 @@ use aws_sdk_iam::types::{AttachedPolicy as SdkAttached, EntityType, PolicyDetail
 use percent_encoding::percent_decode_str;
 
 use crate::aws::AccountClients;
-use crate::snapshot::{AttachedPolicy, Collected, IamPrincipal, IamSnapshot, PolicyDocument};
+use crate::snapshot::{AttachedPolicy, BedrockApiKey, Collected, IamPrincipal, IamSnapshot, PolicyDocument};
 
 /// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
-pub const ACTIONS: &[&str] = &["iam:GetAccountAuthorizationDetails"];
+pub const ACTIONS: &[&str] = &["iam:GetAccountAuthorizationDetails", "iam:ListServiceSpecificCredentials"];
+
+/// The service name IAM files long-term Amazon Bedrock API keys under.
+const BEDROCK_SERVICE: &str = "bedrock.amazonaws.com";
 
 /// Policy documents arrive URL-encoded (RFC 3986); decode them to JSON text.
 fn decode(doc: &str) -> String {
@@ -93,4 +96,41 @@ pub async fn collect(clients: &AccountClients) -> Collected<IamSnapshot> {
     }
     snap.principals.sort_by(|a, b| a.arn.cmp(&b.arn));
     Ok(snap)
+}
+
+/// Every long-term Amazon Bedrock API key of the account's IAM users (one listing for all
+/// users, `AllUsers`, followed through its markers).
+pub async fn bedrock_api_keys(clients: &AccountClients) -> Collected<Vec<BedrockApiKey>> {
+    let iam = clients.iam(None);
+    let mut keys = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = iam
+            .list_service_specific_credentials()
+            .service_name(BEDROCK_SERVICE)
+            .all_users(true)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| super::gap("iam", "ListServiceSpecificCredentials", None, &e))?;
+        for c in page.service_specific_credentials() {
+            keys.push(BedrockApiKey {
+                id: c.service_specific_credential_id().to_owned(),
+                user: c.user_name().to_owned(),
+                status: c.status().as_str().to_owned(),
+                created: to_utc(c.create_date()),
+                expires: c.expiration_date().map(to_utc),
+            });
+        }
+        match page.marker() {
+            Some(next) if page.is_truncated() && !next.is_empty() => marker = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    keys.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(keys)
+}
+
+fn to_utc(t: &aws_smithy_types::DateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
 }

@@ -80,7 +80,7 @@ pub async fn account(
     };
     let swept: Vec<Region> = regions.clone().unwrap_or_default();
 
-    let iam = iam::collect(clients).await;
+    let (iam, bedrock_api_keys) = tokio::join!(iam::collect(clients), iam::bedrock_api_keys(clients));
     // Without the region list, the home region still shows every multi-region trail;
     // controls that read the trail list report the missing regions (`evaluate::inputs`).
     let trail_regions = if swept.is_empty() { std::slice::from_ref(home_region) } else { &swept };
@@ -121,6 +121,7 @@ pub async fn account(
         buckets,
         evidence_buckets,
         key_policies,
+        bedrock_api_keys,
     }
 }
 

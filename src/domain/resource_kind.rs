@@ -32,6 +32,8 @@ pub enum ResourceKind {
     CustomModel,
     /// A Bedrock guardrail (version).
     Guardrail,
+    /// A long-term Amazon Bedrock API key (an IAM service-specific credential).
+    BedrockApiKey,
 }
 
 impl ResourceKind {
@@ -47,7 +49,10 @@ impl ResourceKind {
             ResourceKind::IamRole => "AwsIamRole",
             ResourceKind::IamUser => "AwsIamUser",
             ResourceKind::IamGroup => "AwsIamGroup",
-            ResourceKind::Organization | ResourceKind::CustomModel | ResourceKind::Guardrail => "Other",
+            ResourceKind::Organization
+            | ResourceKind::CustomModel
+            | ResourceKind::Guardrail
+            | ResourceKind::BedrockApiKey => "Other",
         }
     }
 }

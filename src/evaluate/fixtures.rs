@@ -53,6 +53,7 @@ pub fn account_snapshot() -> AccountSnapshot {
         buckets: BTreeMap::new(),
         evidence_buckets: BTreeMap::new(),
         key_policies: BTreeMap::new(),
+        bedrock_api_keys: Ok(vec![]),
     }
 }
 

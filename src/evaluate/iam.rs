@@ -1,9 +1,11 @@
-//! The `iam` family: BR.IAM.1, no IAM principal may hold `bedrock:*` (or `*`) on all
-//! resources without conditions, and none may have AmazonBedrockFullAccess attached.
-//! Service-linked roles and `controls.exempt_principals` are not judged.
-//!
-//! Failures are reported per principal; when none fails, one account-wide `pass`. A
-//! principal that is fixed disappears from the failures and its finding is resolved.
+//! The `iam` family.
+//! - BR.IAM.1: no IAM principal may hold `bedrock:*` (or `*`) on all resources without
+//!   conditions, and none may have AmazonBedrockFullAccess attached. Service-linked roles and
+//!   `controls.exempt_principals` are not judged. Failures are reported per principal; when
+//!   none fails, one account-wide `pass`. A principal that is fixed disappears from the
+//!   failures and its finding is resolved.
+//! - BR.IAM.2: every active long-term Bedrock API key is reported with its user and age; one
+//!   that never expires, or is older than `controls.max_api_key_age_days`, fails.
 
 use serde_json::Value;
 
@@ -149,20 +151,133 @@ pub fn no_broad_bedrock_grants(input: &AccountInput<'_>, snap: &AccountSnapshot)
     out
 }
 
+/// BR.IAM.2.
+pub fn api_keys_bounded(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
+    let keys = match &snap.bedrock_api_keys {
+        Ok(k) => k,
+        Err(gap) => {
+            return vec![input.account_verdict(
+                ids::IAM_2,
+                Status::Error,
+                format!("Could not list the long-term Bedrock API keys: {}.", gap.summary()),
+            )];
+        }
+    };
+    let max_days = input.params.max_api_key_age_days;
+    // SCPs never govern the management account: there, nothing but the key's own life bounds it.
+    let where_note = if input.is_management() {
+        " It is in the management account, which no SCP governs (BR.ORG.6 cannot stop its use)."
+    } else {
+        ""
+    };
+    let mut out = Vec::new();
+    let mut dormant = 0;
+    for k in keys {
+        let expired = k.expires.is_some_and(|t| t <= input.now);
+        if k.status != "Active" || expired {
+            dormant += 1;
+            continue;
+        }
+        let age = (input.now - k.created).num_days();
+        let (status, life) = match k.expires {
+            None => (Status::Fail, "never expires".to_owned()),
+            Some(_) if age > max_days => (Status::Fail, format!("is older than the {max_days} days allowed")),
+            Some(t) => (Status::Pass, format!("expires on {}", t.format("%Y-%m-%d"))),
+        };
+        out.push(input.verdict(
+            ids::IAM_2,
+            None,
+            (&k.id, ResourceKind::BedrockApiKey),
+            status,
+            format!(
+                "Long-term Bedrock API key {} of IAM user {} is active, {age} days old (created {}), and {life}.{where_note}",
+                k.id,
+                k.user,
+                k.created.format("%Y-%m-%d")
+            ),
+        ));
+    }
+    if out.is_empty() {
+        let others = if dormant > 0 { format!(" ({dormant} inactive or expired)") } else { String::new() };
+        out.push(input.account_verdict(
+            ids::IAM_2,
+            Status::Pass,
+            format!("No IAM user of the account has an active long-term Bedrock API key{others}."),
+        ));
+    }
+    out
+}
+
 /// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
 pub(super) const CONTROLS: &[Control] = {
-    use Input::Iam;
+    use Input::{BedrockApiKeys, Iam};
     use Judge::Account;
     use Proof::Exhaustive;
     use Regions::Swept;
-    &[Control { id: ids::IAM_1, reads: reads(&[Iam], Exhaustive, Swept), judge: Account(no_broad_bedrock_grants) }]
+    &[
+        Control { id: ids::IAM_1, reads: reads(&[Iam], Exhaustive, Swept), judge: Account(no_broad_bedrock_grants) },
+        Control {
+            id: ids::IAM_2,
+            reads: reads(&[BedrockApiKeys], Exhaustive, Swept),
+            judge: Account(api_keys_bounded),
+        },
+    ]
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::evaluate::fixtures::*;
-    use crate::snapshot::{AttachedPolicy, IamSnapshot, PolicyDocument};
+    use crate::snapshot::{AttachedPolicy, BedrockApiKey, IamSnapshot, PolicyDocument};
+
+    fn key(id: &str, status: &str, age_days: i64, expires_in_days: Option<i64>) -> BedrockApiKey {
+        BedrockApiKey {
+            id: id.into(),
+            user: "alice".into(),
+            status: status.into(),
+            created: now() - chrono::Duration::days(age_days),
+            expires: expires_in_days.map(|d| now() + chrono::Duration::days(d)),
+        }
+    }
+
+    #[test]
+    fn api_keys_that_never_expire_or_are_too_old_fail_and_every_active_one_is_reported() {
+        let mut snap = account_snapshot();
+        snap.bedrock_api_keys = Ok(vec![
+            key("ACCAFOREVER", "Active", 3, None),
+            key("ACCAOLD", "Active", 120, Some(30)),
+            key("ACCAFRESH", "Active", 10, Some(20)),
+            key("ACCAOFF", "Inactive", 400, None),
+            key("ACCAPAST", "Active", 40, Some(-1)),
+        ]);
+        let out = with_input(&snap, |i| api_keys_bounded(i, &snap));
+        let by_id = |id: &str| out.iter().find(|e| e.resource_id == id).map(|e| (e.status, e.detail.clone()));
+        let (s, d) = by_id("ACCAFOREVER").unwrap();
+        assert_eq!(s, Status::Fail);
+        assert!(d.contains("alice") && d.contains("never expires") && d.contains("3 days old"), "{d}");
+        assert_eq!(by_id("ACCAOLD").unwrap().0, Status::Fail);
+        assert_eq!(by_id("ACCAFRESH").unwrap().0, Status::Pass);
+        assert!(by_id("ACCAOFF").is_none() && by_id("ACCAPAST").is_none(), "{out:?}");
+        assert!(out.iter().all(|e| e.resource_kind == ResourceKind::BedrockApiKey));
+
+        snap.bedrock_api_keys = Ok(vec![key("ACCAOFF", "Inactive", 400, None)]);
+        let out = with_input(&snap, |i| api_keys_bounded(i, &snap));
+        assert_eq!(statuses(&out), vec![Status::Pass]);
+        assert!(out[0].detail.contains("1 inactive or expired"), "{}", out[0].detail);
+
+        snap.bedrock_api_keys = Err(gap("iam", "ListServiceSpecificCredentials"));
+        let out = with_input(&snap, |i| api_keys_bounded(i, &snap));
+        assert_eq!(statuses(&out), vec![Status::Error]);
+    }
+
+    #[test]
+    fn a_key_in_the_management_account_says_no_scp_governs_it() {
+        let mut snap = account_snapshot();
+        snap.account_id = crate::domain::AccountId::parse(MANAGEMENT).unwrap();
+        snap.bedrock_api_keys = Ok(vec![key("ACCAROOT", "Active", 1, Some(5))]);
+        let out = with_org(&org_snapshot(), MANAGEMENT, &snap, Default::default(), |i| api_keys_bounded(i, &snap));
+        assert!(out[0].detail.contains("no SCP governs"), "{}", out[0].detail);
+    }
 
     #[test]
     fn broad_grants_are_recognised() {

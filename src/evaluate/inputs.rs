@@ -58,6 +58,8 @@ pub enum Input {
     EvidenceBuckets,
     /// Key policies of the account's own keys that encrypt its evidence.
     KeyPolicies,
+    /// Long-term Bedrock API keys of the account's IAM users.
+    BedrockApiKeys,
     /// The management account's trails (organization trails among them).
     ManagementTrails,
     /// KMS keys named by the management account's trails.
@@ -67,7 +69,10 @@ pub enum Input {
 impl Input {
     /// Collections that only exist because the region list was known.
     fn needs_region_list(self) -> bool {
-        !matches!(self, Input::Iam | Input::ManagementTrails | Input::ManagementKmsKeys | Input::Regions)
+        !matches!(
+            self,
+            Input::Iam | Input::BedrockApiKeys | Input::ManagementTrails | Input::ManagementKmsKeys | Input::Regions
+        )
     }
 }
 
@@ -226,10 +231,12 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
         buckets,
         evidence_buckets,
         key_policies,
+        bedrock_api_keys,
     } = snap;
     let mut out = Vec::new();
     push(&mut out, Input::Regions, None, Scope::Account, regions);
     push(&mut out, Input::Iam, None, Scope::Account, iam);
+    push(&mut out, Input::BedrockApiKeys, None, Scope::Account, bedrock_api_keys);
     push(&mut out, Input::Trails, None, Scope::Account, trails);
     if let Ok(trails) = trails {
         for t in trails {
@@ -574,6 +581,10 @@ mod tests {
             }
             Input::KeyPolicies => {
                 snap.key_policies.insert(KEY.into(), fail("GetKeyPolicy"));
+                Scope::Account
+            }
+            Input::BedrockApiKeys => {
+                snap.bedrock_api_keys = fail("ListServiceSpecificCredentials");
                 Scope::Account
             }
             Input::ManagementTrails | Input::ManagementKmsKeys => return None,

@@ -34,6 +34,43 @@ pub struct AccountSnapshot {
     /// invocation-log keys), by key ARN.
     #[serde(default)]
     pub key_policies: BTreeMap<String, Collected<String>>,
+    /// Long-term Amazon Bedrock API keys of its IAM users. Snapshots taken before they were
+    /// collected say so as a gap.
+    #[serde(default = "bedrock_api_keys_not_recorded")]
+    pub bedrock_api_keys: Collected<Vec<BedrockApiKey>>,
+}
+
+/// A long-term Amazon Bedrock API key: an IAM service-specific credential for
+/// `bedrock.amazonaws.com`, a static bearer token of one IAM user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BedrockApiKey {
+    /// The credential id.
+    pub id: String,
+    /// The IAM user it belongs to.
+    pub user: String,
+    /// `Active`, `Inactive` or `Expired`.
+    pub status: String,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+    /// When it expires; `None`: never.
+    pub expires: Option<DateTime<Utc>>,
+}
+
+#[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
+fn bedrock_api_keys_not_recorded() -> Collected<Vec<BedrockApiKey>> {
+    Err(not_recorded("iam", "ListServiceSpecificCredentials", "long-term Bedrock API keys"))
+}
+
+/// The gap a snapshot taken before a collection existed carries in its place.
+fn not_recorded(service: &str, operation: &str, what: &str) -> super::Gap {
+    super::Gap {
+        service: service.into(),
+        operation: operation.into(),
+        region: None,
+        kind: crate::aws::errors::FailureKind::Service,
+        code: "NotRecorded".into(),
+        message: format!("this snapshot was taken before {what} were collected"),
+    }
 }
 
 /// Data of one region.
@@ -80,9 +117,19 @@ pub struct VpcEndpoint {
 }
 
 impl VpcEndpoint {
-    /// True for endpoints of any Bedrock service (bedrock, bedrock-runtime, bedrock-agent, ...).
+    /// The service part of the endpoint's service name: what follows `amazonaws.<region>.`
+    /// (`bedrock-runtime`, `bedrock-agentcore.gateway`), in every partition's naming
+    /// (`com.amazonaws.…`, `cn.com.amazonaws.…`).
+    pub fn service(&self) -> Option<&str> {
+        let (_, after) = self.service_name.split_once("amazonaws.")?;
+        let (_region, service) = after.split_once('.')?;
+        Some(service)
+    }
+
+    /// True for endpoints of any Bedrock service (bedrock, bedrock-runtime, bedrock-agent,
+    /// bedrock-agent-runtime, bedrock-mantle, bedrock-agentcore and its gateway endpoint, ...).
     pub fn is_bedrock(&self) -> bool {
-        self.service_name.rsplit('.').next().is_some_and(|s| s.starts_with("bedrock"))
+        self.service().is_some_and(|s| s.starts_with("bedrock"))
     }
 
     /// False for endpoints on their way out (AWS keeps listing deleted endpoints for a while).
@@ -350,6 +397,29 @@ pub struct Guardrail {
     pub regexes: usize,
     /// Input strength of the PROMPT_ATTACK content filter, if configured.
     pub prompt_attack_strength: Option<FilterStrength>,
+    /// Every content filter (HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT, PROMPT_ATTACK).
+    #[serde(default)]
+    pub content_filters: Vec<ContentFilter>,
+    /// The contextual-grounding filter types configured (GROUNDING, RELEVANCE).
+    #[serde(default)]
+    pub contextual_grounding: Vec<String>,
+    /// The customer-managed key encrypting it; `None`: an AWS-owned key.
+    #[serde(default)]
+    pub kms_key_arn: Option<String>,
+    /// Its numbered (published) versions; empty when only the working draft exists.
+    #[serde(default)]
+    pub numbered_versions: Vec<String>,
+}
+
+/// One content filter of a guardrail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentFilter {
+    /// `HATE`, `INSULTS`, `SEXUAL`, `VIOLENCE`, `MISCONDUCT` or `PROMPT_ATTACK`.
+    pub category: String,
+    /// Strength on prompts.
+    pub input: Option<FilterStrength>,
+    /// Strength on responses.
+    pub output: Option<FilterStrength>,
 }
 
 /// A guardrail the account enforces on its own model calls in one region.
@@ -369,14 +439,7 @@ pub struct AccountEnforcedGuardrail {
 
 #[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
 fn enforced_guardrails_not_recorded() -> Collected<Vec<AccountEnforcedGuardrail>> {
-    Err(super::Gap {
-        service: "bedrock".into(),
-        operation: "ListEnforcedGuardrailsConfiguration".into(),
-        region: None,
-        kind: crate::aws::errors::FailureKind::Service,
-        code: "NotRecorded".into(),
-        message: "this snapshot was taken before account-level enforced guardrails were collected".into(),
-    })
+    Err(not_recorded("bedrock", "ListEnforcedGuardrailsConfiguration", "account-level enforced guardrails"))
 }
 
 /// A custom model.
@@ -537,4 +600,38 @@ pub fn key_references(
         }
     }
     refs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VpcEndpoint;
+
+    fn endpoint(service_name: &str) -> VpcEndpoint {
+        VpcEndpoint {
+            id: "vpce-1".into(),
+            vpc_id: "vpc-1".into(),
+            service_name: service_name.into(),
+            endpoint_type: "Interface".into(),
+            state: "available".into(),
+            private_dns_enabled: true,
+            policy_document: None,
+        }
+    }
+
+    #[test]
+    fn every_bedrock_service_is_recognised_by_its_service_part() {
+        for (name, service) in [
+            ("com.amazonaws.us-east-1.bedrock-runtime", "bedrock-runtime"),
+            ("com.amazonaws.us-east-1.bedrock-agentcore.gateway", "bedrock-agentcore.gateway"),
+            ("com.amazonaws.eu-west-1.bedrock-mantle", "bedrock-mantle"),
+            ("cn.com.amazonaws.cn-north-1.bedrock", "bedrock"),
+        ] {
+            let e = endpoint(name);
+            assert_eq!(e.service(), Some(service), "{name}");
+            assert!(e.is_bedrock(), "{name}");
+        }
+        for other in ["com.amazonaws.us-east-1.s3", "com.amazonaws.vpce.us-east-1.vpce-svc-0bedrock", "bedrock"] {
+            assert!(!endpoint(other).is_bedrock(), "{other}");
+        }
+    }
 }

@@ -168,6 +168,12 @@ const CASES: &[Case] = &[
         controls: &["BR.INV.2", "BR.ENC.2"],
     },
     Case {
+        input: "long-term Bedrock API keys (ListServiceSpecificCredentials)",
+        wire: Wire::Query,
+        matches: |r| action_is(r, "ListServiceSpecificCredentials"),
+        controls: &["BR.IAM.2"],
+    },
+    Case {
         input: "the account's bucket list (ListBuckets)",
         wire: Wire::S3,
         matches: |r| r.method == "GET" && (r.path == "/" || r.path.starts_with("/?")),
@@ -223,6 +229,11 @@ fn describe_regions() -> Reply {
 /// Bedrock answers moto lacks, shaped as the Bedrock API reference documents them: no
 /// guardrails anywhere (none enforced at account level either), and one custom model in us-east-1 with an AWS-owned key.
 fn bedrock_reply(req: &Req) -> Option<Reply> {
+    // IAM, not Bedrock, but moto lacks it too: every account's users have one long-term
+    // Bedrock API key that never expires.
+    if action_is(req, "ListServiceSpecificCredentials") {
+        return Some(Reply::bedrock_api_keys(&[("ACCASUBJECTKEY0000001", "data-scientist", TS, None)]));
+    }
     if req.method != "GET" {
         return None;
     }

@@ -64,6 +64,33 @@ impl Reply {
         }
     }
 
+    /// IAM's ListServiceSpecificCredentials answer (moto does not implement it), shaped as
+    /// the IAM API reference documents it: one member per (credential id, user, created,
+    /// expires) of bedrock.amazonaws.com, all active, in one untruncated page.
+    pub fn bedrock_api_keys(keys: &[(&str, &str, &str, Option<&str>)]) -> Self {
+        let members: String = keys
+            .iter()
+            .map(|(id, user, created, expires)| {
+                let expiry = expires.map(|e| format!("<ExpirationDate>{e}</ExpirationDate>")).unwrap_or_default();
+                format!(
+                    "<member><UserName>{user}</UserName><Status>Active</Status><ServiceUserName>{user}-at-proxy</ServiceUserName>\
+                     <CreateDate>{created}</CreateDate>{expiry}<ServiceSpecificCredentialId>{id}</ServiceSpecificCredentialId>\
+                     <ServiceName>bedrock.amazonaws.com</ServiceName></member>"
+                )
+            })
+            .collect();
+        Self {
+            status: 200,
+            content_type: "text/xml",
+            body: format!(
+                "<ListServiceSpecificCredentialsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+                 <ListServiceSpecificCredentialsResult><ServiceSpecificCredentials>{members}</ServiceSpecificCredentials>\
+                 <IsTruncated>false</IsTruncated></ListServiceSpecificCredentialsResult>\
+                 <ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></ListServiceSpecificCredentialsResponse>"
+            ),
+        }
+    }
+
     /// EC2's error shape.
     pub fn ec2_error(code: &str, message: &str) -> Self {
         Self {

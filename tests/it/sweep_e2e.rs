@@ -94,6 +94,22 @@ const TS: &str = "2026-11-01T00:00:00Z";
 /// Bedrock guardrail and custom-model answers, shaped as the Bedrock API reference
 /// documents them (moto does not implement these APIs).
 fn serve_bedrock_gaps(proxy: &Proxy, good: String, bad: String, good_key: String) {
+    // Long-term Bedrock API keys: good's expires next month, bad's never; no other account has one.
+    let (g, b) = (good.clone(), bad.clone());
+    proxy.rule(move |req| {
+        (req.action().as_deref() == Some("ListServiceSpecificCredentials")).then(|| {
+            let account = req.account.clone().unwrap_or_default();
+            let created = (chrono::Utc::now() - chrono::Duration::days(5)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let expires = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            if account == g {
+                Reply::bedrock_api_keys(&[("ACCAGOODKEY0000000001", "ci-bot", &created, Some(&expires))])
+            } else if account == b {
+                Reply::bedrock_api_keys(&[("ACCABADKEY00000000001", "data-scientist", &created, None)])
+            } else {
+                Reply::bedrock_api_keys(&[])
+            }
+        })
+    });
     proxy.rule(move |req| {
         if req.method != "GET" {
             return None;
@@ -111,21 +127,44 @@ fn serve_bedrock_gaps(proxy: &Proxy, good: String, bad: String, good_key: String
             };
             return Some(Reply::json(json!({ "guardrailsConfig": configs })));
         }
+        // good's guardrail gr1 filters everything, has its own key and a published version;
+        // bad's gr9 filters hate speech weakly, on an AWS-owned key, as a draft only.
         if req.path.starts_with("/guardrails/") {
+            if account == bad {
+                return Some(Reply::json(json!({
+                    "name": "weak", "guardrailId": "gr9", "guardrailArn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr9"),
+                    "version": "DRAFT", "status": "READY", "createdAt": TS, "updatedAt": TS,
+                    "blockedInputMessaging": "blocked", "blockedOutputsMessaging": "blocked",
+                    "contentPolicy": {"filters": [{"type": "HATE", "inputStrength": "LOW", "outputStrength": "NONE"}]}
+                })));
+            }
+            let harmful: Vec<_> = ["HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT"]
+                .iter()
+                .map(|t| json!({"type": t, "inputStrength": "HIGH", "outputStrength": "HIGH"}))
+                .chain([json!({"type": "PROMPT_ATTACK", "inputStrength": "HIGH", "outputStrength": "NONE"})])
+                .collect();
             return Some(Reply::json(json!({
                 "name": "pii-and-prompt-attacks", "guardrailId": "gr1", "guardrailArn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr1"),
                 "version": "DRAFT", "status": "READY", "createdAt": TS, "updatedAt": TS,
                 "blockedInputMessaging": "blocked", "blockedOutputsMessaging": "blocked",
-                "contentPolicy": {"filters": [{"type": "PROMPT_ATTACK", "inputStrength": "HIGH", "outputStrength": "NONE"}]},
-                "sensitiveInformationPolicy": {"piiEntities": [{"type": "EMAIL", "action": "ANONYMIZE"}], "regexes": []}
+                "contentPolicy": {"filters": harmful},
+                "sensitiveInformationPolicy": {"piiEntities": [{"type": "EMAIL", "action": "ANONYMIZE"}], "regexes": []},
+                "kmsKeyArn": good_key
             })));
         }
         if req.path.starts_with("/guardrails") {
-            let list = if account == good && req.region == "us-east-1" {
-                json!([{"id": "gr1", "arn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr1"), "status": "READY",
-                        "name": "pii-and-prompt-attacks", "version": "DRAFT", "createdAt": TS, "updatedAt": TS}])
-            } else {
-                json!([])
+            let summary = |id: &str, name: &str, version: &str| {
+                json!({"id": id, "arn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/{id}"), "status": "READY",
+                       "name": name, "version": version, "createdAt": TS, "updatedAt": TS})
+            };
+            // With guardrailIdentifier, ListGuardrails lists that guardrail's versions.
+            let list = match (account.as_str(), req.region.as_str()) {
+                (a, "us-east-1") if a == good && req.path.contains("guardrailIdentifier=gr1") => {
+                    json!([summary("gr1", "pii-and-prompt-attacks", "DRAFT"), summary("gr1", "pii-and-prompt-attacks", "1")])
+                }
+                (a, "us-east-1") if a == good => json!([summary("gr1", "pii-and-prompt-attacks", "DRAFT")]),
+                (a, "us-east-1") if a == bad => json!([summary("gr9", "weak", "DRAFT")]),
+                _ => json!([]),
             };
             return Some(Reply::json(json!({ "guardrails": list })));
         }
@@ -302,6 +341,18 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(s("BR.GRD.1", &bad, us, None), Status::Fail);
     assert_eq!(s("BR.CFG.1", &bad, us, None), Status::Fail);
     assert_eq!(s("BR.COV.1", &bad, None, None), Status::Pass);
+    assert_eq!(s("BR.IAM.2", &good, None, Some("ACCAGOODKEY0000000001")), Status::Pass);
+    let gr1 = format!("arn:aws:bedrock:us-east-1:{good}:guardrail/gr1");
+    assert_eq!(s("BR.GRD.2", &good, us, Some(&gr1)), Status::Pass);
+    let gr9 = finding(&r1, "BR.GRD.2", &bad, us, Some(&format!("arn:aws:bedrock:us-east-1:{bad}:guardrail/gr9")));
+    assert_eq!(gr9.status, Status::Fail);
+    for want in ["no MISCONDUCT filter", "AWS-owned key", "no published version"] {
+        assert!(gr9.detail.contains(want), "{want}: {}", gr9.detail);
+    }
+    let key = finding(&r1, "BR.IAM.2", &bad, None, Some("ACCABADKEY00000000001"));
+    assert_eq!(key.status, Status::Fail);
+    assert!(key.detail.contains("data-scientist") && key.detail.contains("never expires"), "{}", key.detail);
+    assert_eq!(s("BR.IAM.2", &mgmt, None, None), Status::Pass, "no key in the management account");
     let evd = finding(&r1, "BR.EVD.1", &bad, None, Some("arn:aws:s3:::bad-trail"));
     assert_eq!(evd.status, Status::Fail);
     assert!(
