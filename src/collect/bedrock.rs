@@ -11,11 +11,13 @@ use crate::snapshot::{Collected, ContentFilter, CustomModel, EnforcedGuardrail, 
 pub const ACTIONS: &[&str] = &[
     "bedrock:GetCustomModel",
     "bedrock:GetGuardrail",
+    "bedrock:GetImportedModel",
     "bedrock:GetModelInvocationLoggingConfiguration",
     "bedrock:GetResourcePolicy",
     "bedrock:ListCustomModels",
     "bedrock:ListEnforcedGuardrailsConfiguration",
     "bedrock:ListGuardrails",
+    "bedrock:ListImportedModels",
 ];
 
 /// What [`enforced_guardrail`] calls: the sweeper's own role needs these when it runs in the
@@ -181,6 +183,29 @@ pub async fn custom_models(clients: &AccountClients, region: &Region) -> Collect
             arn: s.model_arn().to_owned(),
             name: s.model_name().to_owned(),
             kms_key_arn: m.model_kms_key_arn.filter(|k| !k.is_empty()),
+            imported: false,
+        });
+    }
+    let imported: Vec<_> = client
+        .list_imported_models()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| super::gap("bedrock", "ListImportedModels", Some(region), &e))?;
+    for s in imported {
+        let m = client
+            .get_imported_model()
+            .model_identifier(s.model_arn())
+            .send()
+            .await
+            .map_err(|e| super::gap("bedrock", "GetImportedModel", Some(region), &e))?;
+        models.push(CustomModel {
+            arn: s.model_arn().to_owned(),
+            name: s.model_name().to_owned(),
+            kms_key_arn: m.model_kms_key_arn.filter(|k| !k.is_empty()),
+            imported: true,
         });
     }
     Ok(models)

@@ -1,4 +1,4 @@
-//! The `encryption` family: BR.ENC.1 (custom models encrypted with a CMK) and BR.ENC.2
+//! The `encryption` family: BR.ENC.1 (custom and imported models encrypted with a CMK) and BR.ENC.2
 //! (rotation of the CMKs that protect Bedrock data: custom models and invocation-log
 //! destinations).
 
@@ -22,22 +22,23 @@ pub fn custom_model_keys(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
                     Some(&rs.region),
                     input.this_account(),
                     Status::Error,
-                    format!("Could not list custom models: {}.", gap.summary()),
+                    format!("Could not list custom and imported models: {}.", gap.summary()),
                 ));
                 continue;
             }
         };
         for m in models {
             let (status, detail) = match &m.kms_key_arn {
-                None => (Status::Fail, format!("Custom model {} is encrypted with an AWS-owned key.", m.name)),
+                None => (Status::Fail, format!("{} {} is encrypted with an AWS-owned key.", m.kind_words(), m.name)),
                 Some(k) => match snap.kms_keys.get(k) {
                     Some(Ok(key)) if key.is_customer_managed() => (
                         Status::Pass,
-                        format!("Custom model {} is encrypted with customer-managed key {}.", m.name, key.arn),
+                        format!("{} {} is encrypted with customer-managed key {}.", m.kind_words(), m.name, key.arn),
                     ),
-                    Some(Ok(key)) => {
-                        (Status::Fail, format!("Custom model {} uses {}, not a customer-managed key.", m.name, key.arn))
-                    }
+                    Some(Ok(key)) => (
+                        Status::Fail,
+                        format!("{} {} uses {}, not a customer-managed key.", m.kind_words(), m.name, key.arn),
+                    ),
                     Some(Err(gap)) => {
                         (Status::Error, format!("Could not describe the key of {}: {}.", m.name, gap.summary()))
                     }
@@ -48,7 +49,11 @@ pub fn custom_model_keys(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
         }
     }
     if out.is_empty() {
-        out.push(input.account_verdict(ids::ENC_1, Status::NotApplicable, "The account has no custom models.".into()));
+        out.push(input.account_verdict(
+            ids::ENC_1,
+            Status::NotApplicable,
+            "The account has no custom or imported models.".into(),
+        ));
     }
     out
 }
@@ -143,16 +148,22 @@ mod tests {
         assert_eq!(statuses(&with_input(&snap, |i| custom_model_keys(i, &snap))), [Status::NotApplicable]);
         assert_eq!(statuses(&with_input(&snap, |i| key_rotation(i, &snap))), [Status::NotApplicable]);
         snap.per_region[0].custom_models = Ok(vec![
-            CustomModel { arn: "arn:m1".into(), name: "m1".into(), kms_key_arn: None },
-            CustomModel { arn: "arn:m2".into(), name: "m2".into(), kms_key_arn: Some(key.clone()) },
+            CustomModel { arn: "arn:m1".into(), name: "m1".into(), kms_key_arn: None, imported: false },
+            CustomModel { arn: "arn:m2".into(), name: "m2".into(), kms_key_arn: Some(key.clone()), imported: false },
+            CustomModel { arn: "arn:m3".into(), name: "m3".into(), kms_key_arn: None, imported: true },
         ]);
         snap.kms_keys.insert(key.clone(), Ok(cmk(&key, Some(false))));
-        assert_eq!(statuses(&with_input(&snap, |i| custom_model_keys(i, &snap))), [Status::Fail, Status::Pass]);
+        let out = with_input(&snap, |i| custom_model_keys(i, &snap));
+        assert_eq!(statuses(&out), [Status::Fail, Status::Pass, Status::Fail]);
+        assert!(out[2].detail.starts_with("Imported model m3"), "{}", out[2].detail);
         let out = with_input(&snap, |i| key_rotation(i, &snap));
         assert_eq!(statuses(&out), [Status::Fail]);
         assert_eq!(out[0].resource_id, key);
         snap.kms_keys.insert(key, Err(gap("kms", "DescribeKey")));
-        assert_eq!(statuses(&with_input(&snap, |i| custom_model_keys(i, &snap))), [Status::Fail, Status::Error]);
+        assert_eq!(
+            statuses(&with_input(&snap, |i| custom_model_keys(i, &snap))),
+            [Status::Fail, Status::Error, Status::Fail]
+        );
         assert_eq!(statuses(&with_input(&snap, |i| key_rotation(i, &snap))), [Status::Error]);
         snap.per_region[0].custom_models = Err(gap("bedrock", "ListCustomModels"));
         assert_eq!(statuses(&with_input(&snap, |i| custom_model_keys(i, &snap))), [Status::Error]);

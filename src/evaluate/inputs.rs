@@ -469,6 +469,7 @@ mod tests {
                 arn: format!("arn:aws:bedrock:{}:111122223333:custom-model/m", r.region),
                 name: "m".into(),
                 kms_key_arn: Some(KEY.into()),
+                imported: false,
             }]);
             r.invocation_logging = Ok(Some(InvocationLogging {
                 text_delivery: true,

@@ -451,6 +451,16 @@ pub struct CustomModel {
     pub name: String,
     /// The KMS key it is encrypted with; `None` means an AWS-owned key.
     pub kms_key_arn: Option<String>,
+    /// Imported (Custom Model Import) rather than customized in Bedrock.
+    #[serde(default)]
+    pub imported: bool,
+}
+
+impl CustomModel {
+    /// "Custom model" or "Imported model", for details.
+    pub fn kind_words(&self) -> &'static str {
+        if self.imported { "Imported model" } else { "Custom model" }
+    }
 }
 
 /// An AWS Config configuration recorder.

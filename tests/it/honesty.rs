@@ -150,6 +150,12 @@ const CASES: &[Case] = &[
         controls: &["BR.ENC.1"],
     },
     Case {
+        input: "imported models (ListImportedModels)",
+        wire: Wire::RestJson,
+        matches: |r| r.method == "GET" && r.path.starts_with("/imported-models"),
+        controls: &["BR.ENC.1"],
+    },
+    Case {
         input: "Config recorders (DescribeConfigurationRecorders)",
         wire: Wire::Json,
         matches: |r| action_is(r, "DescribeConfigurationRecorders"),
@@ -243,6 +249,9 @@ fn bedrock_reply(req: &Req) -> Option<Reply> {
     }
     if req.path.starts_with("/enforcedGuardrailsConfiguration") {
         return Some(Reply::json(json!({ "guardrailsConfig": [] })));
+    }
+    if req.path.starts_with("/imported-models") {
+        return Some(Reply::json(json!({ "modelSummaries": [] })));
     }
     if req.path.starts_with("/custom-models/") {
         return Some(Reply::json(json!({

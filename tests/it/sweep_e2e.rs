@@ -168,6 +168,24 @@ fn serve_bedrock_gaps(proxy: &Proxy, good: String, bad: String, good_key: String
             };
             return Some(Reply::json(json!({ "guardrails": list })));
         }
+        // Imported models: good's under its key, bad's on an AWS-owned one, in eu-west-1.
+        if req.path.starts_with("/imported-models/") {
+            let (name, key) = if account == good { ("imported-cmk", Some(good_key.clone())) } else { ("imported-default", None) };
+            return Some(Reply::json(json!({
+                "modelArn": format!("arn:aws:bedrock:eu-west-1:{account}:imported-model/{name}"), "modelName": name,
+                "creationTime": TS, "modelArchitecture": "llama3", "instructSupported": true, "modelKmsKeyArn": key
+            })));
+        }
+        if req.path.starts_with("/imported-models") {
+            let models = if (account == good || account == bad) && req.region == "eu-west-1" {
+                let name = if account == good { "imported-cmk" } else { "imported-default" };
+                json!([{"modelArn": format!("arn:aws:bedrock:eu-west-1:{account}:imported-model/{name}"), "modelName": name,
+                        "creationTime": TS, "instructSupported": true, "modelArchitecture": "llama3"}])
+            } else {
+                json!([])
+            };
+            return Some(Reply::json(json!({ "modelSummaries": models })));
+        }
         if req.path.starts_with("/custom-models/") {
             let key = if account == good { Some(good_key.clone()) } else { None };
             let name = req.path.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
@@ -300,7 +318,8 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(s("BR.INV.1", &good, us, None), Status::Pass);
     assert_eq!(s("BR.INV.2", &good, us, None), Status::Pass);
     assert_eq!(s("BR.INV.3", &good, us, None), Status::Pass);
-    assert_eq!(s("BR.ENC.1", &good, eu, None), Status::Pass);
+    let good_model = format!("arn:aws:bedrock:eu-west-1:{good}:custom-model/tuned-cmk");
+    assert_eq!(s("BR.ENC.1", &good, eu, Some(&good_model)), Status::Pass);
     assert_eq!(s("BR.ENC.2", &good, None, Some(&g_key)), Status::Pass);
     assert_eq!(s("BR.GRD.1", &good, us, None), Status::Pass);
     assert_eq!(s("BR.IAM.1", &good, None, None), Status::Pass);
@@ -337,11 +356,18 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(s("BR.INV.1", &bad, us, None), Status::Pass);
     assert_eq!(s("BR.INV.2", &bad, us, None), Status::Fail);
     assert_eq!(s("BR.INV.3", &bad, us, None), Status::Fail);
-    assert_eq!(s("BR.ENC.1", &bad, eu, None), Status::Fail);
+    let bad_model = format!("arn:aws:bedrock:eu-west-1:{bad}:custom-model/tuned-default");
+    assert_eq!(s("BR.ENC.1", &bad, eu, Some(&bad_model)), Status::Fail);
     assert_eq!(s("BR.GRD.1", &bad, us, None), Status::Fail);
     assert_eq!(s("BR.CFG.1", &bad, us, None), Status::Fail);
     assert_eq!(s("BR.COV.1", &bad, None, None), Status::Pass);
     assert_eq!(s("BR.IAM.2", &good, None, Some("ACCAGOODKEY0000000001")), Status::Pass);
+    let imported = |account: &str, name: &str| format!("arn:aws:bedrock:eu-west-1:{account}:imported-model/{name}");
+    let good_import = imported(&good, "imported-cmk");
+    assert_eq!(s("BR.ENC.1", &good, eu, Some(&good_import)), Status::Pass);
+    let bad_import = finding(&r1, "BR.ENC.1", &bad, eu, Some(&imported(&bad, "imported-default")));
+    assert_eq!(bad_import.status, Status::Fail);
+    assert!(bad_import.detail.starts_with("Imported model imported-default"), "{}", bad_import.detail);
     let gr1 = format!("arn:aws:bedrock:us-east-1:{good}:guardrail/gr1");
     assert_eq!(s("BR.GRD.2", &good, us, Some(&gr1)), Status::Pass);
     let gr9 = finding(&r1, "BR.GRD.2", &bad, us, Some(&format!("arn:aws:bedrock:us-east-1:{bad}:guardrail/gr9")));
