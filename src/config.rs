@@ -289,11 +289,19 @@ pub struct SweepSettings {
     /// that drives it) and each account task's (held by one worker). Holders renew three
     /// times per lease; a dead process's sweep is taken over once its lease lapsed.
     pub lease_seconds: i64,
+    /// How far back model customization and batch inference jobs are read, in days (BR.JOB.1).
+    pub job_window_days: i64,
 }
 
 impl Default for SweepSettings {
     fn default() -> Self {
-        Self { regions: Vec::new(), account_concurrency: 8, region_concurrency: 4, lease_seconds: 60 }
+        Self {
+            regions: Vec::new(),
+            account_concurrency: 8,
+            region_concurrency: 4,
+            lease_seconds: 60,
+            job_window_days: 30,
+        }
     }
 }
 
@@ -444,6 +452,9 @@ impl Settings {
         }
         if self.sweep.region_concurrency == 0 || self.sweep.region_concurrency > 64 {
             return invalid("sweep.region_concurrency", "must be between 1 and 64");
+        }
+        if !(1..=3_650).contains(&self.sweep.job_window_days) {
+            return invalid("sweep.job_window_days", "must be between 1 and 3650");
         }
         if !(3..=86_400).contains(&self.sweep.lease_seconds) {
             return invalid("sweep.lease_seconds", "must be between 3 and 86400");

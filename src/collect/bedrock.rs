@@ -5,19 +5,24 @@ use aws_sdk_bedrock::types::GuardrailContentFilterType;
 
 use crate::aws::AccountClients;
 use crate::domain::{FilterStrength, GuardrailRef, Region};
-use crate::snapshot::{Collected, ContentFilter, CustomModel, EnforcedGuardrail, Guardrail, InvocationLogging};
+use crate::snapshot::{
+    BedrockJob, Collected, ContentFilter, CustomModel, EnforcedGuardrail, Guardrail, InvocationLogging, JobKind,
+};
 
 /// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
 pub const ACTIONS: &[&str] = &[
     "bedrock:GetCustomModel",
     "bedrock:GetGuardrail",
     "bedrock:GetImportedModel",
+    "bedrock:GetModelCustomizationJob",
     "bedrock:GetModelInvocationLoggingConfiguration",
     "bedrock:GetResourcePolicy",
     "bedrock:ListCustomModels",
     "bedrock:ListEnforcedGuardrailsConfiguration",
     "bedrock:ListGuardrails",
     "bedrock:ListImportedModels",
+    "bedrock:ListModelCustomizationJobs",
+    "bedrock:ListModelInvocationJobs",
 ];
 
 /// What [`enforced_guardrail`] calls: the sweeper's own role needs these when it runs in the
@@ -209,6 +214,73 @@ pub async fn custom_models(clients: &AccountClients, region: &Region) -> Collect
         });
     }
     Ok(models)
+}
+
+/// Model customization and batch inference jobs created in the last `window_days` days.
+/// Batch-job summaries carry their output and VPC settings; a customization job is read
+/// whole for them (GetModelCustomizationJob).
+pub async fn jobs(clients: &AccountClients, region: &Region, window_days: i64) -> Collected<Vec<BedrockJob>> {
+    let client = clients.bedrock(Some(region));
+    let since = chrono::Utc::now() - chrono::Duration::days(window_days);
+    let since = aws_smithy_types::DateTime::from_secs(since.timestamp());
+    let customizations: Vec<_> = client
+        .list_model_customization_jobs()
+        .creation_time_after(since)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| super::gap("bedrock", "ListModelCustomizationJobs", Some(region), &e))?;
+    let mut out = Vec::new();
+    for s in customizations {
+        let j = client
+            .get_model_customization_job()
+            .job_identifier(s.job_arn())
+            .send()
+            .await
+            .map_err(|e| super::gap("bedrock", "GetModelCustomizationJob", Some(region), &e))?;
+        out.push(BedrockJob {
+            kind: JobKind::Customization,
+            arn: s.job_arn().to_owned(),
+            name: s.job_name().to_owned(),
+            status: s.status().as_str().to_owned(),
+            created: to_utc(s.creation_time()),
+            output_key: j.output_model_kms_key_arn().filter(|k| !k.is_empty()).map(str::to_owned),
+            vpc_subnets: j.vpc_config().map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
+        });
+    }
+    let batches: Vec<_> = client
+        .list_model_invocation_jobs()
+        .submit_time_after(since)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| super::gap("bedrock", "ListModelInvocationJobs", Some(region), &e))?;
+    for b in batches {
+        let output_key = b
+            .output_data_config()
+            .and_then(|o| o.as_s3_output_data_config().ok())
+            .and_then(|s3| s3.s3_encryption_key_id())
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned);
+        out.push(BedrockJob {
+            kind: JobKind::BatchInference,
+            arn: b.job_arn().to_owned(),
+            name: b.job_name().to_owned(),
+            status: b.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            created: to_utc(b.submit_time()),
+            output_key,
+            vpc_subnets: b.vpc_config().map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+fn to_utc(t: &aws_smithy_types::DateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
 }
 
 /// The guardrail version an Organizations Bedrock policy names, with what enforcement needs

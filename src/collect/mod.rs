@@ -89,7 +89,8 @@ pub async fn account(
     // The futures are made before they are streamed: a closure over `&Region` held across
     // the await would keep this future from being provably `Send` (rust-lang/rust#102211),
     // and the sweep spawns its workers.
-    let regional: Vec<_> = swept.iter().map(|region| collect_region(clients, region)).collect();
+    let regional: Vec<_> =
+        swept.iter().map(|region| collect_region(clients, region, settings.job_window_days)).collect();
     let mut per_region: Vec<RegionSnapshot> =
         futures::stream::iter(regional).buffer_unordered(settings.region_concurrency).collect().await;
     per_region.sort_by(|a, b| a.region.cmp(&b.region));
@@ -125,13 +126,14 @@ pub async fn account(
     }
 }
 
-async fn collect_region(clients: &AccountClients, region: &Region) -> RegionSnapshot {
-    let (vpc_endpoints, invocation_logging, guardrails, enforced_guardrails, custom_models, config_recorders) = tokio::join!(
+async fn collect_region(clients: &AccountClients, region: &Region, job_window_days: i64) -> RegionSnapshot {
+    let (vpc_endpoints, invocation_logging, guardrails, enforced_guardrails, custom_models, jobs, config_recorders) = tokio::join!(
         vpc_endpoints::collect(clients, region),
         bedrock::invocation_logging(clients, region),
         bedrock::guardrails(clients, region),
         bedrock::enforced_guardrails(clients, region),
         bedrock::custom_models(clients, region),
+        bedrock::jobs(clients, region, job_window_days),
         config_service::recorders(clients, region),
     );
     let invocation_log_group = match &invocation_logging {
@@ -149,6 +151,7 @@ async fn collect_region(clients: &AccountClients, region: &Region) -> RegionSnap
         guardrails,
         enforced_guardrails,
         custom_models,
+        jobs,
         config_recorders,
     }
 }

@@ -34,6 +34,8 @@ pub enum ResourceKind {
     Guardrail,
     /// A long-term Amazon Bedrock API key (an IAM service-specific credential).
     BedrockApiKey,
+    /// A Bedrock model customization or batch inference job.
+    BedrockJob,
 }
 
 impl ResourceKind {
@@ -52,7 +54,8 @@ impl ResourceKind {
             ResourceKind::Organization
             | ResourceKind::CustomModel
             | ResourceKind::Guardrail
-            | ResourceKind::BedrockApiKey => "Other",
+            | ResourceKind::BedrockApiKey
+            | ResourceKind::BedrockJob => "Other",
         }
     }
 }

@@ -37,6 +37,7 @@ pub fn empty_region(name: &str) -> RegionSnapshot {
         guardrails: Ok(vec![]),
         enforced_guardrails: Ok(vec![]),
         custom_models: Ok(vec![]),
+        jobs: Ok(vec![]),
         config_recorders: Ok(vec![]),
     }
 }

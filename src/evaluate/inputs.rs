@@ -47,6 +47,8 @@ pub enum Input {
     EnforcedGuardrails,
     /// Custom models, per region.
     CustomModels,
+    /// Model customization and batch inference jobs, per region.
+    Jobs,
     /// AWS Config recorders, per region.
     ConfigRecorders,
     /// KMS keys named by the collections above.
@@ -252,6 +254,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
             guardrails,
             enforced_guardrails,
             custom_models,
+            jobs,
             config_recorders,
         } = r;
         let here = Scope::Region(region.clone());
@@ -263,6 +266,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
         push(&mut out, Input::Guardrails, None, here.clone(), guardrails);
         push(&mut out, Input::EnforcedGuardrails, None, here.clone(), enforced_guardrails);
         push(&mut out, Input::CustomModels, None, here.clone(), custom_models);
+        push(&mut out, Input::Jobs, None, here.clone(), jobs);
         push(&mut out, Input::ConfigRecorders, None, here, config_recorders);
     }
     for (key_ref, key) in kms_keys {
@@ -471,6 +475,15 @@ mod tests {
                 kms_key_arn: Some(KEY.into()),
                 imported: false,
             }]);
+            r.jobs = Ok(vec![crate::snapshot::BedrockJob {
+                kind: crate::snapshot::JobKind::BatchInference,
+                arn: format!("arn:aws:bedrock:{}:111122223333:model-invocation-job/j", r.region),
+                name: "j".into(),
+                status: "Completed".into(),
+                created: now(),
+                output_key: Some(KEY.into()),
+                vpc_subnets: vec!["subnet-1".into()],
+            }]);
             r.invocation_logging = Ok(Some(InvocationLogging {
                 text_delivery: true,
                 image_delivery: false,
@@ -562,6 +575,10 @@ mod tests {
             }
             Input::CustomModels => {
                 r.custom_models = fail("ListCustomModels");
+                eu
+            }
+            Input::Jobs => {
+                r.jobs = fail("ListModelInvocationJobs");
                 eu
             }
             Input::ConfigRecorders => {

@@ -20,6 +20,7 @@ mod iam;
 pub mod ids;
 pub mod inputs;
 mod invocation;
+mod jobs;
 pub mod management_policy;
 mod network;
 pub mod preview;
@@ -195,6 +196,7 @@ const FAMILIES: &[&[Control]] = &[
     evidence_access::CONTROLS,
     guardrails::CONTROLS,
     iam::CONTROLS,
+    jobs::CONTROLS,
     config_service::CONTROLS,
     scp::CONTROLS,
     coverage::CONTROLS,

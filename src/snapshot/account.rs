@@ -93,6 +93,10 @@ pub struct RegionSnapshot {
     pub enforced_guardrails: Collected<Vec<AccountEnforcedGuardrail>>,
     /// Custom (fine-tuned or imported) models.
     pub custom_models: Collected<Vec<CustomModel>>,
+    /// Model customization and batch inference jobs created within `sweep.job_window_days`.
+    /// Snapshots taken before they were collected say so as a gap.
+    #[serde(default = "jobs_not_recorded")]
+    pub jobs: Collected<Vec<BedrockJob>>,
     /// AWS Config recorders with their status.
     pub config_recorders: Collected<Vec<ConfigRecorder>>,
 }
@@ -463,6 +467,40 @@ impl CustomModel {
     }
 }
 
+/// What a Bedrock job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Model customization (fine-tuning, continued pre-training, distillation).
+    Customization,
+    /// Batch inference (a model invocation job).
+    BatchInference,
+}
+
+/// A model customization or batch inference job, reduced to what the controls judge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BedrockJob {
+    /// What it does.
+    pub kind: JobKind,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// Its status as Bedrock reports it.
+    pub status: String,
+    /// When it was created (submitted).
+    pub created: DateTime<Utc>,
+    /// The KMS key its output is encrypted with: the custom model's key for a customization
+    /// job, the S3 output key for batch inference. `None`: an AWS-owned or default key.
+    pub output_key: Option<String>,
+    /// Subnets of its VPC configuration; empty when it runs outside the account's VPC.
+    pub vpc_subnets: Vec<String>,
+}
+
+#[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
+fn jobs_not_recorded() -> Collected<Vec<BedrockJob>> {
+    Err(not_recorded("bedrock", "ListModelInvocationJobs", "Bedrock jobs"))
+}
+
 /// An AWS Config configuration recorder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigRecorder {
@@ -594,6 +632,8 @@ pub fn key_references(
             guardrails: _,
             enforced_guardrails: _,
             config_recorders: _,
+            // A job's output key is judged by BR.JOB.1 from the job itself.
+            jobs: _,
         } = r;
         if let Some(Ok(group)) = invocation_log_group {
             add(&group.kms_key_id, KeyUser::InvocationLogGroup, Some(region.clone()));

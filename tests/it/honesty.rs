@@ -156,6 +156,12 @@ const CASES: &[Case] = &[
         controls: &["BR.ENC.1"],
     },
     Case {
+        input: "batch inference jobs (ListModelInvocationJobs)",
+        wire: Wire::RestJson,
+        matches: |r| r.method == "GET" && r.path.starts_with("/model-invocation-jobs"),
+        controls: &["BR.JOB.1"],
+    },
+    Case {
         input: "Config recorders (DescribeConfigurationRecorders)",
         wire: Wire::Json,
         matches: |r| action_is(r, "DescribeConfigurationRecorders"),
@@ -249,6 +255,22 @@ fn bedrock_reply(req: &Req) -> Option<Reply> {
     }
     if req.path.starts_with("/enforcedGuardrailsConfiguration") {
         return Some(Reply::json(json!({ "guardrailsConfig": [] })));
+    }
+    if req.path.starts_with("/model-customization-jobs") {
+        return Some(Reply::json(json!({ "modelCustomizationJobSummaries": [] })));
+    }
+    // A batch job in us-east-1 with neither an output key nor a VPC.
+    if req.path.starts_with("/model-invocation-jobs") {
+        let jobs = if req.region == "us-east-1" {
+            json!([{"jobArn": format!("arn:aws:bedrock:us-east-1:{account}:model-invocation-job/open"), "jobName": "open",
+                    "modelId": "amazon.titan-text-express-v1", "roleArn": format!("arn:aws:iam::{account}:role/batch"),
+                    "status": "Completed", "submitTime": TS,
+                    "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://batch-in/"}},
+                    "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://batch-out/"}}}])
+        } else {
+            json!([])
+        };
+        return Some(Reply::json(json!({ "invocationJobSummaries": jobs })));
     }
     if req.path.starts_with("/imported-models") {
         return Some(Reply::json(json!({ "modelSummaries": [] })));

@@ -168,6 +168,39 @@ fn serve_bedrock_gaps(proxy: &Proxy, good: String, bad: String, good_key: String
             };
             return Some(Reply::json(json!({ "guardrails": list })));
         }
+        // Jobs: good ran a private, CMK-encrypted batch job in us-east-1; bad fine-tuned a
+        // model in eu-west-1 with neither a key nor a VPC.
+        let bad_job = format!("arn:aws:bedrock:eu-west-1:{account}:model-customization-job/ft-open");
+        if req.path.starts_with("/model-customization-jobs/") {
+            return Some(Reply::json(json!({
+                "jobArn": bad_job, "jobName": "ft-open", "outputModelName": "open-model", "roleArn": format!("arn:aws:iam::{account}:role/ft"),
+                "status": "Completed", "creationTime": TS, "baseModelArn": "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-text-express-v1",
+                "hyperParameters": {}, "trainingDataConfig": {"s3Uri": "s3://training/train.jsonl"},
+                "validationDataConfig": {"validators": []}, "outputDataConfig": {"s3Uri": "s3://training/out/"}
+            })));
+        }
+        if req.path.starts_with("/model-customization-jobs") {
+            let jobs = if account == bad && req.region == "eu-west-1" {
+                json!([{"jobArn": bad_job, "jobName": "ft-open", "status": "Completed", "creationTime": TS,
+                        "baseModelArn": "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-text-express-v1"}])
+            } else {
+                json!([])
+            };
+            return Some(Reply::json(json!({ "modelCustomizationJobSummaries": jobs })));
+        }
+        if req.path.starts_with("/model-invocation-jobs") {
+            let jobs = if account == good && req.region == "us-east-1" {
+                json!([{"jobArn": format!("arn:aws:bedrock:us-east-1:{account}:model-invocation-job/nightly"), "jobName": "nightly",
+                        "modelId": "amazon.titan-text-express-v1", "roleArn": format!("arn:aws:iam::{account}:role/batch"),
+                        "status": "Completed", "submitTime": TS,
+                        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://batch-in/"}},
+                        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://batch-out/", "s3EncryptionKeyId": good_key}},
+                        "vpcConfig": {"subnetIds": ["subnet-0good"], "securityGroupIds": ["sg-0good"]}}])
+            } else {
+                json!([])
+            };
+            return Some(Reply::json(json!({ "invocationJobSummaries": jobs })));
+        }
         // Imported models: good's under its key, bad's on an AWS-owned one, in eu-west-1.
         if req.path.starts_with("/imported-models/") {
             let (name, key) = if account == good { ("imported-cmk", Some(good_key.clone())) } else { ("imported-default", None) };
@@ -363,6 +396,17 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(s("BR.COV.1", &bad, None, None), Status::Pass);
     assert_eq!(s("BR.IAM.2", &good, None, Some("ACCAGOODKEY0000000001")), Status::Pass);
     let imported = |account: &str, name: &str| format!("arn:aws:bedrock:eu-west-1:{account}:imported-model/{name}");
+    let nightly = format!("arn:aws:bedrock:us-east-1:{good}:model-invocation-job/nightly");
+    assert_eq!(s("BR.JOB.1", &good, us, Some(&nightly)), Status::Pass);
+    let ft = finding(
+        &r1,
+        "BR.JOB.1",
+        &bad,
+        eu,
+        Some(&format!("arn:aws:bedrock:eu-west-1:{bad}:model-customization-job/ft-open")),
+    );
+    assert_eq!(ft.status, Status::Fail);
+    assert!(ft.detail.contains("AWS-owned key") && ft.detail.contains("no VPC configuration"), "{}", ft.detail);
     let good_import = imported(&good, "imported-cmk");
     assert_eq!(s("BR.ENC.1", &good, eu, Some(&good_import)), Status::Pass);
     let bad_import = finding(&r1, "BR.ENC.1", &bad, eu, Some(&imported(&bad, "imported-default")));
