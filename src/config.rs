@@ -333,6 +333,8 @@ pub struct ControlParameters {
     pub min_content_filter_strength: FilterStrength,
     /// Whether every guardrail must also check contextual grounding and relevance (BR.GRD.2).
     pub require_contextual_grounding: bool,
+    /// Longest acceptable idle-session TTL of an agent, in seconds (BR.AGT.1).
+    pub max_agent_idle_session_seconds: i32,
 }
 
 impl Default for ControlParameters {
@@ -350,6 +352,7 @@ impl Default for ControlParameters {
             max_api_key_age_days: 90,
             min_content_filter_strength: FilterStrength::Medium,
             require_contextual_grounding: false,
+            max_agent_idle_session_seconds: 1800,
         }
     }
 }
@@ -488,6 +491,9 @@ impl Settings {
         }
         if self.controls.max_delivery_age_hours <= 0 {
             return invalid("controls.max_delivery_age_hours", "must be positive");
+        }
+        if self.controls.max_agent_idle_session_seconds <= 0 {
+            return invalid("controls.max_agent_idle_session_seconds", "must be positive");
         }
         if self.controls.max_api_key_age_days <= 0 {
             return invalid("controls.max_api_key_age_days", "must be positive");

@@ -7,6 +7,7 @@
 //! encryption rule) are data, not gaps.
 
 pub mod bedrock;
+pub mod bedrock_agent;
 pub mod cloudtrail;
 pub mod config_service;
 pub mod iam;
@@ -33,6 +34,7 @@ use crate::snapshot::{AccountSnapshot, Gap, RegionSnapshot};
 /// README's permission list is generated from it (`bedrock-sweeper controls --markdown`).
 pub const MEMBER_ROLE_ACTIONS: &[(&str, &[&str])] = &[
     ("bedrock", bedrock::ACTIONS),
+    ("bedrock_agent", bedrock_agent::ACTIONS),
     ("cloudtrail", cloudtrail::ACTIONS),
     ("config_service", config_service::ACTIONS),
     ("iam", iam::ACTIONS),
@@ -127,13 +129,23 @@ pub async fn account(
 }
 
 async fn collect_region(clients: &AccountClients, region: &Region, job_window_days: i64) -> RegionSnapshot {
-    let (vpc_endpoints, invocation_logging, guardrails, enforced_guardrails, custom_models, jobs, config_recorders) = tokio::join!(
+    let (
+        vpc_endpoints,
+        invocation_logging,
+        guardrails,
+        enforced_guardrails,
+        custom_models,
+        jobs,
+        agents,
+        config_recorders,
+    ) = tokio::join!(
         vpc_endpoints::collect(clients, region),
         bedrock::invocation_logging(clients, region),
         bedrock::guardrails(clients, region),
         bedrock::enforced_guardrails(clients, region),
         bedrock::custom_models(clients, region),
         bedrock::jobs(clients, region, job_window_days),
+        bedrock_agent::agents(clients, region),
         config_service::recorders(clients, region),
     );
     let invocation_log_group = match &invocation_logging {
@@ -152,6 +164,7 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         enforced_guardrails,
         custom_models,
         jobs,
+        agents,
         config_recorders,
     }
 }
@@ -166,6 +179,7 @@ pub(crate) mod tests {
     /// listed here fails `every_collector_file_is_checked`.
     const COLLECTORS: &[(&str, &str, &[&str])] = &[
         ("bedrock.rs", include_str!("bedrock.rs"), bedrock::ACTIONS),
+        ("bedrock_agent.rs", include_str!("bedrock_agent.rs"), bedrock_agent::ACTIONS),
         ("cloudtrail.rs", include_str!("cloudtrail.rs"), cloudtrail::ACTIONS),
         ("config_service.rs", include_str!("config_service.rs"), config_service::ACTIONS),
         ("iam.rs", include_str!("iam.rs"), iam::ACTIONS),

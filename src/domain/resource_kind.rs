@@ -36,6 +36,8 @@ pub enum ResourceKind {
     BedrockApiKey,
     /// A Bedrock model customization or batch inference job.
     BedrockJob,
+    /// An agent for Amazon Bedrock.
+    BedrockAgent,
 }
 
 impl ResourceKind {
@@ -55,7 +57,8 @@ impl ResourceKind {
             | ResourceKind::CustomModel
             | ResourceKind::Guardrail
             | ResourceKind::BedrockApiKey
-            | ResourceKind::BedrockJob => "Other",
+            | ResourceKind::BedrockJob
+            | ResourceKind::BedrockAgent => "Other",
         }
     }
 }

@@ -17,13 +17,7 @@ pub fn custom_model_keys(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
         let models = match &rs.custom_models {
             Ok(m) => m,
             Err(gap) => {
-                out.push(input.verdict(
-                    ids::ENC_1,
-                    Some(&rs.region),
-                    input.this_account(),
-                    Status::Error,
-                    format!("Could not list custom and imported models: {}.", gap.summary()),
-                ));
+                out.push(input.listing_failed(ids::ENC_1, &rs.region, "custom and imported models", gap));
                 continue;
             }
         };

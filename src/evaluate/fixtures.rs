@@ -38,6 +38,7 @@ pub fn empty_region(name: &str) -> RegionSnapshot {
         enforced_guardrails: Ok(vec![]),
         custom_models: Ok(vec![]),
         jobs: Ok(vec![]),
+        agents: Ok(vec![]),
         config_recorders: Ok(vec![]),
     }
 }

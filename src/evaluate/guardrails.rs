@@ -89,13 +89,7 @@ pub fn guardrails_in_depth(input: &AccountInput<'_>, snap: &AccountSnapshot) -> 
         let guardrails = match &rs.guardrails {
             Ok(g) => g,
             Err(gap) => {
-                out.push(input.verdict(
-                    ids::GRD_2,
-                    Some(&rs.region),
-                    input.this_account(),
-                    Status::Error,
-                    format!("Could not read guardrails: {}.", gap.summary()),
-                ));
+                out.push(input.listing_failed(ids::GRD_2, &rs.region, "guardrails", gap));
                 continue;
             }
         };

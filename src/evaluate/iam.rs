@@ -62,12 +62,12 @@ pub(crate) fn grants_all_bedrock(document: &str) -> Result<bool, String> {
 /// What was found for one principal: grants that fail the control, and policies that could
 /// not be judged (unreadable, or an attached managed policy whose document was not returned).
 #[derive(Default)]
-struct Findings {
-    broad: Vec<String>,
-    unreadable: Vec<String>,
+pub(crate) struct Findings {
+    pub(crate) broad: Vec<String>,
+    pub(crate) unreadable: Vec<String>,
 }
 
-fn judge_principal(
+pub(crate) fn judge_principal(
     principal: &IamPrincipal,
     snap_managed: &std::collections::BTreeMap<String, crate::snapshot::PolicyDocument>,
 ) -> Findings {

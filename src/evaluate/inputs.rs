@@ -49,6 +49,8 @@ pub enum Input {
     CustomModels,
     /// Model customization and batch inference jobs, per region.
     Jobs,
+    /// Agents for Amazon Bedrock, per region.
+    Agents,
     /// AWS Config recorders, per region.
     ConfigRecorders,
     /// KMS keys named by the collections above.
@@ -255,6 +257,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
             enforced_guardrails,
             custom_models,
             jobs,
+            agents,
             config_recorders,
         } = r;
         let here = Scope::Region(region.clone());
@@ -267,6 +270,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
         push(&mut out, Input::EnforcedGuardrails, None, here.clone(), enforced_guardrails);
         push(&mut out, Input::CustomModels, None, here.clone(), custom_models);
         push(&mut out, Input::Jobs, None, here.clone(), jobs);
+        push(&mut out, Input::Agents, None, here.clone(), agents);
         push(&mut out, Input::ConfigRecorders, None, here, config_recorders);
     }
     for (key_ref, key) in kms_keys {
@@ -484,6 +488,17 @@ mod tests {
                 output_key: Some(KEY.into()),
                 vpc_subnets: vec!["subnet-1".into()],
             }]);
+            r.agents = Ok(vec![crate::snapshot::Agent {
+                id: "a1".into(),
+                arn: format!("arn:aws:bedrock:{}:111122223333:agent/a1", r.region),
+                name: "a1".into(),
+                status: "PREPARED".into(),
+                guardrail: Some(("g1".into(), "1".into())),
+                kms_key_arn: Some(KEY.into()),
+                role_arn: format!("arn:aws:iam::111122223333:role/agent-{}", r.region),
+                idle_session_ttl_seconds: 600,
+                aliases: vec![],
+            }]);
             r.invocation_logging = Ok(Some(InvocationLogging {
                 text_delivery: true,
                 image_delivery: false,
@@ -579,6 +594,10 @@ mod tests {
             }
             Input::Jobs => {
                 r.jobs = fail("ListModelInvocationJobs");
+                eu
+            }
+            Input::Agents => {
+                r.agents = fail("ListAgents");
                 eu
             }
             Input::ConfigRecorders => {

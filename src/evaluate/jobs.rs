@@ -39,12 +39,11 @@ pub fn jobs_private_and_encrypted(input: &AccountInput<'_>, snap: &AccountSnapsh
         let jobs = match &rs.jobs {
             Ok(j) => j,
             Err(gap) => {
-                out.push(input.verdict(
+                out.push(input.listing_failed(
                     ids::JOB_1,
-                    Some(&rs.region),
-                    input.this_account(),
-                    Status::Error,
-                    format!("Could not list model customization and batch inference jobs: {}.", gap.summary()),
+                    &rs.region,
+                    "model customization and batch inference jobs",
+                    gap,
                 ));
                 continue;
             }

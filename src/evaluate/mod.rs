@@ -8,6 +8,7 @@
 //! - a control whose subject does not exist is `not_applicable`, and the control that
 //!   requires the subject carries the failure (so one problem is reported once).
 
+mod agents;
 mod cloudtrail;
 mod config_service;
 mod coverage;
@@ -99,6 +100,24 @@ impl AccountInput<'_> {
     /// The account as a verdict's subject.
     fn this_account(&self) -> (&str, ResourceKind) {
         (self.account.id.as_str(), ResourceKind::Account)
+    }
+
+    /// The `error` a regional listing that failed leaves in its region: "Could not list
+    /// `what`: the call and error."
+    fn listing_failed(
+        &self,
+        control: KnownControl,
+        region: &Region,
+        what: &str,
+        gap: &crate::snapshot::Gap,
+    ) -> Evaluation {
+        self.verdict(
+            control,
+            Some(region),
+            self.this_account(),
+            Status::Error,
+            format!("Could not list {what}: {}.", gap.summary()),
+        )
     }
 
     /// An account-wide verdict (resource = the account).
@@ -196,6 +215,7 @@ const FAMILIES: &[&[Control]] = &[
     evidence_access::CONTROLS,
     guardrails::CONTROLS,
     iam::CONTROLS,
+    agents::CONTROLS,
     jobs::CONTROLS,
     config_service::CONTROLS,
     scp::CONTROLS,

@@ -63,13 +63,7 @@ pub fn endpoint_policies(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Ve
         let endpoints = match &rs.vpc_endpoints {
             Ok(e) => e,
             Err(gap) => {
-                out.push(input.verdict(
-                    ids::NET_2,
-                    Some(&rs.region),
-                    input.this_account(),
-                    Status::Error,
-                    format!("Could not list VPC endpoints: {}.", gap.summary()),
-                ));
+                out.push(input.listing_failed(ids::NET_2, &rs.region, "VPC endpoints", gap));
                 continue;
             }
         };

@@ -97,6 +97,9 @@ pub struct RegionSnapshot {
     /// Snapshots taken before they were collected say so as a gap.
     #[serde(default = "jobs_not_recorded")]
     pub jobs: Collected<Vec<BedrockJob>>,
+    /// Agents for Amazon Bedrock. Snapshots taken before they were collected say so as a gap.
+    #[serde(default = "agents_not_recorded")]
+    pub agents: Collected<Vec<Agent>>,
     /// AWS Config recorders with their status.
     pub config_recorders: Collected<Vec<ConfigRecorder>>,
 }
@@ -467,6 +470,45 @@ impl CustomModel {
     }
 }
 
+/// An agent for Amazon Bedrock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Its id.
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// `PREPARED`, `NOT_PREPARED`, ...
+    pub status: String,
+    /// The guardrail (identifier, version) associated with it, if any.
+    pub guardrail: Option<(String, String)>,
+    /// The customer-managed key encrypting it; `None`: an AWS-owned key.
+    pub kms_key_arn: Option<String>,
+    /// The service role it acts with.
+    pub role_arn: String,
+    /// How long an idle session is kept, in seconds.
+    pub idle_session_ttl_seconds: i32,
+    /// Its aliases and the versions each serves.
+    pub aliases: Vec<AgentAlias>,
+}
+
+/// An alias of an agent: what callers invoke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentAlias {
+    /// Its id (`TSTALIASID` is the test alias every agent has, serving the draft).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The agent versions it routes to.
+    pub versions: Vec<String>,
+}
+
+#[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
+fn agents_not_recorded() -> Collected<Vec<Agent>> {
+    Err(not_recorded("bedrock", "ListAgents", "agents"))
+}
+
 /// What a Bedrock job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobKind {
@@ -632,8 +674,10 @@ pub fn key_references(
             guardrails: _,
             enforced_guardrails: _,
             config_recorders: _,
-            // A job's output key is judged by BR.JOB.1 from the job itself.
+            // A job's output key is judged by BR.JOB.1 from the job itself, an agent's
+            // key by BR.AGT.1 from the agent.
             jobs: _,
+            agents: _,
         } = r;
         if let Some(Ok(group)) = invocation_log_group {
             add(&group.kms_key_id, KeyUser::InvocationLogGroup, Some(region.clone()));

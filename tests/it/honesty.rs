@@ -162,6 +162,12 @@ const CASES: &[Case] = &[
         controls: &["BR.JOB.1"],
     },
     Case {
+        input: "agents (ListAgents)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/agents"),
+        controls: &["BR.AGT.1"],
+    },
+    Case {
         input: "Config recorders (DescribeConfigurationRecorders)",
         wire: Wire::Json,
         matches: |r| action_is(r, "DescribeConfigurationRecorders"),
@@ -246,10 +252,30 @@ fn bedrock_reply(req: &Req) -> Option<Reply> {
     if action_is(req, "ListServiceSpecificCredentials") {
         return Some(Reply::bedrock_api_keys(&[("ACCASUBJECTKEY0000001", "data-scientist", TS, None)]));
     }
+    let account = req.account.clone().unwrap_or_else(|| "123456789012".into());
+    // Agents (moto keeps no guardrail configuration and has no aliases): one unguarded agent
+    // in us-east-1 acting with the broad `wide` role, on an AWS-owned key.
+    if let Some(rest) = req.path.strip_prefix("/agents") {
+        if rest.is_empty() || rest.starts_with('?') {
+            let agents = if req.region == "us-east-1" {
+                json!([{"agentId": "loose", "agentName": "loose", "agentStatus": "PREPARED", "updatedAt": TS}])
+            } else {
+                json!([])
+            };
+            return Some(Reply::json(json!({ "agentSummaries": agents })));
+        }
+        if rest.contains("/agentaliases") {
+            return Some(Reply::json(json!({ "agentAliasSummaries": [] })));
+        }
+        return Some(Reply::json(json!({ "agent": {
+            "agentId": "loose", "agentName": "loose", "agentArn": format!("arn:aws:bedrock:us-east-1:{account}:agent/loose"),
+            "agentVersion": "DRAFT", "agentStatus": "PREPARED", "idleSessionTTLInSeconds": 600,
+            "agentResourceRoleArn": format!("arn:aws:iam::{account}:role/wide"), "createdAt": TS, "updatedAt": TS
+        }})));
+    }
     if req.method != "GET" {
         return None;
     }
-    let account = req.account.clone().unwrap_or_else(|| "123456789012".into());
     if req.path.starts_with("/guardrails") {
         return Some(Reply::json(json!({ "guardrails": [] })));
     }

@@ -93,6 +93,48 @@ const TS: &str = "2026-11-01T00:00:00Z";
 
 /// Bedrock guardrail and custom-model answers, shaped as the Bedrock API reference
 /// documents them (moto does not implement these APIs).
+/// Agents for Amazon Bedrock, as its API reference documents ListAgents (POST /agents),
+/// GetAgent and ListAgentAliases: good's agent in us-east-1 is guarded by gr1 version 1,
+/// encrypted with its key and acts with its own narrow role; bad's acts with the broad
+/// `wide` role, unguarded, on an AWS-owned key, an hour of idle session, its alias on the draft.
+fn serve_agents(proxy: &Proxy, good: String, bad: String, good_key: String) {
+    proxy.rule(move |req| {
+        // ListAgents is POST /agents (the SDK drops the reference's trailing slash).
+        let rest = req.path.strip_prefix("/agents")?;
+        let account = req.account.clone().unwrap_or_default();
+        let (name, role, guardrail, key, ttl, alias_version) = if account == good {
+            ("helper", "agent-helper", Some(json!({"guardrailIdentifier": "gr1", "guardrailVersion": "1"})), Some(good_key.clone()), 600, "1")
+        } else if account == bad {
+            ("loose", "wide", None, None, 3600, "DRAFT")
+        } else {
+            ("", "", None, None, 0, "")
+        };
+        let serves = !name.is_empty() && req.region == "us-east-1";
+        if rest.is_empty() || rest.starts_with('?') {
+            let agents = if serves {
+                json!([{"agentId": name, "agentName": name, "agentStatus": "PREPARED", "updatedAt": TS, "latestAgentVersion": "1"}])
+            } else {
+                json!([])
+            };
+            return Some(Reply::json(json!({ "agentSummaries": agents })));
+        }
+        if rest.contains("/agentaliases") {
+            return Some(Reply::json(json!({ "agentAliasSummaries": [
+                {"agentAliasId": "TSTALIASID", "agentAliasName": "AgentTestAlias", "routingConfiguration": [{"agentVersion": "DRAFT"}],
+                 "agentAliasStatus": "PREPARED", "createdAt": TS, "updatedAt": TS},
+                {"agentAliasId": "LIVE000001", "agentAliasName": "live", "routingConfiguration": [{"agentVersion": alias_version}],
+                 "agentAliasStatus": "PREPARED", "createdAt": TS, "updatedAt": TS}
+            ]})));
+        }
+        Some(Reply::json(json!({ "agent": {
+            "agentId": name, "agentName": name, "agentArn": format!("arn:aws:bedrock:us-east-1:{account}:agent/{name}"),
+            "agentVersion": "DRAFT", "agentStatus": "PREPARED", "idleSessionTTLInSeconds": ttl,
+            "agentResourceRoleArn": format!("arn:aws:iam::{account}:role/{role}"), "customerEncryptionKeyArn": key,
+            "createdAt": TS, "updatedAt": TS, "guardrailConfiguration": guardrail
+        }})))
+    });
+}
+
 fn serve_bedrock_gaps(proxy: &Proxy, good: String, bad: String, good_key: String) {
     // Long-term Bedrock API keys: good's expires next month, bad's never; no other account has one.
     let (g, b) = (good.clone(), bad.clone());
@@ -276,6 +318,7 @@ async fn sweep_end_to_end_with_transitions() {
     seed::bucket(&g, "good-config", None).await;
     seed::config_recorder(&g, "good-config", true).await;
     seed::role_with_policy(&g, "app", "invoke-only", NARROW).await;
+    seed::role_with_policy(&g, "agent-helper", "agent-invoke-only", NARROW).await;
 
     // bad: control-plane endpoint with the default policy, no runtime endpoint, logs
     // unencrypted and short-lived, a weak own trail, no Config, broad IAM.
@@ -318,6 +361,7 @@ async fn sweep_end_to_end_with_transitions() {
         .then(|| Reply::ec2_error("UnauthorizedOperation", "You are not authorized to perform this operation."))
     });
     serve_bedrock_gaps(&proxy, good.clone(), bad.clone(), g_key.clone());
+    serve_agents(&proxy, good.clone(), bad.clone(), g_key.clone());
 
     let (pool, _) = test_db().await;
     let deps = deps(&proxy.endpoint(), pool.clone()).await;
@@ -396,6 +440,14 @@ async fn sweep_end_to_end_with_transitions() {
     assert_eq!(s("BR.COV.1", &bad, None, None), Status::Pass);
     assert_eq!(s("BR.IAM.2", &good, None, Some("ACCAGOODKEY0000000001")), Status::Pass);
     let imported = |account: &str, name: &str| format!("arn:aws:bedrock:eu-west-1:{account}:imported-model/{name}");
+    let helper = format!("arn:aws:bedrock:us-east-1:{good}:agent/helper");
+    let agt = finding(&r1, "BR.AGT.1", &good, us, Some(&helper));
+    assert_eq!(agt.status, Status::Pass, "{}", agt.detail);
+    let loose = finding(&r1, "BR.AGT.1", &bad, us, Some(&format!("arn:aws:bedrock:us-east-1:{bad}:agent/loose")));
+    assert_eq!(loose.status, Status::Fail);
+    for want in ["no guardrail", "alias live serves the working draft", "AWS-owned key", "3600 s", "bedrock:* on *"] {
+        assert!(loose.detail.contains(want), "{want}: {}", loose.detail);
+    }
     let nightly = format!("arn:aws:bedrock:us-east-1:{good}:model-invocation-job/nightly");
     assert_eq!(s("BR.JOB.1", &good, us, Some(&nightly)), Status::Pass);
     let ft = finding(
@@ -490,7 +542,7 @@ async fn sweep_end_to_end_with_transitions() {
     for (service, ops) in &r1.aws_calls {
         for op in ops.keys() {
             let prefix = match service.as_str() {
-                "Bedrock" => "bedrock",
+                "Bedrock" | "Bedrock Agent" => "bedrock",
                 "CloudTrail" => "cloudtrail",
                 "CloudWatch Logs" => "logs",
                 "Config Service" => "config",
