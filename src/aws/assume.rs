@@ -104,7 +104,15 @@ pub async fn assume_role(ctx: &AwsContext, account: &AccountId) -> Result<Accoun
     if let Ok(mut slot) = role.first.lock() {
         *slot = Some(first);
     }
-    let config = ctx.base().clone().into_builder().credentials_provider(SharedCredentialsProvider::new(role)).build();
+    // One identity cache for every client of the account: without it each client (one per
+    // service and region) caches on its own and assumes the role again.
+    let config = ctx
+        .base()
+        .clone()
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(role))
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .build();
     Ok(AccountClients { config, counter: ctx.counter().clone(), s3_force_path_style: settings.s3_force_path_style })
 }
 

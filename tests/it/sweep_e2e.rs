@@ -366,6 +366,13 @@ async fn sweep_end_to_end_with_transitions() {
     let (pool, _) = test_db().await;
     let deps = deps(&proxy.endpoint(), pool.clone()).await;
     let r1 = crate::helpers::run_sweep(&deps, "test").await.unwrap();
+    if std::env::var("SWEEP_E2E_DEBUG").is_ok() {
+        // The collection cost of this organization, for notes: calls by service and the sweep's time.
+        for (service, ops) in &r1.aws_calls {
+            eprintln!("calls {service}: {}", ops.values().map(|c| c.calls).sum::<u64>());
+        }
+        eprintln!("sweep took {} ms", (r1.finished_at - r1.started_at).num_milliseconds());
+    }
     assert_eq!(r1.status, SweepOutcome::Completed);
     assert_totals_match_findings(&pool).await;
     assert_eq!((r1.accounts.total, r1.accounts.assessed, r1.accounts.not_assessed, r1.accounts.skipped), (6, 4, 1, 1));
