@@ -137,6 +137,7 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         custom_models,
         jobs,
         agents,
+        knowledge_bases,
         config_recorders,
     ) = tokio::join!(
         vpc_endpoints::collect(clients, region),
@@ -146,6 +147,7 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         bedrock::custom_models(clients, region),
         bedrock::jobs(clients, region, job_window_days),
         bedrock_agent::agents(clients, region),
+        bedrock_agent::knowledge_bases(clients, region),
         config_service::recorders(clients, region),
     );
     let invocation_log_group = match &invocation_logging {
@@ -165,6 +167,7 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         custom_models,
         jobs,
         agents,
+        knowledge_bases,
         config_recorders,
     }
 }

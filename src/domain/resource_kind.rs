@@ -38,6 +38,8 @@ pub enum ResourceKind {
     BedrockJob,
     /// An agent for Amazon Bedrock.
     BedrockAgent,
+    /// A knowledge base for Amazon Bedrock.
+    KnowledgeBase,
 }
 
 impl ResourceKind {
@@ -58,7 +60,8 @@ impl ResourceKind {
             | ResourceKind::Guardrail
             | ResourceKind::BedrockApiKey
             | ResourceKind::BedrockJob
-            | ResourceKind::BedrockAgent => "Other",
+            | ResourceKind::BedrockAgent
+            | ResourceKind::KnowledgeBase => "Other",
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn empty_region(name: &str) -> RegionSnapshot {
         custom_models: Ok(vec![]),
         jobs: Ok(vec![]),
         agents: Ok(vec![]),
+        knowledge_bases: Ok(vec![]),
         config_recorders: Ok(vec![]),
     }
 }

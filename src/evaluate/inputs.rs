@@ -51,6 +51,8 @@ pub enum Input {
     Jobs,
     /// Agents for Amazon Bedrock, per region.
     Agents,
+    /// Knowledge bases and their data sources, per region.
+    KnowledgeBases,
     /// AWS Config recorders, per region.
     ConfigRecorders,
     /// KMS keys named by the collections above.
@@ -258,6 +260,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
             custom_models,
             jobs,
             agents,
+            knowledge_bases,
             config_recorders,
         } = r;
         let here = Scope::Region(region.clone());
@@ -271,6 +274,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
         push(&mut out, Input::CustomModels, None, here.clone(), custom_models);
         push(&mut out, Input::Jobs, None, here.clone(), jobs);
         push(&mut out, Input::Agents, None, here.clone(), agents);
+        push(&mut out, Input::KnowledgeBases, None, here.clone(), knowledge_bases);
         push(&mut out, Input::ConfigRecorders, None, here, config_recorders);
     }
     for (key_ref, key) in kms_keys {
@@ -499,6 +503,15 @@ mod tests {
                 idle_session_ttl_seconds: 600,
                 aliases: vec![],
             }]);
+            r.knowledge_bases = Ok(vec![crate::snapshot::KnowledgeBase {
+                id: "kb1".into(),
+                name: "docs".into(),
+                data_sources: vec![crate::snapshot::DataSource {
+                    id: "ds1".into(),
+                    name: "wiki".into(),
+                    kms_key_arn: Some(KEY.into()),
+                }],
+            }]);
             r.invocation_logging = Ok(Some(InvocationLogging {
                 text_delivery: true,
                 image_delivery: false,
@@ -598,6 +611,10 @@ mod tests {
             }
             Input::Agents => {
                 r.agents = fail("ListAgents");
+                eu
+            }
+            Input::KnowledgeBases => {
+                r.knowledge_bases = fail("ListKnowledgeBases");
                 eu
             }
             Input::ConfigRecorders => {

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod inputs;
 mod invocation;
 mod jobs;
+mod knowledge_bases;
 pub mod management_policy;
 mod network;
 pub mod preview;
@@ -216,6 +217,7 @@ const FAMILIES: &[&[Control]] = &[
     guardrails::CONTROLS,
     iam::CONTROLS,
     agents::CONTROLS,
+    knowledge_bases::CONTROLS,
     jobs::CONTROLS,
     config_service::CONTROLS,
     scp::CONTROLS,

@@ -100,6 +100,10 @@ pub struct RegionSnapshot {
     /// Agents for Amazon Bedrock. Snapshots taken before they were collected say so as a gap.
     #[serde(default = "agents_not_recorded")]
     pub agents: Collected<Vec<Agent>>,
+    /// Knowledge bases with their data sources. Snapshots taken before they were collected
+    /// say so as a gap.
+    #[serde(default = "knowledge_bases_not_recorded")]
+    pub knowledge_bases: Collected<Vec<KnowledgeBase>>,
     /// AWS Config recorders with their status.
     pub config_recorders: Collected<Vec<ConfigRecorder>>,
 }
@@ -509,6 +513,33 @@ fn agents_not_recorded() -> Collected<Vec<Agent>> {
     Err(not_recorded("bedrock", "ListAgents", "agents"))
 }
 
+/// A knowledge base for Amazon Bedrock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnowledgeBase {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Where its documents come from.
+    pub data_sources: Vec<DataSource>,
+}
+
+/// One data source of a knowledge base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSource {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The customer-managed key for its transient ingestion data; `None`: an AWS-owned key.
+    pub kms_key_arn: Option<String>,
+}
+
+#[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
+fn knowledge_bases_not_recorded() -> Collected<Vec<KnowledgeBase>> {
+    Err(not_recorded("bedrock", "ListKnowledgeBases", "knowledge bases"))
+}
+
 /// What a Bedrock job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobKind {
@@ -678,6 +709,7 @@ pub fn key_references(
             // key by BR.AGT.1 from the agent.
             jobs: _,
             agents: _,
+            knowledge_bases: _,
         } = r;
         if let Some(Ok(group)) = invocation_log_group {
             add(&group.kms_key_id, KeyUser::InvocationLogGroup, Some(region.clone()));

@@ -168,6 +168,12 @@ const CASES: &[Case] = &[
         controls: &["BR.AGT.1"],
     },
     Case {
+        input: "knowledge bases (ListKnowledgeBases)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/knowledgebases"),
+        controls: &["BR.KB.1"],
+    },
+    Case {
         input: "Config recorders (DescribeConfigurationRecorders)",
         wire: Wire::Json,
         matches: |r| action_is(r, "DescribeConfigurationRecorders"),
@@ -255,6 +261,10 @@ fn bedrock_reply(req: &Req) -> Option<Reply> {
     let account = req.account.clone().unwrap_or_else(|| "123456789012".into());
     // Agents (moto keeps no guardrail configuration and has no aliases): one unguarded agent
     // in us-east-1 acting with the broad `wide` role, on an AWS-owned key.
+    // A knowledge base in us-east-1 whose data source has no customer-managed key.
+    if let Some(rest) = req.path.strip_prefix("/knowledgebases") {
+        return Some(Reply::knowledge_base(rest, req.region == "us-east-1", None));
+    }
     if let Some(rest) = req.path.strip_prefix("/agents") {
         if rest.is_empty() || rest.starts_with('?') {
             let agents = if req.region == "us-east-1" {

@@ -91,6 +91,34 @@ impl Reply {
         }
     }
 
+    /// Agents for Amazon Bedrock's knowledge-base calls (moto has no data sources), shaped as
+    /// its API reference documents them, for `rest`, the path after `/knowledgebases`: one
+    /// knowledge base `KB0000001` when `listed`, with one S3 data source `wiki` encrypted with
+    /// `key` (an AWS-owned key when `None`).
+    pub fn knowledge_base(rest: &str, listed: bool, key: Option<&str>) -> Self {
+        const TS: &str = "2026-11-01T00:00:00Z";
+        if rest.is_empty() || rest.starts_with('?') {
+            let kbs = if listed {
+                serde_json::json!([{"knowledgeBaseId": "KB0000001", "name": "docs", "status": "ACTIVE", "updatedAt": TS}])
+            } else {
+                serde_json::json!([])
+            };
+            return Self::json(serde_json::json!({ "knowledgeBaseSummaries": kbs }));
+        }
+        if rest.trim_end_matches('/').ends_with("/datasources") {
+            return Self::json(serde_json::json!({ "dataSourceSummaries": [
+                {"knowledgeBaseId": "KB0000001", "dataSourceId": "DS0000001", "name": "wiki", "status": "AVAILABLE", "updatedAt": TS}
+            ]}));
+        }
+        let encryption = key.map_or_else(|| serde_json::json!({}), |k| serde_json::json!({"kmsKeyArn": k}));
+        Self::json(serde_json::json!({ "dataSource": {
+            "knowledgeBaseId": "KB0000001", "dataSourceId": "DS0000001", "name": "wiki", "status": "AVAILABLE",
+            "createdAt": TS, "updatedAt": TS,
+            "dataSourceConfiguration": {"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::wiki-docs"}},
+            "serverSideEncryptionConfiguration": encryption
+        }}))
+    }
+
     /// EC2's error shape.
     pub fn ec2_error(code: &str, message: &str) -> Self {
         Self {

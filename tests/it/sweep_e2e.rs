@@ -98,6 +98,15 @@ const TS: &str = "2026-11-01T00:00:00Z";
 /// encrypted with its key and acts with its own narrow role; bad's acts with the broad
 /// `wide` role, unguarded, on an AWS-owned key, an hour of idle session, its alias on the draft.
 fn serve_agents(proxy: &Proxy, good: String, bad: String, good_key: String) {
+    // Knowledge bases (moto has no data sources): good's in us-east-1 ingests under its key,
+    // bad's under an AWS-owned one.
+    let (g, b, key) = (good.clone(), bad.clone(), good_key.clone());
+    proxy.rule(move |req| {
+        let rest = req.path.strip_prefix("/knowledgebases")?;
+        let account = req.account.clone().unwrap_or_default();
+        let ours = (account == g || account == b) && req.region == "us-east-1";
+        Some(Reply::knowledge_base(rest, ours, (account == g).then_some(key.as_str())))
+    });
     proxy.rule(move |req| {
         // ListAgents is POST /agents (the SDK drops the reference's trailing slash).
         let rest = req.path.strip_prefix("/agents")?;
@@ -455,6 +464,12 @@ async fn sweep_end_to_end_with_transitions() {
     for want in ["no guardrail", "alias live serves the working draft", "AWS-owned key", "3600 s", "bedrock:* on *"] {
         assert!(loose.detail.contains(want), "{want}: {}", loose.detail);
     }
+    let kb = |account: &str| format!("arn:aws:bedrock:us-east-1:{account}:knowledge-base/KB0000001");
+    let good_kb = kb(&good);
+    assert_eq!(s("BR.KB.1", &good, us, Some(&good_kb)), Status::Pass);
+    let bad_kb = finding(&r1, "BR.KB.1", &bad, us, Some(&kb(&bad)));
+    assert_eq!(bad_kb.status, Status::Fail);
+    assert!(bad_kb.detail.contains("wiki"), "{}", bad_kb.detail);
     let nightly = format!("arn:aws:bedrock:us-east-1:{good}:model-invocation-job/nightly");
     assert_eq!(s("BR.JOB.1", &good, us, Some(&nightly)), Status::Pass);
     let ft = finding(
