@@ -245,7 +245,7 @@ pub async fn jobs(clients: &AccountClients, region: &Region, window_days: i64) -
             arn: s.job_arn().to_owned(),
             name: s.job_name().to_owned(),
             status: s.status().as_str().to_owned(),
-            created: to_utc(s.creation_time()),
+            created: super::required_time(s.creation_time(), ("bedrock", "ListModelCustomizationJobs"), Some(region))?,
             output_key: j.output_model_kms_key_arn().filter(|k| !k.is_empty()).map(str::to_owned),
             vpc_subnets: j.vpc_config().map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
         });
@@ -271,16 +271,12 @@ pub async fn jobs(clients: &AccountClients, region: &Region, window_days: i64) -
             arn: b.job_arn().to_owned(),
             name: b.job_name().to_owned(),
             status: b.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            created: to_utc(b.submit_time()),
+            created: super::required_time(b.submit_time(), ("bedrock", "ListModelInvocationJobs"), Some(region))?,
             output_key,
             vpc_subnets: b.vpc_config().map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
         });
     }
     Ok(out)
-}
-
-fn to_utc(t: &aws_smithy_types::DateTime) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
 }
 
 /// The guardrail version an Organizations Bedrock policy names, with what enforcement needs

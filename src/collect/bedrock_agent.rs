@@ -38,7 +38,7 @@ pub async fn agents(clients: &AccountClients, region: &Region) -> Collected<Vec<
             .map_err(|e| super::gap("bedrock", "GetAgent", Some(region), &e))?;
         let Some(a) = got.agent else {
             let message = format!("GetAgent for {} answered without the agent", s.agent_id());
-            return Err(Gap::bad_response("bedrock", "GetAgent", region, "MissingAgent", message));
+            return Err(Gap::bad_response("bedrock", "GetAgent", Some(region), "MissingAgent", message));
         };
         let aliases: Vec<_> = client
             .list_agent_aliases()
@@ -112,7 +112,7 @@ pub async fn knowledge_bases(clients: &AccountClients, region: &Region) -> Colle
                 .map_err(|e| super::gap("bedrock", "GetDataSource", Some(region), &e))?;
             let Some(d) = got.data_source else {
                 let message = format!("GetDataSource for {} answered without the data source", ds.data_source_id());
-                return Err(Gap::bad_response("bedrock", "GetDataSource", region, "MissingDataSource", message));
+                return Err(Gap::bad_response("bedrock", "GetDataSource", Some(region), "MissingDataSource", message));
             };
             data_sources.push(DataSource {
                 id: d.data_source_id().to_owned(),

@@ -18,11 +18,6 @@ use crate::snapshot::{
 pub const ACTIONS: &[&str] =
     &["cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"];
 
-/// Converts an SDK timestamp.
-pub(crate) fn to_utc(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
-}
-
 /// Every trail visible from `regions`, de-duplicated by ARN, with status and selectors. A
 /// failed DescribeTrails in any region is a gap for the whole list: a trail could hide there.
 ///
@@ -66,9 +61,9 @@ pub async fn collect(
             .map(|s| TrailStatus {
                 is_logging: s.is_logging.unwrap_or(false),
                 latest_delivery_error: s.latest_delivery_error.filter(|e| !e.is_empty()),
-                latest_delivery_time: s.latest_delivery_time.as_ref().and_then(to_utc),
+                latest_delivery_time: s.latest_delivery_time.as_ref().and_then(super::to_utc),
                 latest_digest_delivery_error: s.latest_digest_delivery_error.filter(|e| !e.is_empty()),
-                latest_digest_delivery_time: s.latest_digest_delivery_time.as_ref().and_then(to_utc),
+                latest_digest_delivery_time: s.latest_digest_delivery_time.as_ref().and_then(super::to_utc),
             })
             .map_err(|e| super::gap("cloudtrail", "GetTrailStatus", home.as_ref(), &e));
         let event_selectors = client

@@ -101,6 +101,7 @@ pub async fn collect(clients: &AccountClients) -> Collected<IamSnapshot> {
 /// Every long-term Amazon Bedrock API key of the account's IAM users (one listing for all
 /// users, `AllUsers`, followed through its markers).
 pub async fn bedrock_api_keys(clients: &AccountClients) -> Collected<Vec<BedrockApiKey>> {
+    const OP: (&str, &str) = ("iam", "ListServiceSpecificCredentials");
     let iam = clients.iam(None);
     let mut keys = Vec::new();
     let mut marker: Option<String> = None;
@@ -118,8 +119,12 @@ pub async fn bedrock_api_keys(clients: &AccountClients) -> Collected<Vec<Bedrock
                 id: c.service_specific_credential_id().to_owned(),
                 user: c.user_name().to_owned(),
                 status: c.status().as_str().to_owned(),
-                created: to_utc(c.create_date()),
-                expires: c.expiration_date().map(to_utc),
+                created: super::required_time(c.create_date(), OP, None)?,
+                // An expiry that cannot be read is no proof the key expired: a gap.
+                expires: match c.expiration_date() {
+                    Some(t) => Some(super::required_time(t, OP, None)?),
+                    None => None,
+                },
             });
         }
         match page.marker() {
@@ -129,8 +134,4 @@ pub async fn bedrock_api_keys(clients: &AccountClients) -> Collected<Vec<Bedrock
     }
     keys.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(keys)
-}
-
-fn to_utc(t: &aws_smithy_types::DateTime) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
 }

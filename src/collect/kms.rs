@@ -68,7 +68,7 @@ async fn key_policy(clients: &AccountClients, region: &Region, arn: &str) -> Col
         Gap::bad_response(
             "kms",
             "GetKeyPolicy",
-            region,
+            Some(region),
             "MissingPolicy",
             format!("GetKeyPolicy for {arn} answered without a policy"),
         )
@@ -97,7 +97,7 @@ async fn describe(clients: &AccountClients, region: &Region, key_ref: &str) -> C
         return Err(Gap::bad_response(
             "kms",
             "DescribeKey",
-            region,
+            Some(region),
             "MissingKeyMetadata",
             format!("DescribeKey for {key_ref} answered without key metadata"),
         ));
@@ -107,7 +107,7 @@ async fn describe(clients: &AccountClients, region: &Region, key_ref: &str) -> C
         return Err(Gap::bad_response(
             "kms",
             "DescribeKey",
-            region,
+            Some(region),
             "MissingKeyManager",
             format!("DescribeKey for {key_ref} answered without KeyManager"),
         ));

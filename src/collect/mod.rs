@@ -57,6 +57,25 @@ pub fn iam_action(operation: &str) -> String {
     AUTHORIZED_AS.iter().find(|(api, _)| *api == operation).map_or(operation, |(_, action)| action).to_owned()
 }
 
+/// Converts an SDK timestamp; `None` when chrono cannot hold it.
+pub(crate) fn to_utc(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// A timestamp a verdict depends on (a key's creation, a job's submission): one that cannot
+/// be converted makes the answer a gap, never a made-up date.
+#[expect(clippy::result_large_err, reason = "the snapshot's own Collected error")]
+pub(crate) fn required_time(
+    t: &aws_smithy_types::DateTime,
+    (service, operation): (&str, &str),
+    region: Option<&Region>,
+) -> Result<chrono::DateTime<chrono::Utc>, Gap> {
+    to_utc(t).ok_or_else(|| {
+        let message = format!("{operation} answered a timestamp out of range ({} s)", t.secs());
+        Gap::bad_response(service, operation, region, "TimestampOutOfRange", message)
+    })
+}
+
 /// Turns an SDK error into a gap for `service:operation` in `region`.
 pub(crate) fn gap<E, R>(service: &str, operation: &str, region: Option<&Region>, err: &SdkError<E, R>) -> Gap
 where
@@ -99,19 +118,13 @@ pub async fn account(
 
     let buckets = s3::collect_invocation_buckets(clients, &per_region).await;
     // Asked in the region of the resource that names a key, when the reference is no ARN.
-    let key_refs = crate::snapshot::key_references(&trails, &per_region, &buckets)
-        .into_iter()
-        .map(|r| (r.key, r.region))
-        .collect();
-    let kms_keys = kms::collect(clients, key_refs, home_region).await;
+    let key_refs = crate::snapshot::key_references(&trails, &per_region, &buckets);
+    // Custom-model keys guard no evidence: their policies are not read.
+    let evidence_keys: Vec<String> =
+        key_refs.iter().filter(|r| r.user != crate::snapshot::KeyUser::CustomModel).map(|r| r.key.clone()).collect();
+    let kms_keys = kms::collect(clients, key_refs.into_iter().map(|r| (r.key, r.region)).collect(), home_region).await;
     let evidence_refs = crate::snapshot::evidence_bucket_references(&trails, &per_region);
     let evidence_buckets = s3::collect_evidence_buckets(clients, home_region, &evidence_refs).await;
-    // Custom-model keys guard no evidence: their policies are not read.
-    let evidence_keys: Vec<String> = crate::snapshot::key_references(&trails, &per_region, &buckets)
-        .into_iter()
-        .filter(|r| r.user != crate::snapshot::KeyUser::CustomModel)
-        .map(|r| r.key)
-        .collect();
     let key_policies = kms::key_policies(clients, account, &kms_keys, &evidence_keys).await;
 
     AccountSnapshot {
@@ -223,6 +236,21 @@ pub(crate) mod tests {
             out.insert(format!("{service}:{operation}"));
         }
         out
+    }
+
+    #[test]
+    fn a_timestamp_chrono_cannot_hold_is_a_gap_not_a_date() {
+        let fine = aws_smithy_types::DateTime::from_secs(1_700_000_000);
+        assert_eq!(
+            required_time(&fine, ("iam", "ListServiceSpecificCredentials"), None).unwrap().timestamp(),
+            1_700_000_000
+        );
+        let absurd = aws_smithy_types::DateTime::from_secs(i64::MAX);
+        let gap = required_time(&absurd, ("iam", "ListServiceSpecificCredentials"), None).unwrap_err();
+        assert_eq!(
+            (gap.operation.as_str(), gap.code.as_str()),
+            ("ListServiceSpecificCredentials", "TimestampOutOfRange")
+        );
     }
 
     #[test]

@@ -189,8 +189,7 @@ fn named_outside(policy: &Policy, insiders: &Insiders<'_>) -> Named {
 }
 
 /// The outsiders to probe: the generic one and every combination of what the policy names.
-fn outsiders(policy: &Policy, insiders: &Insiders<'_>, partition: &str) -> Option<Vec<Outsider>> {
-    let named = named_outside(policy, insiders);
+fn outsiders(named: Named, partition: &str) -> Option<Vec<Outsider>> {
     let mut accounts: Vec<(String, String)> =
         vec![(OUTSIDER_ACCOUNT.to_owned(), format!("arn:{partition}:iam::{OUTSIDER_ACCOUNT}:role/probe"))];
     for (a, arn) in named.accounts {
@@ -376,7 +375,9 @@ fn judge_bucket(
         Ok(p) => p,
         Err(e) => return (Status::Error, format!("The policy of bucket {bucket} cannot be evaluated: {e}.")),
     };
-    let Some(outsiders) = outsiders(&policy, insiders, input.org.partition.as_str()) else {
+    let named = named_outside(&policy, insiders);
+    let names_foreign_endpoints = !named.vpces.is_empty();
+    let Some(outsiders) = outsiders(named, input.org.partition.as_str()) else {
         return (
             Status::Error,
             format!(
@@ -387,7 +388,7 @@ fn judge_bucket(
     let requests = evidence_objects(input, snap, bucket, refs, &policy);
     let e = probe(&policy, &outsiders, &requests, input.account.id.as_str(), &input.org.organization_id);
     let pab = access.public_access_block;
-    let endpoints_note = if insiders.endpoints_partial && !named_outside(&policy, insiders).vpces.is_empty() {
+    let endpoints_note = if insiders.endpoints_partial && names_foreign_endpoints {
         " (some regions' endpoints could not be listed, so a named endpoint may be the account's own)"
     } else {
         ""
@@ -443,7 +444,7 @@ fn judge_key(input: &AccountInput<'_>, insiders: &Insiders<'_>, arn: &str, what:
         Ok(p) => p,
         Err(e) => return (Status::Error, format!("The key policy of {arn} cannot be evaluated: {e}.")),
     };
-    let Some(outsiders) = outsiders(&policy, insiders, input.org.partition.as_str()) else {
+    let Some(outsiders) = outsiders(named_outside(&policy, insiders), input.org.partition.as_str()) else {
         return (
             Status::Error,
             format!("The key policy of {arn} names more than {MAX_OUTSIDERS} outside principals and paths to probe."),

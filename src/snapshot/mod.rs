@@ -52,11 +52,11 @@ impl Gap {
     }
 
     /// A call that answered without what it exists to return: no data, so a gap.
-    pub fn bad_response(service: &str, operation: &str, region: &Region, code: &str, message: String) -> Self {
+    pub fn bad_response(service: &str, operation: &str, region: Option<&Region>, code: &str, message: String) -> Self {
         Self {
             service: service.to_owned(),
             operation: operation.to_owned(),
-            region: Some(region.clone()),
+            region: region.cloned(),
             kind: crate::aws::errors::FailureKind::BadResponse,
             code: code.to_owned(),
             message,
