@@ -335,6 +335,9 @@ pub struct ControlParameters {
     pub require_contextual_grounding: bool,
     /// Longest acceptable idle-session TTL of an agent, in seconds (BR.AGT.1).
     pub max_agent_idle_session_seconds: i32,
+    /// Whether BR.NET.3 also requires private endpoints for the Bedrock control planes
+    /// (bedrock, bedrock-agent) where the region has resources they manage.
+    pub require_control_plane_endpoints: bool,
 }
 
 impl Default for ControlParameters {
@@ -353,6 +356,7 @@ impl Default for ControlParameters {
             min_content_filter_strength: FilterStrength::Medium,
             require_contextual_grounding: false,
             max_agent_idle_session_seconds: 1800,
+            require_control_plane_endpoints: false,
         }
     }
 }

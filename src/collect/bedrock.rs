@@ -189,6 +189,7 @@ pub async fn custom_models(clients: &AccountClients, region: &Region) -> Collect
             name: s.model_name().to_owned(),
             kms_key_arn: m.model_kms_key_arn.filter(|k| !k.is_empty()),
             imported: false,
+            base_model: Some(s.base_model_arn().to_owned()).filter(|b| !b.is_empty()),
         });
     }
     let imported: Vec<_> = client
@@ -211,6 +212,7 @@ pub async fn custom_models(clients: &AccountClients, region: &Region) -> Collect
             name: s.model_name().to_owned(),
             kms_key_arn: m.model_kms_key_arn.filter(|k| !k.is_empty()),
             imported: true,
+            base_model: None,
         });
     }
     Ok(models)
@@ -248,6 +250,7 @@ pub async fn jobs(clients: &AccountClients, region: &Region, window_days: i64) -
             created: super::required_time(s.creation_time(), ("bedrock", "ListModelCustomizationJobs"), Some(region))?,
             output_key: j.output_model_kms_key_arn().filter(|k| !k.is_empty()).map(str::to_owned),
             vpc_subnets: j.vpc_config().map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
+            model: Some(s.base_model_arn().to_owned()).filter(|m| !m.is_empty()),
         });
     }
     let batches: Vec<_> = client
@@ -274,6 +277,7 @@ pub async fn jobs(clients: &AccountClients, region: &Region, window_days: i64) -
             created: super::required_time(b.submit_time(), ("bedrock", "ListModelInvocationJobs"), Some(region))?,
             output_key,
             vpc_subnets: b.vpc_config().map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
+            model: Some(b.model_id().to_owned()).filter(|m| !m.is_empty()),
         });
     }
     Ok(out)

@@ -151,6 +151,8 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         jobs,
         agents,
         knowledge_bases,
+        flows,
+        prompts,
         config_recorders,
     ) = tokio::join!(
         vpc_endpoints::collect(clients, region),
@@ -161,6 +163,8 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         bedrock::jobs(clients, region, job_window_days),
         bedrock_agent::agents(clients, region),
         bedrock_agent::knowledge_bases(clients, region),
+        bedrock_agent::flows(clients, region),
+        bedrock_agent::prompts(clients, region),
         config_service::recorders(clients, region),
     );
     let invocation_log_group = match &invocation_logging {
@@ -181,6 +185,8 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         jobs,
         agents,
         knowledge_bases,
+        flows,
+        prompts,
         config_recorders,
     }
 }

@@ -40,6 +40,10 @@ pub enum ResourceKind {
     BedrockAgent,
     /// A knowledge base for Amazon Bedrock.
     KnowledgeBase,
+    /// A prompt flow.
+    BedrockFlow,
+    /// A prompt of Prompt management.
+    BedrockPrompt,
 }
 
 impl ResourceKind {
@@ -61,7 +65,9 @@ impl ResourceKind {
             | ResourceKind::BedrockApiKey
             | ResourceKind::BedrockJob
             | ResourceKind::BedrockAgent
-            | ResourceKind::KnowledgeBase => "Other",
+            | ResourceKind::KnowledgeBase
+            | ResourceKind::BedrockFlow
+            | ResourceKind::BedrockPrompt => "Other",
         }
     }
 }

@@ -13,9 +13,6 @@ use crate::domain::{ResourceKind, Status};
 use crate::evaluate::ids;
 use crate::snapshot::{AccountSnapshot, Agent};
 
-/// The alias every agent has for testing, always serving the working draft.
-const TEST_ALIAS: &str = "TSTALIASID";
-
 /// What is wrong with one agent (failures) and what could not be judged (unknowns).
 fn judge_agent(
     agent: &Agent,
@@ -31,8 +28,8 @@ fn judge_agent(
         }
         Some(_) => {}
     }
-    for alias in agent.aliases.iter().filter(|a| a.id != TEST_ALIAS) {
-        if alias.versions.iter().any(|v| v == "DRAFT") {
+    for alias in agent.aliases.iter().filter(|a| !a.is_test()) {
+        if alias.serves_draft() {
             wrong.push(format!("alias {} serves the working draft", alias.name));
         }
     }
@@ -144,9 +141,14 @@ mod tests {
             role_arn: format!("arn:aws:iam::{MEMBER}:role/{role}"),
             idle_session_ttl_seconds: 600,
             aliases: vec![
-                AgentAlias { id: TEST_ALIAS.into(), name: "AgentTestAlias".into(), versions: vec!["DRAFT".into()] },
+                AgentAlias {
+                    id: AgentAlias::TEST_ID.into(),
+                    name: "AgentTestAlias".into(),
+                    versions: vec!["DRAFT".into()],
+                },
                 AgentAlias { id: "LIVE".into(), name: "live".into(), versions: vec!["3".into()] },
             ],
+            foundation_model: Some("anthropic.claude-3-haiku-20240307-v1:0".into()),
         }
     }
 

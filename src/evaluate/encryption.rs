@@ -142,9 +142,27 @@ mod tests {
         assert_eq!(statuses(&with_input(&snap, |i| custom_model_keys(i, &snap))), [Status::NotApplicable]);
         assert_eq!(statuses(&with_input(&snap, |i| key_rotation(i, &snap))), [Status::NotApplicable]);
         snap.per_region[0].custom_models = Ok(vec![
-            CustomModel { arn: "arn:m1".into(), name: "m1".into(), kms_key_arn: None, imported: false },
-            CustomModel { arn: "arn:m2".into(), name: "m2".into(), kms_key_arn: Some(key.clone()), imported: false },
-            CustomModel { arn: "arn:m3".into(), name: "m3".into(), kms_key_arn: None, imported: true },
+            CustomModel {
+                arn: "arn:m1".into(),
+                name: "m1".into(),
+                kms_key_arn: None,
+                imported: false,
+                base_model: None,
+            },
+            CustomModel {
+                arn: "arn:m2".into(),
+                name: "m2".into(),
+                kms_key_arn: Some(key.clone()),
+                imported: false,
+                base_model: None,
+            },
+            CustomModel {
+                arn: "arn:m3".into(),
+                name: "m3".into(),
+                kms_key_arn: None,
+                imported: true,
+                base_model: None,
+            },
         ]);
         snap.kms_keys.insert(key.clone(), Ok(cmk(&key, Some(false))));
         let out = with_input(&snap, |i| custom_model_keys(i, &snap));

@@ -40,6 +40,8 @@ pub fn empty_region(name: &str) -> RegionSnapshot {
         jobs: Ok(vec![]),
         agents: Ok(vec![]),
         knowledge_bases: Ok(vec![]),
+        flows: Ok(vec![]),
+        prompts: Ok(vec![]),
         config_recorders: Ok(vec![]),
     }
 }

@@ -53,6 +53,10 @@ pub enum Input {
     Agents,
     /// Knowledge bases and their data sources, per region.
     KnowledgeBases,
+    /// Prompt flows and the definitions their aliases serve, per region.
+    Flows,
+    /// Managed prompts, per region.
+    Prompts,
     /// AWS Config recorders, per region.
     ConfigRecorders,
     /// KMS keys named by the collections above.
@@ -261,6 +265,8 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
             jobs,
             agents,
             knowledge_bases,
+            flows,
+            prompts,
             config_recorders,
         } = r;
         let here = Scope::Region(region.clone());
@@ -275,6 +281,8 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
         push(&mut out, Input::Jobs, None, here.clone(), jobs);
         push(&mut out, Input::Agents, None, here.clone(), agents);
         push(&mut out, Input::KnowledgeBases, None, here.clone(), knowledge_bases);
+        push(&mut out, Input::Flows, None, here.clone(), flows);
+        push(&mut out, Input::Prompts, None, here.clone(), prompts);
         push(&mut out, Input::ConfigRecorders, None, here, config_recorders);
     }
     for (key_ref, key) in kms_keys {
@@ -482,6 +490,7 @@ mod tests {
                 name: "m".into(),
                 kms_key_arn: Some(KEY.into()),
                 imported: false,
+                base_model: Some("arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-text-express-v1".into()),
             }]);
             r.jobs = Ok(vec![crate::snapshot::BedrockJob {
                 kind: crate::snapshot::JobKind::BatchInference,
@@ -491,6 +500,7 @@ mod tests {
                 created: now(),
                 output_key: Some(KEY.into()),
                 vpc_subnets: vec!["subnet-1".into()],
+                model: Some("amazon.titan-text-express-v1".into()),
             }]);
             r.agents = Ok(vec![crate::snapshot::Agent {
                 id: "a1".into(),
@@ -502,6 +512,7 @@ mod tests {
                 role_arn: format!("arn:aws:iam::111122223333:role/agent-{}", r.region),
                 idle_session_ttl_seconds: 600,
                 aliases: vec![],
+                foundation_model: Some("amazon.titan-text-express-v1".into()),
             }]);
             r.knowledge_bases = Ok(vec![crate::snapshot::KnowledgeBase {
                 id: "kb1".into(),
@@ -511,7 +522,49 @@ mod tests {
                     name: "wiki".into(),
                     kms_key_arn: Some(KEY.into()),
                 }],
+                kind: Some("VECTOR".into()),
+                managed_store_key: None,
+                vector_store: None,
+                embedding_model: Some(
+                    "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0".into(),
+                ),
             }]);
+            r.flows = Ok(vec![crate::snapshot::Flow {
+                id: "f1".into(),
+                arn: format!("arn:aws:bedrock:{}:111122223333:flow/f1", r.region),
+                name: "triage".into(),
+                kms_key_arn: Some(KEY.into()),
+                aliases: vec![],
+                definitions: vec![crate::snapshot::FlowDefinition {
+                    version: "DRAFT".into(),
+                    model_nodes: vec![crate::snapshot::FlowModelNode {
+                        name: "ask".into(),
+                        kind: crate::snapshot::FlowNodeKind::Prompt,
+                        guardrail: Some(("g1".into(), "1".into())),
+                        model: Some("amazon.titan-text-express-v1".into()),
+                        prompt_arn: None,
+                    }],
+                }],
+            }]);
+            r.prompts = Ok(vec![crate::snapshot::ManagedPrompt {
+                id: "p1".into(),
+                arn: format!("arn:aws:bedrock:{}:111122223333:prompt/p1", r.region),
+                name: "summarise".into(),
+                kms_key_arn: Some(KEY.into()),
+                models: vec!["amazon.titan-text-express-v1".into()],
+            }]);
+            r.vpc_endpoints = Ok(["bedrock-runtime", "bedrock-agent-runtime"]
+                .iter()
+                .map(|service| crate::snapshot::VpcEndpoint {
+                    id: format!("vpce-{service}"),
+                    vpc_id: "vpc-1".into(),
+                    service_name: format!("com.amazonaws.{}.{service}", r.region),
+                    endpoint_type: "Interface".into(),
+                    state: "available".into(),
+                    private_dns_enabled: true,
+                    policy_document: None,
+                })
+                .collect());
             r.invocation_logging = Ok(Some(InvocationLogging {
                 text_delivery: true,
                 image_delivery: false,
@@ -617,6 +670,14 @@ mod tests {
                 r.knowledge_bases = fail("ListKnowledgeBases");
                 eu
             }
+            Input::Flows => {
+                r.flows = fail("ListFlows");
+                eu
+            }
+            Input::Prompts => {
+                r.prompts = fail("ListPrompts");
+                eu
+            }
             Input::ConfigRecorders => {
                 r.config_recorders = fail("DescribeConfigurationRecorders");
                 eu
@@ -652,25 +713,73 @@ mod tests {
     /// The rule for every control and every collection it reads: break the collection, and
     /// no summary in the hidden scope is `not_applicable`, an exhaustive control has no
     /// summary pass there, the scope has an error, and the store is told not to retire.
+    /// Every input, in declaration order; the match fails to compile when one is added and
+    /// not listed, so the test below cannot skip a collection.
+    const ALL_INPUTS: &[Input] = &[
+        Input::Regions,
+        Input::Iam,
+        Input::Trails,
+        Input::TrailDetails,
+        Input::VpcEndpoints,
+        Input::InvocationLogging,
+        Input::InvocationLogGroup,
+        Input::Guardrails,
+        Input::EnforcedGuardrails,
+        Input::CustomModels,
+        Input::Jobs,
+        Input::Agents,
+        Input::KnowledgeBases,
+        Input::Flows,
+        Input::Prompts,
+        Input::ConfigRecorders,
+        Input::KmsKeys,
+        Input::Buckets,
+        Input::EvidenceBuckets,
+        Input::KeyPolicies,
+        Input::BedrockApiKeys,
+        Input::ManagementTrails,
+        Input::ManagementKmsKeys,
+    ];
+
+    #[test]
+    fn the_input_list_is_complete() {
+        for input in ALL_INPUTS {
+            match input {
+                Input::Regions
+                | Input::Iam
+                | Input::Trails
+                | Input::TrailDetails
+                | Input::VpcEndpoints
+                | Input::InvocationLogging
+                | Input::InvocationLogGroup
+                | Input::Guardrails
+                | Input::EnforcedGuardrails
+                | Input::CustomModels
+                | Input::Jobs
+                | Input::Agents
+                | Input::KnowledgeBases
+                | Input::Flows
+                | Input::Prompts
+                | Input::ConfigRecorders
+                | Input::KmsKeys
+                | Input::Buckets
+                | Input::EvidenceBuckets
+                | Input::KeyPolicies
+                | Input::BedrockApiKeys
+                | Input::ManagementTrails
+                | Input::ManagementKmsKeys => {}
+            }
+        }
+        let mut sorted = ALL_INPUTS.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ALL_INPUTS.len(), "an input is listed twice");
+    }
+
     #[test]
     fn every_declared_input_gap_yields_error_and_blocks_retirement() {
-        let all = [
-            Input::Regions,
-            Input::Iam,
-            Input::Trails,
-            Input::TrailDetails,
-            Input::VpcEndpoints,
-            Input::InvocationLogging,
-            Input::InvocationLogGroup,
-            Input::Guardrails,
-            Input::EnforcedGuardrails,
-            Input::CustomModels,
-            Input::ConfigRecorders,
-            Input::KmsKeys,
-            Input::Buckets,
-        ];
         let mut checked = 0;
-        for input in all {
+        for input in ALL_INPUTS.iter().copied() {
             let mut snap = rich_snapshot();
             let Some(hidden) = break_input(&mut snap, input) else { continue };
             let out = evaluate(&snap);

@@ -101,6 +101,7 @@ mod tests {
             created: now(),
             output_key: key.map(str::to_owned),
             vpc_subnets: subnets.iter().map(|s| (*s).to_owned()).collect(),
+            model: Some("amazon.titan-text-express-v1".into()),
         }
     }
 

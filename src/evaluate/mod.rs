@@ -16,6 +16,7 @@ mod coverage;
 pub use inputs::gaps;
 mod encryption;
 mod evidence_access;
+mod flows;
 mod guardrails;
 mod iam;
 pub mod ids;
@@ -24,8 +25,10 @@ mod invocation;
 mod jobs;
 mod knowledge_bases;
 pub mod management_policy;
+mod models;
 mod network;
 pub mod preview;
+mod prompts;
 pub mod scp;
 
 use chrono::{DateTime, Utc};
@@ -218,6 +221,9 @@ const FAMILIES: &[&[Control]] = &[
     iam::CONTROLS,
     agents::CONTROLS,
     knowledge_bases::CONTROLS,
+    flows::CONTROLS,
+    prompts::CONTROLS,
+    models::CONTROLS,
     jobs::CONTROLS,
     config_service::CONTROLS,
     scp::CONTROLS,

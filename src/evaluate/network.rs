@@ -1,12 +1,13 @@
 //! The `network` family: BR.NET.1 (a private bedrock-runtime endpoint in every approved
-//! region) and BR.NET.2 (no Bedrock endpoint whose policy lets principals from outside the
-//! organization through), judged with `iam-policy` on probe requests.
+//! region), BR.NET.2 (no Bedrock endpoint whose policy lets principals from outside the
+//! organization through), judged with `iam-policy` on probe requests, and BR.NET.3 (a
+//! private endpoint for every other Bedrock API the region's resources are called through).
 
 use super::{AccountInput, Evaluation};
 use super::{Control, Input, Judge, Proof, Regions, reads};
 use crate::domain::{Partition, Region, ResourceKind, Status};
 use crate::evaluate::ids;
-use crate::snapshot::{AccountSnapshot, VpcEndpoint};
+use crate::snapshot::{AccountSnapshot, Collected, RegionSnapshot, VpcEndpoint};
 
 /// BR.NET.1.
 pub fn private_endpoint(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
@@ -32,6 +33,124 @@ pub fn private_endpoint(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec
             Some(e) => (Status::Fail, format!("Endpoint {} for {service} has private DNS disabled.", e.id)),
         }
     })
+}
+
+/// One Bedrock API a region's resources are called through, and who makes it needed.
+struct ApiInUse {
+    /// The endpoint's service part (`bedrock-agent-runtime`).
+    service: &'static str,
+    /// The resources that need it, named for the detail.
+    users: Vec<String>,
+}
+
+/// Names of a listing's items for a detail; a failed listing is named in `gaps`.
+fn names<T>(c: &Collected<Vec<T>>, kind: &str, name: impl Fn(&T) -> &str, gaps: &mut Vec<String>) -> Vec<String> {
+    match c {
+        Ok(items) => items.iter().map(|i| format!("{kind} {}", name(i))).collect(),
+        Err(gap) => {
+            gaps.push(gap.summary());
+            Vec::new()
+        }
+    }
+}
+
+/// The Bedrock APIs beyond bedrock-runtime (BR.NET.1's) that the region's resources are
+/// called through: agents, knowledge bases and flows are invoked through bedrock-agent-runtime
+/// (InvokeAgent, Retrieve, InvokeFlow). With `control_planes`, also the control planes that
+/// manage them: bedrock-agent for agents, knowledge bases, flows and prompts; bedrock for
+/// guardrails, custom models and jobs. `Err` names the listings that failed: whether an API
+/// is in use is then unknown.
+fn apis_in_use(rs: &RegionSnapshot, control_planes: bool) -> Result<Vec<ApiInUse>, Vec<String>> {
+    let mut gaps = Vec::new();
+    let agents = names(&rs.agents, "agent", |a| &a.name, &mut gaps);
+    let kbs = names(&rs.knowledge_bases, "knowledge base", |k| &k.name, &mut gaps);
+    let flows = names(&rs.flows, "flow", |f| &f.name, &mut gaps);
+    let runtime_users: Vec<String> = agents.iter().chain(&kbs).chain(&flows).cloned().collect();
+    let mut out = vec![ApiInUse { service: "bedrock-agent-runtime", users: runtime_users.clone() }];
+    if control_planes {
+        let prompts = names(&rs.prompts, "prompt", |p| &p.name, &mut gaps);
+        let agent_plane = runtime_users.into_iter().chain(prompts).collect();
+        let bedrock_plane = names(&rs.guardrails, "guardrail", |g| &g.name, &mut gaps)
+            .into_iter()
+            .chain(names(&rs.custom_models, "custom model", |m| &m.name, &mut gaps))
+            .chain(names(&rs.jobs, "job", |j| &j.name, &mut gaps))
+            .collect();
+        out.push(ApiInUse { service: "bedrock-agent", users: agent_plane });
+        out.push(ApiInUse { service: "bedrock", users: bedrock_plane });
+    }
+    if !gaps.is_empty() {
+        return Err(gaps);
+    }
+    out.retain(|api| !api.users.is_empty());
+    Ok(out)
+}
+
+/// "a, b, c" or "a, b, c and 4 more".
+fn some_of(users: &[String]) -> String {
+    const SHOWN: usize = 3;
+    if users.len() <= SHOWN {
+        users.join(", ")
+    } else {
+        format!("{} and {} more", users[..SHOWN].join(", "), users.len() - SHOWN)
+    }
+}
+
+/// BR.NET.3.
+pub fn private_endpoints_in_use(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
+    input.per_approved_region(snap, ids::NET_3, |rs| {
+        let endpoints = match &rs.vpc_endpoints {
+            Ok(e) => e,
+            Err(gap) => return (Status::Error, format!("Could not list VPC endpoints: {}.", gap.summary())),
+        };
+        let apis = match apis_in_use(rs, input.params.require_control_plane_endpoints) {
+            Ok(apis) => apis,
+            Err(gaps) => {
+                return (
+                    Status::Error,
+                    format!("Could not tell which Bedrock APIs the region uses: {}.", gaps.join(", ")),
+                );
+            }
+        };
+        if apis.is_empty() {
+            return (
+                Status::NotApplicable,
+                "No agent, knowledge base or flow in the region is called through a Bedrock API beyond bedrock-runtime (BR.NET.1)."
+                    .into(),
+            );
+        }
+        let (mut covered, mut missing) = (Vec::new(), Vec::new());
+        for api in &apis {
+            let interface: Vec<&VpcEndpoint> = endpoints
+                .iter()
+                .filter(|e| e.service() == Some(api.service) && e.endpoint_type == "Interface" && e.is_live())
+                .collect();
+            let used_by = some_of(&api.users);
+            match interface.iter().find(|e| e.state == "available" && e.private_dns_enabled) {
+                Some(e) => covered.push(format!("{} through {} (used by {used_by})", api.service, e.id)),
+                None => missing.push(match interface.first() {
+                    None => format!("no interface endpoint for {}, which {used_by} use", api.service),
+                    Some(e) if e.state != "available" => {
+                        format!("endpoint {} for {} is {}, not available ({used_by} use it)", e.id, api.service, e.state)
+                    }
+                    Some(e) => format!(
+                        "endpoint {} for {} has private DNS disabled, so the public name still resolves ({used_by} use it)",
+                        e.id, api.service
+                    ),
+                }),
+            }
+        }
+        if missing.is_empty() {
+            (Status::Pass, format!("Private interface endpoints with private DNS: {}.", covered.join("; ")))
+        } else {
+            let also = if covered.is_empty() { String::new() } else { format!(" Covered: {}.", covered.join("; ")) };
+            (Status::Fail, format!("{}.{also}", capitalised(&missing.join("; "))))
+        }
+    })
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 /// Bedrock actions a caller could make through a Bedrock endpoint: model invocation first
@@ -280,12 +399,21 @@ pub(super) const CONTROLS: &[Control] = {
     &[
         Control { id: ids::NET_1, reads: reads(&[VpcEndpoints], Witness, Approved), judge: Account(private_endpoint) },
         Control { id: ids::NET_2, reads: reads(&[VpcEndpoints], Exhaustive, Swept), judge: Account(endpoint_policies) },
+        Control {
+            id: ids::NET_3,
+            // The control planes' users (prompts, guardrails, custom models, jobs) matter only
+            // with `require_control_plane_endpoints`; the evaluator itself makes a gap in them
+            // `error` then (one verdict per region, so no finding can be retired unseen).
+            reads: reads(&[VpcEndpoints, Input::Agents, Input::KnowledgeBases, Input::Flows], Exhaustive, Approved),
+            judge: Account(private_endpoints_in_use),
+        },
     ]
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ControlParameters;
     use crate::evaluate::fixtures::*;
 
     fn endpoint(service: &str, state: &str, dns: bool, policy: Option<&str>) -> VpcEndpoint {
@@ -318,6 +446,89 @@ mod tests {
             assert_eq!(out[0].status, status, "{}", out[0].detail);
             assert!(out[0].detail.contains(words), "{}", out[0].detail);
         }
+    }
+
+    /// eu-west-1 with one agent (and so a need for bedrock-agent-runtime), its endpoints as given.
+    fn with_agent(endpoints: Vec<VpcEndpoint>) -> AccountSnapshot {
+        let mut snap = account_snapshot();
+        snap.per_region[0].vpc_endpoints = Ok(endpoints);
+        snap.per_region[0].agents = Ok(vec![crate::snapshot::Agent {
+            id: "a".into(),
+            arn: "arn:aws:bedrock:eu-west-1:111122223333:agent/a".into(),
+            name: "helper".into(),
+            status: "PREPARED".into(),
+            guardrail: None,
+            kms_key_arn: None,
+            role_arn: String::new(),
+            idle_session_ttl_seconds: 600,
+            aliases: vec![],
+            foundation_model: None,
+        }]);
+        snap
+    }
+
+    #[test]
+    fn every_api_the_region_uses_needs_its_own_private_endpoint() {
+        let agent_rt = "com.amazonaws.eu-west-1.bedrock-agent-runtime";
+        let cases = [
+            (
+                vec![endpoint(agent_rt, "available", true, None)],
+                Status::Pass,
+                "bedrock-agent-runtime through vpce-0123 (used by agent helper)",
+            ),
+            (vec![], Status::Fail, "No interface endpoint for bedrock-agent-runtime, which agent helper use"),
+            (
+                vec![endpoint("com.amazonaws.eu-west-1.bedrock-runtime", "available", true, None)],
+                Status::Fail,
+                "No interface",
+            ),
+            (vec![endpoint(agent_rt, "pending", true, None)], Status::Fail, "is pending"),
+            (vec![endpoint(agent_rt, "available", false, None)], Status::Fail, "private DNS disabled"),
+        ];
+        for (endpoints, status, words) in cases {
+            let snap = with_agent(endpoints);
+            let out = with_input(&snap, |input| private_endpoints_in_use(input, &snap));
+            assert_eq!(statuses(&out), vec![status], "{words}: {out:?}");
+            assert!(out[0].detail.contains(words), "{words}: {}", out[0].detail);
+        }
+        // Nothing in the region is called through another API.
+        let snap = account_snapshot();
+        let out = with_input(&snap, |input| private_endpoints_in_use(input, &snap));
+        assert_eq!(statuses(&out), vec![Status::NotApplicable]);
+    }
+
+    #[test]
+    fn control_planes_are_required_on_request_and_their_unread_resources_are_errors() {
+        let agent_rt = endpoint("com.amazonaws.eu-west-1.bedrock-agent-runtime", "available", true, None);
+        let mut snap = with_agent(vec![agent_rt.clone()]);
+        let planes = ControlParameters { require_control_plane_endpoints: true, ..ControlParameters::default() };
+        let out = with_params(&snap, planes.clone(), |input| private_endpoints_in_use(input, &snap));
+        assert_eq!(statuses(&out), vec![Status::Fail]);
+        assert!(
+            out[0].detail.contains("No interface endpoint for bedrock-agent, which agent helper use"),
+            "{}",
+            out[0].detail
+        );
+        assert!(!out[0].detail.contains("for bedrock,"), "no guardrail, model or job needs bedrock: {}", out[0].detail);
+
+        let mut agent_plane = agent_rt.clone();
+        agent_plane.service_name = "com.amazonaws.eu-west-1.bedrock-agent".into();
+        snap.per_region[0].vpc_endpoints = Ok(vec![agent_rt, agent_plane]);
+        let out = with_params(&snap, planes.clone(), |input| private_endpoints_in_use(input, &snap));
+        assert_eq!(statuses(&out), vec![Status::Pass], "{out:?}");
+        // Without the parameter the guardrail listing is not read; with it, its gap is an error.
+        snap.per_region[0].guardrails = Err(gap("bedrock", "ListGuardrails"));
+        let out = with_input(&snap, |input| private_endpoints_in_use(input, &snap));
+        assert_eq!(statuses(&out), vec![Status::Pass]);
+        let out = with_params(&snap, planes, |input| private_endpoints_in_use(input, &snap));
+        assert_eq!(statuses(&out), vec![Status::Error]);
+        assert!(out[0].detail.contains("ListGuardrails"), "{}", out[0].detail);
+
+        // An agent listing that failed hides whether bedrock-agent-runtime is needed.
+        let mut snap = with_agent(vec![]);
+        snap.per_region[0].agents = Err(gap("bedrock", "ListAgents"));
+        let out = with_input(&snap, |input| private_endpoints_in_use(input, &snap));
+        assert_eq!(statuses(&out), vec![Status::Error]);
     }
 
     #[test]

@@ -104,6 +104,14 @@ pub struct RegionSnapshot {
     /// say so as a gap.
     #[serde(default = "knowledge_bases_not_recorded")]
     pub knowledge_bases: Collected<Vec<KnowledgeBase>>,
+    /// Prompt flows with the definitions they run. Snapshots taken before they were
+    /// collected say so as a gap.
+    #[serde(default = "flows_not_recorded")]
+    pub flows: Collected<Vec<Flow>>,
+    /// Managed prompts (Prompt management). Snapshots taken before they were collected say so
+    /// as a gap.
+    #[serde(default = "prompts_not_recorded")]
+    pub prompts: Collected<Vec<ManagedPrompt>>,
     /// AWS Config recorders with their status.
     pub config_recorders: Collected<Vec<ConfigRecorder>>,
 }
@@ -465,6 +473,9 @@ pub struct CustomModel {
     /// Imported (Custom Model Import) rather than customized in Bedrock.
     #[serde(default)]
     pub imported: bool,
+    /// The foundation model it was customized from (ARN); `None` for imported models.
+    #[serde(default)]
+    pub base_model: Option<String>,
 }
 
 impl CustomModel {
@@ -495,17 +506,35 @@ pub struct Agent {
     pub idle_session_ttl_seconds: i32,
     /// Its aliases and the versions each serves.
     pub aliases: Vec<AgentAlias>,
+    /// The model (id, ARN or inference profile) it orchestrates with.
+    #[serde(default)]
+    pub foundation_model: Option<String>,
 }
 
-/// An alias of an agent: what callers invoke.
+/// An alias of an agent or a flow: what callers invoke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentAlias {
     /// Its id (`TSTALIASID` is the test alias every agent has, serving the draft).
     pub id: String,
     /// Its name.
     pub name: String,
-    /// The agent versions it routes to.
+    /// The versions it routes to.
     pub versions: Vec<String>,
+}
+
+impl AgentAlias {
+    /// The id of the alias every agent and flow has for testing, always on the working draft.
+    pub const TEST_ID: &'static str = "TSTALIASID";
+
+    /// Whether this is that test alias (its serving the draft is by design).
+    pub fn is_test(&self) -> bool {
+        self.id == Self::TEST_ID
+    }
+
+    /// Whether it serves the working draft.
+    pub fn serves_draft(&self) -> bool {
+        self.versions.iter().any(|v| v == "DRAFT")
+    }
 }
 
 #[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
@@ -522,6 +551,125 @@ pub struct KnowledgeBase {
     pub name: String,
     /// Where its documents come from.
     pub data_sources: Vec<DataSource>,
+    /// `VECTOR`, `MANAGED`, `KENDRA` or `SQL`; `None` in snapshots taken before it was read.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// For a knowledge base whose vector store Bedrock manages (`MANAGED`): the
+    /// customer-managed key of that store; `None`: an AWS-owned key (or another kind).
+    #[serde(default)]
+    pub managed_store_key: Option<String>,
+    /// Where its vectors are kept, for the kinds whose store the account brings.
+    #[serde(default)]
+    pub vector_store: Option<VectorStore>,
+    /// The embedding model (its ARN) that turns documents and queries into vectors.
+    #[serde(default)]
+    pub embedding_model: Option<String>,
+}
+
+/// The vector store of a knowledge base, as Bedrock reports it. Bedrock does not report the
+/// store's own encryption: that is the store's setting (an OpenSearch Serverless encryption
+/// policy, an Aurora cluster's key, a vector bucket's key), read where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorStore {
+    /// `OPENSEARCH_SERVERLESS`, `OPENSEARCH_MANAGED_CLUSTER`, `S3_VECTORS`, `RDS`,
+    /// `NEPTUNE_ANALYTICS`, `PINECONE`, `REDIS_ENTERPRISE_CLOUD`, `MONGO_DB_ATLAS`.
+    pub kind: String,
+    /// The collection, domain, index, cluster or graph ARN, or the endpoint of a store
+    /// outside AWS.
+    pub location: Option<String>,
+}
+
+impl VectorStore {
+    /// Stores run by another company outside AWS: the organization's documents, embedded,
+    /// leave AWS for them.
+    pub fn is_outside_aws(&self) -> bool {
+        matches!(self.kind.as_str(), "PINECONE" | "REDIS_ENTERPRISE_CLOUD" | "MONGO_DB_ATLAS")
+    }
+}
+
+/// A prompt flow: nodes that prompt models, query knowledge bases and call agents, run as
+/// one workflow through its aliases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flow {
+    /// Its id.
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The customer-managed key encrypting it; `None`: an AWS-owned key.
+    pub kms_key_arn: Option<String>,
+    /// Its aliases (what callers invoke) and the versions each serves.
+    pub aliases: Vec<AgentAlias>,
+    /// The working draft's definition first, then each numbered version an alias serves.
+    pub definitions: Vec<FlowDefinition>,
+}
+
+/// One version of a flow's definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowDefinition {
+    /// `DRAFT` or the version number.
+    pub version: String,
+    /// Its nodes that call a model: prompt and knowledge-base nodes, those inside loops
+    /// included.
+    pub model_nodes: Vec<FlowModelNode>,
+}
+
+/// What a flow node that reaches a model is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowNodeKind {
+    /// A prompt node: sends a prompt to a model.
+    Prompt,
+    /// A knowledge-base node: retrieves, and generates an answer when it names a model.
+    KnowledgeBase,
+}
+
+/// A prompt or knowledge-base node of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowModelNode {
+    /// The node's name.
+    pub name: String,
+    /// Prompt or knowledge base.
+    pub kind: FlowNodeKind,
+    /// The guardrail (identifier, version) applied to it, if any.
+    pub guardrail: Option<(String, String)>,
+    /// The model it calls: an inline prompt's or a generating knowledge-base node's model.
+    pub model: Option<String>,
+    /// The managed prompt it runs (a prompt node whose prompt lives in Prompt management).
+    pub prompt_arn: Option<String>,
+}
+
+impl FlowModelNode {
+    /// Whether a model answers here: every prompt node, and a knowledge-base node that
+    /// generates (names a model); a retrieve-only node returns documents unanswered.
+    pub fn generates(&self) -> bool {
+        self.kind == FlowNodeKind::Prompt || self.model.is_some()
+    }
+}
+
+#[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
+fn flows_not_recorded() -> Collected<Vec<Flow>> {
+    Err(not_recorded("bedrock", "ListFlows", "prompt flows"))
+}
+
+/// A prompt of Prompt management.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedPrompt {
+    /// Its id.
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The customer-managed key encrypting it; `None`: an AWS-owned key.
+    pub kms_key_arn: Option<String>,
+    /// The models its variants run on.
+    pub models: Vec<String>,
+}
+
+#[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
+fn prompts_not_recorded() -> Collected<Vec<ManagedPrompt>> {
+    Err(not_recorded("bedrock", "ListPrompts", "managed prompts"))
 }
 
 /// One data source of a knowledge base.
@@ -567,6 +715,9 @@ pub struct BedrockJob {
     pub output_key: Option<String>,
     /// Subnets of its VPC configuration; empty when it runs outside the account's VPC.
     pub vpc_subnets: Vec<String>,
+    /// The model it customizes or runs (id or ARN).
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 #[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
@@ -710,6 +861,9 @@ pub fn key_references(
             jobs: _,
             agents: _,
             knowledge_bases: _,
+            // Flows' and prompts' keys are judged by BR.FLW.1 and BR.PRM.1 from the resource.
+            flows: _,
+            prompts: _,
         } = r;
         if let Some(Ok(group)) = invocation_log_group {
             add(&group.kms_key_id, KeyUser::InvocationLogGroup, Some(region.clone()));

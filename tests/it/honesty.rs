@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use super::helpers::{Moto, assert_totals_match_findings, run_sweep, test_db};
-use super::proxy::{Proxy, Reply, Req};
+use super::proxy::{FlowSpec, Proxy, Reply, Req};
 use super::security_hub::{policy, sender};
 use super::seed::{self, Org, TrailSpec};
 use super::sweep_e2e::deps;
@@ -97,8 +97,8 @@ const CASES: &[Case] = &[
         wire: Wire::Ec2,
         matches: |r| action_is(r, "DescribeRegions"),
         controls: &[
-            "BR.NET.1", "BR.NET.2", "BR.LOG.2", "BR.LOG.3", "BR.LOG.4", "BR.INV.1", "BR.INV.2", "BR.INV.3", "BR.ENC.1",
-            "BR.ENC.2", "BR.GRD.1", "BR.CFG.1",
+            "BR.NET.1", "BR.NET.2", "BR.NET.3", "BR.LOG.2", "BR.LOG.3", "BR.LOG.4", "BR.INV.1", "BR.INV.2", "BR.INV.3",
+            "BR.ENC.1", "BR.ENC.2", "BR.GRD.1", "BR.CFG.1", "BR.FLW.1", "BR.PRM.1", "BR.MOD.1",
         ],
     },
     Case {
@@ -123,7 +123,7 @@ const CASES: &[Case] = &[
         input: "VPC endpoints (DescribeVpcEndpoints)",
         wire: Wire::Ec2,
         matches: |r| action_is(r, "DescribeVpcEndpoints"),
-        controls: &["BR.NET.1", "BR.NET.2"],
+        controls: &["BR.NET.1", "BR.NET.2", "BR.NET.3"],
     },
     Case {
         input: "invocation logging (GetModelInvocationLoggingConfiguration)",
@@ -165,13 +165,37 @@ const CASES: &[Case] = &[
         input: "agents (ListAgents)",
         wire: Wire::RestJson,
         matches: |r| r.path.starts_with("/agents"),
-        controls: &["BR.AGT.1"],
+        controls: &["BR.AGT.1", "BR.NET.3", "BR.MOD.1"],
     },
     Case {
         input: "knowledge bases (ListKnowledgeBases)",
         wire: Wire::RestJson,
         matches: |r| r.path.starts_with("/knowledgebases"),
-        controls: &["BR.KB.1"],
+        controls: &["BR.KB.1", "BR.NET.3", "BR.MOD.1"],
+    },
+    Case {
+        input: "knowledge-base detail (GetKnowledgeBase)",
+        wire: Wire::RestJson,
+        matches: |r| r.method == "GET" && r.path.trim_end_matches('/') == "/knowledgebases/KB0000001",
+        controls: &["BR.KB.1", "BR.NET.3", "BR.MOD.1"],
+    },
+    Case {
+        input: "prompt flows (ListFlows)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/flows"),
+        controls: &["BR.FLW.1", "BR.NET.3", "BR.MOD.1"],
+    },
+    Case {
+        input: "the version a flow alias serves (GetFlowVersion)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/flows/") && r.path.contains("/versions/"),
+        controls: &["BR.FLW.1"],
+    },
+    Case {
+        input: "managed prompts (ListPrompts)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/prompts"),
+        controls: &["BR.PRM.1", "BR.MOD.1"],
     },
     Case {
         input: "Config recorders (DescribeConfigurationRecorders)",
@@ -263,7 +287,17 @@ fn bedrock_reply(req: &Req) -> Option<Reply> {
     // in us-east-1 acting with the broad `wide` role, on an AWS-owned key.
     // A knowledge base in us-east-1 whose data source has no customer-managed key.
     if let Some(rest) = req.path.strip_prefix("/knowledgebases") {
-        return Some(Reply::knowledge_base(rest, req.region == "us-east-1", None));
+        return Some(Reply::knowledge_base(rest, &account, &req.region, req.region == "us-east-1", None));
+    }
+    // A flow in us-east-1 with an unguarded prompt node, on an AWS-owned key, its alias on
+    // version 2; a managed prompt on an AWS-owned key.
+    if let Some(rest) = req.path.strip_prefix("/flows") {
+        let flow = FlowSpec { name: "open-flow", guardrail: None, key: None, alias_version: "2" };
+        return Some(Reply::flows(rest, &account, &req.region, (req.region == "us-east-1").then_some(&flow)));
+    }
+    if let Some(rest) = req.path.strip_prefix("/prompts") {
+        let prompt = ("chat", "amazon.titan-text-express-v1", None);
+        return Some(Reply::prompts(rest, &account, &req.region, (req.region == "us-east-1").then_some(prompt)));
     }
     if let Some(rest) = req.path.strip_prefix("/agents") {
         if rest.is_empty() || rest.starts_with('?') {
@@ -277,10 +311,12 @@ fn bedrock_reply(req: &Req) -> Option<Reply> {
         if rest.contains("/agentaliases") {
             return Some(Reply::json(json!({ "agentAliasSummaries": [] })));
         }
+        // It orchestrates with a model the organization did not approve.
         return Some(Reply::json(json!({ "agent": {
             "agentId": "loose", "agentName": "loose", "agentArn": format!("arn:aws:bedrock:us-east-1:{account}:agent/loose"),
             "agentVersion": "DRAFT", "agentStatus": "PREPARED", "idleSessionTTLInSeconds": 600,
-            "agentResourceRoleArn": format!("arn:aws:iam::{account}:role/wide"), "createdAt": TS, "updatedAt": TS
+            "agentResourceRoleArn": format!("arn:aws:iam::{account}:role/wide"), "createdAt": TS, "updatedAt": TS,
+            "foundationModel": "meta.llama3-70b-instruct-v1:0"
         }})));
     }
     if req.method != "GET" {
@@ -424,6 +460,7 @@ async fn failed_collections_never_pass_resolve_or_archive() {
     let (pool, _) = test_db().await;
     let mut d = deps(&proxy.endpoint(), pool.clone()).await;
     d.sweep.regions.clear(); // discovered, through DescribeRegions
+    d.controls.approved_models = vec!["amazon.titan-*".into()];
     d.security_hub = Some(policy());
 
     sweep_and_deliver(&d).await;

@@ -1,7 +1,8 @@
 //! A small HTTP proxy in front of the emulator, for what moto cannot do:
 //! - fault injection (AccessDenied on one account's AssumeRole or on one collector call),
 //! - Bedrock guardrail and custom-model APIs, which moto does not implement: answered here
-//!   with bodies shaped as the Bedrock API reference documents them.
+//!   with bodies shaped as the Bedrock API reference documents them; so are the Agents for
+//!   Amazon Bedrock calls moto lacks (data sources, prompt flows, Prompt management).
 //!
 //! It learns which account each access key belongs to from the AssumeRole answers it
 //! forwards, so rules can target one member account.
@@ -93,11 +94,13 @@ impl Reply {
 
     /// Agents for Amazon Bedrock's knowledge-base calls (moto has no data sources), shaped as
     /// its API reference documents them, for `rest`, the path after `/knowledgebases`: one
-    /// knowledge base `KB0000001` when `listed`, with one S3 data source `wiki` encrypted with
-    /// `key` (an AWS-owned key when `None`).
-    pub fn knowledge_base(rest: &str, listed: bool, key: Option<&str>) -> Self {
+    /// vector knowledge base `KB0000001` when `listed`, embedding with Titan Text Embeddings
+    /// V2 into an OpenSearch Serverless collection, with one S3 data source `wiki` encrypted
+    /// with `key` (an AWS-owned key when `None`).
+    pub fn knowledge_base(rest: &str, account: &str, region: &str, listed: bool, key: Option<&str>) -> Self {
         const TS: &str = "2026-11-01T00:00:00Z";
-        if rest.is_empty() || rest.starts_with('?') {
+        let rest = rest.split('?').next().unwrap_or_default().trim_end_matches('/');
+        if rest.is_empty() {
             let kbs = if listed {
                 serde_json::json!([{"knowledgeBaseId": "KB0000001", "name": "docs", "status": "ACTIVE", "updatedAt": TS}])
             } else {
@@ -105,7 +108,20 @@ impl Reply {
             };
             return Self::json(serde_json::json!({ "knowledgeBaseSummaries": kbs }));
         }
-        if rest.trim_end_matches('/').ends_with("/datasources") {
+        if rest == "/KB0000001" {
+            return Self::json(serde_json::json!({ "knowledgeBase": {
+                "knowledgeBaseId": "KB0000001", "name": "docs",
+                "knowledgeBaseArn": format!("arn:aws:bedrock:{region}:{account}:knowledge-base/KB0000001"),
+                "roleArn": format!("arn:aws:iam::{account}:role/kb-docs"),
+                "knowledgeBaseConfiguration": {"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {
+                    "embeddingModelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.titan-embed-text-v2:0")}},
+                "storageConfiguration": {"type": "OPENSEARCH_SERVERLESS", "opensearchServerlessConfiguration": {
+                    "collectionArn": format!("arn:aws:aoss:{region}:{account}:collection/docs0001"), "vectorIndexName": "docs",
+                    "fieldMapping": {"vectorField": "embedding", "textField": "text", "metadataField": "metadata"}}},
+                "status": "ACTIVE", "createdAt": TS, "updatedAt": TS
+            }}));
+        }
+        if rest.ends_with("/datasources") {
             return Self::json(serde_json::json!({ "dataSourceSummaries": [
                 {"knowledgeBaseId": "KB0000001", "dataSourceId": "DS0000001", "name": "wiki", "status": "AVAILABLE", "updatedAt": TS}
             ]}));
@@ -119,6 +135,84 @@ impl Reply {
         }}))
     }
 
+    /// Agents for Amazon Bedrock's prompt-flow calls (moto has no flows), shaped as its API
+    /// reference documents ListFlows, GetFlow, ListFlowAliases and GetFlowVersion, for `rest`,
+    /// the path after `/flows`. When `flow` is given, the region has one flow `FLOW000001`
+    /// named after it: an input node, a prompt node `ask` on Titan Text Express and a
+    /// retrieve-only knowledge-base node `search` inside a loop; the alias `live` serves
+    /// `flow.alias_version`.
+    pub fn flows(rest: &str, account: &str, region: &str, flow: Option<&FlowSpec<'_>>) -> Self {
+        const TS: &str = "2026-11-01T00:00:00Z";
+        let rest = rest.split('?').next().unwrap_or_default().trim_end_matches('/');
+        let Some(f) = flow else { return Self::json(serde_json::json!({ "flowSummaries": [] })) };
+        let arn = format!("arn:aws:bedrock:{region}:{account}:flow/FLOW000001");
+        if rest.is_empty() {
+            return Self::json(serde_json::json!({ "flowSummaries": [
+                {"name": f.name, "id": "FLOW000001", "arn": arn, "status": "Prepared", "createdAt": TS, "updatedAt": TS, "version": "DRAFT"}
+            ]}));
+        }
+        if rest.ends_with("/aliases") {
+            return Self::json(serde_json::json!({ "flowAliasSummaries": [
+                {"name": "live", "routingConfiguration": [{"flowVersion": f.alias_version}], "flowId": "FLOW000001",
+                 "id": "ALIAS00001", "arn": format!("{arn}/alias/ALIAS00001"), "createdAt": TS, "updatedAt": TS}
+            ]}));
+        }
+        let guardrail = f
+            .guardrail
+            .map(|(id, version)| serde_json::json!({"guardrailIdentifier": id, "guardrailVersion": version}));
+        let definition = serde_json::json!({ "nodes": [
+            {"name": "Start", "type": "Input", "configuration": {"input": {}},
+             "outputs": [{"name": "document", "type": "String"}]},
+            {"name": "ask", "type": "Prompt", "configuration": {"prompt": {
+                "sourceConfiguration": {"inline": {"templateType": "TEXT", "modelId": "amazon.titan-text-express-v1",
+                    "templateConfiguration": {"text": {"text": "Answer: {{document}}"}}}},
+                "guardrailConfiguration": guardrail}}},
+            {"name": "each", "type": "Loop", "configuration": {"loop": {"definition": {"nodes": [
+                {"name": "search", "type": "KnowledgeBase", "configuration": {"knowledgeBase": {"knowledgeBaseId": "KB0000001"}}}
+            ]}}}}
+        ]});
+        let mut body = serde_json::json!({
+            "name": f.name, "executionRoleArn": format!("arn:aws:iam::{account}:role/flow-{}", f.name),
+            "id": "FLOW000001", "arn": arn, "status": "Prepared", "createdAt": TS, "definition": definition
+        });
+        if let Some(key) = f.key {
+            body["customerEncryptionKeyArn"] = serde_json::json!(key);
+        }
+        match rest.split_once("/versions/") {
+            Some((_, version)) => body["version"] = serde_json::json!(version),
+            None => {
+                body["version"] = serde_json::json!("DRAFT");
+                body["updatedAt"] = serde_json::json!(TS);
+            }
+        }
+        Self::json(body)
+    }
+
+    /// Prompt management's calls (moto has none), shaped as the Agents for Amazon Bedrock API
+    /// reference documents ListPrompts and GetPrompt, for `rest`, the path after `/prompts`:
+    /// when `prompt` is given, one prompt `PROMPT0001` with that (name, model, key).
+    pub fn prompts(rest: &str, account: &str, region: &str, prompt: Option<(&str, &str, Option<&str>)>) -> Self {
+        const TS: &str = "2026-11-01T00:00:00Z";
+        let rest = rest.split('?').next().unwrap_or_default().trim_end_matches('/');
+        let Some((name, model, key)) = prompt else { return Self::json(serde_json::json!({ "promptSummaries": [] })) };
+        let arn = format!("arn:aws:bedrock:{region}:{account}:prompt/PROMPT0001");
+        if rest.is_empty() {
+            return Self::json(serde_json::json!({ "promptSummaries": [
+                {"name": name, "id": "PROMPT0001", "arn": arn, "version": "DRAFT", "createdAt": TS, "updatedAt": TS}
+            ]}));
+        }
+        let mut body = serde_json::json!({
+            "name": name, "defaultVariant": "v1", "id": "PROMPT0001", "arn": arn, "version": "DRAFT",
+            "createdAt": TS, "updatedAt": TS,
+            "variants": [{"name": "v1", "templateType": "TEXT", "modelId": model,
+                          "templateConfiguration": {"text": {"text": "Summarise {{document}}"}}}]
+        });
+        if let Some(key) = key {
+            body["customerEncryptionKeyArn"] = serde_json::json!(key);
+        }
+        Self::json(body)
+    }
+
     /// EC2's error shape.
     pub fn ec2_error(code: &str, message: &str) -> Self {
         Self {
@@ -129,6 +223,17 @@ impl Reply {
             ),
         }
     }
+}
+
+/// A prompt flow for [`Reply::flows`].
+pub struct FlowSpec<'a> {
+    pub name: &'a str,
+    /// The guardrail (identifier, version) on its prompt node, if any.
+    pub guardrail: Option<(&'a str, &'a str)>,
+    /// Its customer-managed key, if any.
+    pub key: Option<&'a str>,
+    /// The version its alias `live` serves.
+    pub alias_version: &'a str,
 }
 
 pub type Rule = Box<dyn Fn(&Req) -> Option<Reply> + Send + Sync>;

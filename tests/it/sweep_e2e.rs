@@ -15,7 +15,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use super::helpers::{Moto, Swept, assert_totals_match_findings, sdk_config, test_db};
-use super::proxy::{Proxy, Reply};
+use super::proxy::{FlowSpec, Proxy, Reply};
 use super::seed::{self, Org, TrailSpec};
 use bedrock_sweeper::domain::SweepOutcome;
 
@@ -90,6 +90,10 @@ const BEDROCK_ALL: &str =
 const EVERYTHING: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const ENDPOINT_POLICY: &str = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"bedrock:InvokeModel","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-example"}}}]}"#;
 const TS: &str = "2026-11-01T00:00:00Z";
+/// The models the organization approves (controls.approved_models in this test).
+const APPROVED_MODELS: &[&str] = &["anthropic.claude-3-haiku-20240307-v1:0", "amazon.titan-*"];
+const APPROVED_AGENT_MODEL: &str = "us.anthropic.claude-3-haiku-20240307-v1:0";
+const UNAPPROVED_MODEL: &str = "meta.llama3-70b-instruct-v1:0";
 
 /// Bedrock guardrail and custom-model answers, shaped as the Bedrock API reference
 /// documents them (moto does not implement these APIs).
@@ -105,18 +109,50 @@ fn serve_agents(proxy: &Proxy, good: String, bad: String, good_key: String) {
         let rest = req.path.strip_prefix("/knowledgebases")?;
         let account = req.account.clone().unwrap_or_default();
         let ours = (account == g || account == b) && req.region == "us-east-1";
-        Some(Reply::knowledge_base(rest, ours, (account == g).then_some(key.as_str())))
+        Some(Reply::knowledge_base(rest, &account, &req.region, ours, (account == g).then_some(key.as_str())))
+    });
+    // Prompt flows (moto has none): good's in us-east-1 guards its prompt node with gr1
+    // version 1 under its key, its alias on version 1; bad's has no guardrail, no key, and
+    // its alias serves the draft.
+    let (g, b, key) = (good.clone(), bad.clone(), good_key.clone());
+    proxy.rule(move |req| {
+        let rest = req.path.strip_prefix("/flows")?;
+        let account = req.account.clone().unwrap_or_default();
+        let flow = match (account.as_str(), req.region.as_str()) {
+            (a, "us-east-1") if a == g => {
+                Some(FlowSpec { name: "triage", guardrail: Some(("gr1", "1")), key: Some(&key), alias_version: "1" })
+            }
+            (a, "us-east-1") if a == b => {
+                Some(FlowSpec { name: "open-flow", guardrail: None, key: None, alias_version: "DRAFT" })
+            }
+            _ => None,
+        };
+        Some(Reply::flows(rest, &account, &req.region, flow.as_ref()))
+    });
+    // Prompt management (moto has none): good's prompt under its key, bad's on an AWS-owned one.
+    let (g, b, key) = (good.clone(), bad.clone(), good_key.clone());
+    proxy.rule(move |req| {
+        let rest = req.path.strip_prefix("/prompts")?;
+        let account = req.account.clone().unwrap_or_default();
+        let prompt = match (account.as_str(), req.region.as_str()) {
+            (a, "us-east-1") if a == g => Some(("summarise", "amazon.titan-text-express-v1", Some(key.as_str()))),
+            (a, "us-east-1") if a == b => Some(("chat", "amazon.titan-text-express-v1", None)),
+            _ => None,
+        };
+        Some(Reply::prompts(rest, &account, &req.region, prompt))
     });
     proxy.rule(move |req| {
         // ListAgents is POST /agents (the SDK drops the reference's trailing slash).
         let rest = req.path.strip_prefix("/agents")?;
         let account = req.account.clone().unwrap_or_default();
-        let (name, role, guardrail, key, ttl, alias_version) = if account == good {
-            ("helper", "agent-helper", Some(json!({"guardrailIdentifier": "gr1", "guardrailVersion": "1"})), Some(good_key.clone()), 600, "1")
+        // good's agent orchestrates with an approved model through a cross-region inference
+        // profile; bad's with a model nobody approved.
+        let (name, role, guardrail, key, ttl, alias_version, model) = if account == good {
+            ("helper", "agent-helper", Some(json!({"guardrailIdentifier": "gr1", "guardrailVersion": "1"})), Some(good_key.clone()), 600, "1", APPROVED_AGENT_MODEL)
         } else if account == bad {
-            ("loose", "wide", None, None, 3600, "DRAFT")
+            ("loose", "wide", None, None, 3600, "DRAFT", UNAPPROVED_MODEL)
         } else {
-            ("", "", None, None, 0, "")
+            ("", "", None, None, 0, "", "")
         };
         let serves = !name.is_empty() && req.region == "us-east-1";
         if rest.is_empty() || rest.starts_with('?') {
@@ -139,7 +175,7 @@ fn serve_agents(proxy: &Proxy, good: String, bad: String, good_key: String) {
             "agentId": name, "agentName": name, "agentArn": format!("arn:aws:bedrock:us-east-1:{account}:agent/{name}"),
             "agentVersion": "DRAFT", "agentStatus": "PREPARED", "idleSessionTTLInSeconds": ttl,
             "agentResourceRoleArn": format!("arn:aws:iam::{account}:role/{role}"), "customerEncryptionKeyArn": key,
-            "createdAt": TS, "updatedAt": TS, "guardrailConfiguration": guardrail
+            "createdAt": TS, "updatedAt": TS, "guardrailConfiguration": guardrail, "foundationModel": model
         }})))
     });
 }
@@ -320,6 +356,9 @@ async fn sweep_end_to_end_with_transitions() {
     let g_vpc = seed::vpc(&g).await;
     let g_runtime =
         seed::endpoint(&g, &g_vpc, "com.amazonaws.us-east-1.bedrock-runtime", true, Some(ENDPOINT_POLICY)).await;
+    // Its agent, knowledge base and flow are called through bedrock-agent-runtime.
+    let g_agent_runtime =
+        seed::endpoint(&g, &g_vpc, "com.amazonaws.us-east-1.bedrock-agent-runtime", true, Some(ENDPOINT_POLICY)).await;
     let g_key = seed::cmk(&g, true).await;
     seed::bucket(&g, "good-invocations", Some(&g_key)).await;
     seed::log_group(&g, "/bedrock/invocations", Some(&g_key), Some(400)).await;
@@ -373,7 +412,9 @@ async fn sweep_end_to_end_with_transitions() {
     serve_agents(&proxy, good.clone(), bad.clone(), g_key.clone());
 
     let (pool, _) = test_db().await;
-    let deps = deps(&proxy.endpoint(), pool.clone()).await;
+    let mut with_models = settings();
+    with_models.controls.approved_models = APPROVED_MODELS.iter().map(|m| (*m).to_owned()).collect();
+    let deps = deps_with(&proxy.endpoint(), pool.clone(), with_models).await;
     let r1 = crate::helpers::run_sweep(&deps, "test").await.unwrap();
     if std::env::var("SWEEP_E2E_DEBUG").is_ok() {
         // The collection cost of this organization, for notes: calls by service and the sweep's time.
@@ -481,6 +522,49 @@ async fn sweep_end_to_end_with_transitions() {
     );
     assert_eq!(ft.status, Status::Fail);
     assert!(ft.detail.contains("AWS-owned key") && ft.detail.contains("no VPC configuration"), "{}", ft.detail);
+    // Flows, prompts, the APIs in use and the models in use.
+    let flow = |account: &str| format!("arn:aws:bedrock:us-east-1:{account}:flow/FLOW000001");
+    let triage = finding(&r1, "BR.FLW.1", &good, us, Some(&flow(&good)));
+    assert_eq!(triage.status, Status::Pass, "{}", triage.detail);
+    assert!(triage.detail.contains("working draft and version 1"), "{}", triage.detail);
+    let open_flow = finding(&r1, "BR.FLW.1", &bad, us, Some(&flow(&bad)));
+    assert_eq!(open_flow.status, Status::Fail);
+    for want in
+        ["AWS-owned key", "alias live serves the working draft", "prompt node ask (working draft) has no guardrail"]
+    {
+        assert!(open_flow.detail.contains(want), "{want}: {}", open_flow.detail);
+    }
+    let prompt = |account: &str| format!("arn:aws:bedrock:us-east-1:{account}:prompt/PROMPT0001");
+    let (good_prompt, bad_prompt) = (prompt(&good), prompt(&bad));
+    assert_eq!(s("BR.PRM.1", &good, us, Some(&good_prompt)), Status::Pass);
+    assert_eq!(s("BR.PRM.1", &bad, us, Some(&bad_prompt)), Status::Fail);
+    let net3 = finding(&r1, "BR.NET.3", &good, us, None);
+    assert_eq!(net3.status, Status::Pass, "{}", net3.detail);
+    assert!(
+        net3.detail.contains(&format!("bedrock-agent-runtime through {g_agent_runtime}"))
+            && net3.detail.contains("agent helper, knowledge base docs, flow triage"),
+        "{}",
+        net3.detail
+    );
+    let net3 = finding(&r1, "BR.NET.3", &bad, us, None);
+    assert_eq!(net3.status, Status::Fail);
+    assert!(net3.detail.contains("No interface endpoint for bedrock-agent-runtime"), "{}", net3.detail);
+    assert_eq!(s("BR.NET.2", &good, us, Some(&g_agent_runtime)), Status::Pass);
+    let models = finding(&r1, "BR.MOD.1", &good, us, None);
+    assert_eq!(models.status, Status::Pass, "{}", models.detail);
+    for want in [
+        format!("anthropic.claude-3-haiku-20240307-v1:0 (through {APPROVED_AGENT_MODEL}) by agent helper"),
+        "amazon.titan-embed-text-v2:0 by knowledge base docs (embeddings)".to_owned(),
+        "amazon.titan-text-express-v1 by flow triage node ask, prompt summarise, job nightly".to_owned(),
+    ] {
+        assert!(models.detail.contains(&want), "{want}: {}", models.detail);
+    }
+    let models = finding(&r1, "BR.MOD.1", &bad, us, None);
+    assert_eq!(models.status, Status::Fail);
+    assert!(models.detail.contains(&format!("{UNAPPROVED_MODEL} by agent loose")), "{}", models.detail);
+    assert!(!models.detail.contains("titan"), "approved models are not named as unapproved: {}", models.detail);
+    // good's custom model in eu-west-1 was customized from an approved model.
+    assert_eq!(s("BR.MOD.1", &good, eu, None), Status::Pass);
     let good_import = imported(&good, "imported-cmk");
     assert_eq!(s("BR.ENC.1", &good, eu, Some(&good_import)), Status::Pass);
     let bad_import = finding(&r1, "BR.ENC.1", &bad, eu, Some(&imported(&bad, "imported-default")));
