@@ -338,6 +338,9 @@ pub struct ControlParameters {
     /// Whether BR.NET.3 also requires private endpoints for the Bedrock control planes
     /// (bedrock, bedrock-agent) where the region has resources they manage.
     pub require_control_plane_endpoints: bool,
+    /// Names or ARNs (`*` and `?` allowed) of AgentCore runtimes, browsers and code
+    /// interpreters allowed on the public network (BR.AGC.4).
+    pub agentcore_public_network_allowed: Vec<String>,
 }
 
 impl Default for ControlParameters {
@@ -357,6 +360,7 @@ impl Default for ControlParameters {
             require_contextual_grounding: false,
             max_agent_idle_session_seconds: 1800,
             require_control_plane_endpoints: false,
+            agentcore_public_network_allowed: Vec::new(),
         }
     }
 }

@@ -533,8 +533,8 @@ async fn sweep_account(run: &SweepRun, account: &OrgAccount, owner: &str) -> Res
     let clients = if own { Ok(deps.aws.own_clients()) } else { aws::assume_role(&deps.aws, &account.id).await };
     let collected = match clients {
         Ok(clients) => {
-            Ok(collect::account(&clients, &account.id, &deps.sweep, &deps.catalog.bedrock_regions(), &deps.home_region)
-                .await)
+            let offered = collect::Offered::from_catalog(&deps.catalog);
+            Ok(collect::account(&clients, &account.id, &deps.sweep, &offered, &deps.home_region).await)
         }
         Err(e) => Err(NotAssessed {
             role_arn: e.role_arn,

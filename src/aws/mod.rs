@@ -163,6 +163,7 @@ impl AccountClients {
     client_fn!(cloudtrail, aws_sdk_cloudtrail);
     client_fn!(bedrock, aws_sdk_bedrock);
     client_fn!(bedrock_agent, aws_sdk_bedrockagent);
+    client_fn!(agentcore, aws_sdk_bedrockagentcorecontrol);
     client_fn!(kms, aws_sdk_kms);
     client_fn!(iam, aws_sdk_iam);
     client_fn!(logs, aws_sdk_cloudwatchlogs);

@@ -145,6 +145,8 @@ pub struct RegionInfo {
     pub bedrock: bool,
     /// Whether the region must be enabled by the account (opt-in region).
     pub opt_in: bool,
+    /// Whether Amazon Bedrock AgentCore's control plane is offered there.
+    pub agentcore: bool,
 }
 
 #[derive(Deserialize)]
@@ -220,6 +222,11 @@ impl Catalog {
     pub fn bedrock_regions(&self) -> Vec<Region> {
         self.regions.iter().filter(|r| r.bedrock).map(|r| r.name.clone()).collect()
     }
+
+    /// The regions that offer Bedrock AgentCore.
+    pub fn agentcore_regions(&self) -> Vec<Region> {
+        self.regions.iter().filter(|r| r.agentcore).map(|r| r.name.clone()).collect()
+    }
 }
 
 fn check_rules(path: &str, c: &Control) -> Result<(), CatalogError> {
@@ -267,7 +274,7 @@ mod tests {
     }
 
     const REGIONS: (&str, &str) =
-        ("regions.toml", "[[region]]\nname = \"us-east-1\"\nbedrock = true\nopt_in = false\n");
+        ("regions.toml", "[[region]]\nname = \"us-east-1\"\nbedrock = true\nopt_in = false\nagentcore = true\n");
 
     fn control_text(id: &str, family: &str, extra: &str) -> String {
         format!(

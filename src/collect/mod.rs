@@ -6,6 +6,7 @@
 //! found" answers that mean "nothing configured" (no invocation logging, no bucket
 //! encryption rule) are data, not gaps.
 
+pub mod agentcore;
 pub mod bedrock;
 pub mod bedrock_agent;
 pub mod cloudtrail;
@@ -26,13 +27,14 @@ use crate::aws::AccountClients;
 use crate::aws::errors::classify;
 use crate::config::SweepSettings;
 use crate::domain::{AccountId, Region};
-use crate::snapshot::{AccountSnapshot, Gap, RegionSnapshot};
+use crate::snapshot::{AccountSnapshot, AgentCoreRegion, Gap, RegionSnapshot};
 
 /// Every IAM action the member role must allow, by collector: their union is the member
 /// role's policy. A unit test holds it against `deploy/member-role-policy.json` exactly, and
 /// each collector's `ACTIONS` against the operations its source names in its gaps; the
 /// README's permission list is generated from it (`bedrock-sweeper controls --markdown`).
 pub const MEMBER_ROLE_ACTIONS: &[(&str, &[&str])] = &[
+    ("agentcore", agentcore::ACTIONS),
     ("bedrock", bedrock::ACTIONS),
     ("bedrock_agent", bedrock_agent::ACTIONS),
     ("cloudtrail", cloudtrail::ACTIONS),
@@ -91,11 +93,11 @@ pub async fn account(
     clients: &AccountClients,
     account: &AccountId,
     settings: &SweepSettings,
-    bedrock_regions: &[Region],
+    offered: &Offered,
     home_region: &Region,
 ) -> AccountSnapshot {
     let regions = if settings.regions.is_empty() {
-        regions::enabled_bedrock_regions(clients, home_region, bedrock_regions).await
+        regions::enabled_bedrock_regions(clients, home_region, &offered.bedrock).await
     } else {
         Ok(settings.regions.clone())
     };
@@ -110,8 +112,10 @@ pub async fn account(
     // The futures are made before they are streamed: a closure over `&Region` held across
     // the await would keep this future from being provably `Send` (rust-lang/rust#102211),
     // and the sweep spawns its workers.
-    let regional: Vec<_> =
-        swept.iter().map(|region| collect_region(clients, region, settings.job_window_days)).collect();
+    let regional: Vec<_> = swept
+        .iter()
+        .map(|region| collect_region(clients, region, settings.job_window_days, offered.agentcore.contains(region)))
+        .collect();
     let mut per_region: Vec<RegionSnapshot> =
         futures::stream::iter(regional).buffer_unordered(settings.region_concurrency).collect().await;
     per_region.sort_by(|a, b| a.region.cmp(&b.region));
@@ -141,7 +145,28 @@ pub async fn account(
     }
 }
 
-async fn collect_region(clients: &AccountClients, region: &Region, job_window_days: i64) -> RegionSnapshot {
+/// Where the services the sweep reads are offered (`findings/regions.toml`).
+#[derive(Debug, Clone, Default)]
+pub struct Offered {
+    /// Regions offering Amazon Bedrock: the ones swept when `sweep.regions` is empty.
+    pub bedrock: Vec<Region>,
+    /// Regions offering Amazon Bedrock AgentCore: the swept ones among them are read for it.
+    pub agentcore: Vec<Region>,
+}
+
+impl Offered {
+    /// From the catalog's region list.
+    pub fn from_catalog(catalog: &crate::catalog::Catalog) -> Self {
+        Self { bedrock: catalog.bedrock_regions(), agentcore: catalog.agentcore_regions() }
+    }
+}
+
+async fn collect_region(
+    clients: &AccountClients,
+    region: &Region,
+    job_window_days: i64,
+    agentcore_offered: bool,
+) -> RegionSnapshot {
     let (
         vpc_endpoints,
         invocation_logging,
@@ -174,6 +199,17 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         },
         _ => None,
     };
+    let agentcore = if agentcore_offered {
+        let (gateways, policy_engines, compute, memories) = tokio::join!(
+            agentcore::gateways(clients, region),
+            agentcore::policy_engines(clients, region),
+            agentcore::compute(clients, region),
+            agentcore::memories(clients, region),
+        );
+        Some(AgentCoreRegion { gateways, policy_engines, compute, memories })
+    } else {
+        None
+    };
     RegionSnapshot {
         region: region.clone(),
         vpc_endpoints,
@@ -187,6 +223,7 @@ async fn collect_region(clients: &AccountClients, region: &Region, job_window_da
         knowledge_bases,
         flows,
         prompts,
+        agentcore,
         config_recorders,
     }
 }
@@ -200,6 +237,7 @@ pub(crate) mod tests {
     /// Each collector's source with its declared actions. A new collector file that is not
     /// listed here fails `every_collector_file_is_checked`.
     const COLLECTORS: &[(&str, &str, &[&str])] = &[
+        ("agentcore.rs", include_str!("agentcore.rs"), agentcore::ACTIONS),
         ("bedrock.rs", include_str!("bedrock.rs"), bedrock::ACTIONS),
         ("bedrock_agent.rs", include_str!("bedrock_agent.rs"), bedrock_agent::ACTIONS),
         ("cloudtrail.rs", include_str!("cloudtrail.rs"), cloudtrail::ACTIONS),

@@ -44,6 +44,14 @@ pub enum ResourceKind {
     BedrockFlow,
     /// A prompt of Prompt management.
     BedrockPrompt,
+    /// An AgentCore gateway.
+    AgentCoreGateway,
+    /// An AgentCore policy engine.
+    AgentCorePolicyEngine,
+    /// An AgentCore memory.
+    AgentCoreMemory,
+    /// An AgentCore agent runtime, browser or code interpreter.
+    AgentCoreCompute,
 }
 
 impl ResourceKind {
@@ -67,7 +75,11 @@ impl ResourceKind {
             | ResourceKind::BedrockAgent
             | ResourceKind::KnowledgeBase
             | ResourceKind::BedrockFlow
-            | ResourceKind::BedrockPrompt => "Other",
+            | ResourceKind::BedrockPrompt
+            | ResourceKind::AgentCoreGateway
+            | ResourceKind::AgentCorePolicyEngine
+            | ResourceKind::AgentCoreMemory
+            | ResourceKind::AgentCoreCompute => "Other",
         }
     }
 }

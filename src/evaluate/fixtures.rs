@@ -42,6 +42,7 @@ pub fn empty_region(name: &str) -> RegionSnapshot {
         knowledge_bases: Ok(vec![]),
         flows: Ok(vec![]),
         prompts: Ok(vec![]),
+        agentcore: Some(AgentCoreRegion::empty()),
         config_recorders: Ok(vec![]),
     }
 }

@@ -57,6 +57,14 @@ pub enum Input {
     Flows,
     /// Managed prompts, per region.
     Prompts,
+    /// AgentCore gateways and their targets, per region.
+    AgentCoreGateways,
+    /// AgentCore policy engines and their policies, per region.
+    AgentCorePolicyEngines,
+    /// AgentCore runtimes, browsers and code interpreters, per region.
+    AgentCoreCompute,
+    /// AgentCore memories, per region.
+    AgentCoreMemories,
     /// AWS Config recorders, per region.
     ConfigRecorders,
     /// KMS keys named by the collections above.
@@ -267,9 +275,17 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
             knowledge_bases,
             flows,
             prompts,
+            agentcore,
             config_recorders,
         } = r;
         let here = Scope::Region(region.clone());
+        if let Some(ac) = agentcore {
+            let crate::snapshot::AgentCoreRegion { gateways, policy_engines, compute, memories } = ac;
+            push(&mut out, Input::AgentCoreGateways, None, here.clone(), gateways);
+            push(&mut out, Input::AgentCorePolicyEngines, None, here.clone(), policy_engines);
+            push(&mut out, Input::AgentCoreCompute, None, here.clone(), compute);
+            push(&mut out, Input::AgentCoreMemories, None, here.clone(), memories);
+        }
         push(&mut out, Input::VpcEndpoints, None, here.clone(), vpc_endpoints);
         push(&mut out, Input::InvocationLogging, None, here.clone(), invocation_logging);
         if let Some(group) = invocation_log_group {
@@ -678,6 +694,22 @@ mod tests {
                 r.prompts = fail("ListPrompts");
                 eu
             }
+            Input::AgentCoreGateways => {
+                r.agentcore.as_mut()?.gateways = fail("ListGateways");
+                eu
+            }
+            Input::AgentCorePolicyEngines => {
+                r.agentcore.as_mut()?.policy_engines = fail("ListPolicyEngines");
+                eu
+            }
+            Input::AgentCoreCompute => {
+                r.agentcore.as_mut()?.compute = fail("ListAgentRuntimes");
+                eu
+            }
+            Input::AgentCoreMemories => {
+                r.agentcore.as_mut()?.memories = fail("ListMemories");
+                eu
+            }
             Input::ConfigRecorders => {
                 r.config_recorders = fail("DescribeConfigurationRecorders");
                 eu
@@ -731,6 +763,10 @@ mod tests {
         Input::KnowledgeBases,
         Input::Flows,
         Input::Prompts,
+        Input::AgentCoreGateways,
+        Input::AgentCorePolicyEngines,
+        Input::AgentCoreCompute,
+        Input::AgentCoreMemories,
         Input::ConfigRecorders,
         Input::KmsKeys,
         Input::Buckets,
@@ -760,6 +796,10 @@ mod tests {
                 | Input::KnowledgeBases
                 | Input::Flows
                 | Input::Prompts
+                | Input::AgentCoreGateways
+                | Input::AgentCorePolicyEngines
+                | Input::AgentCoreCompute
+                | Input::AgentCoreMemories
                 | Input::ConfigRecorders
                 | Input::KmsKeys
                 | Input::Buckets

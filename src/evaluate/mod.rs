@@ -8,6 +8,7 @@
 //! - a control whose subject does not exist is `not_applicable`, and the control that
 //!   requires the subject carries the failure (so one problem is reported once).
 
+mod agentcore;
 mod agents;
 mod cloudtrail;
 mod config_service;
@@ -220,6 +221,7 @@ const FAMILIES: &[&[Control]] = &[
     guardrails::CONTROLS,
     iam::CONTROLS,
     agents::CONTROLS,
+    agentcore::CONTROLS,
     knowledge_bases::CONTROLS,
     flows::CONTROLS,
     prompts::CONTROLS,

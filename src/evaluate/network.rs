@@ -56,7 +56,8 @@ fn names<T>(c: &Collected<Vec<T>>, kind: &str, name: impl Fn(&T) -> &str, gaps: 
 
 /// The Bedrock APIs beyond bedrock-runtime (BR.NET.1's) that the region's resources are
 /// called through: agents, knowledge bases and flows are invoked through bedrock-agent-runtime
-/// (InvokeAgent, Retrieve, InvokeFlow). With `control_planes`, also the control planes that
+/// (InvokeAgent, Retrieve, InvokeFlow); AgentCore runtimes, tools and memories through
+/// bedrock-agentcore, its gateways through bedrock-agentcore.gateway. With `control_planes`, also the control planes that
 /// manage them: bedrock-agent for agents, knowledge bases, flows and prompts; bedrock for
 /// guardrails, custom models and jobs. `Err` names the listings that failed: whether an API
 /// is in use is then unknown.
@@ -67,6 +68,15 @@ fn apis_in_use(rs: &RegionSnapshot, control_planes: bool) -> Result<Vec<ApiInUse
     let flows = names(&rs.flows, "flow", |f| &f.name, &mut gaps);
     let runtime_users: Vec<String> = agents.iter().chain(&kbs).chain(&flows).cloned().collect();
     let mut out = vec![ApiInUse { service: "bedrock-agent-runtime", users: runtime_users.clone() }];
+    // AgentCore: runtimes, browsers, code interpreters and memories are called through the
+    // bedrock-agentcore data plane, gateways' tools through the gateway endpoint.
+    if let Some(ac) = &rs.agentcore {
+        let compute = names(&ac.compute, "AgentCore", |c| &c.name, &mut gaps);
+        let memories = names(&ac.memories, "AgentCore memory", |m| &m.name, &mut gaps);
+        let gateways = names(&ac.gateways, "AgentCore gateway", |g| &g.name, &mut gaps);
+        out.push(ApiInUse { service: "bedrock-agentcore", users: compute.into_iter().chain(memories).collect() });
+        out.push(ApiInUse { service: "bedrock-agentcore.gateway", users: gateways });
+    }
     if control_planes {
         let prompts = names(&rs.prompts, "prompt", |p| &p.name, &mut gaps);
         let agent_plane = runtime_users.into_iter().chain(prompts).collect();
@@ -114,7 +124,7 @@ pub fn private_endpoints_in_use(input: &AccountInput<'_>, snap: &AccountSnapshot
         if apis.is_empty() {
             return (
                 Status::NotApplicable,
-                "No agent, knowledge base or flow in the region is called through a Bedrock API beyond bedrock-runtime (BR.NET.1)."
+                "No agent, knowledge base, flow or AgentCore resource in the region is called through a Bedrock API beyond bedrock-runtime (BR.NET.1)."
                     .into(),
             );
         }
@@ -404,7 +414,19 @@ pub(super) const CONTROLS: &[Control] = {
             // The control planes' users (prompts, guardrails, custom models, jobs) matter only
             // with `require_control_plane_endpoints`; the evaluator itself makes a gap in them
             // `error` then (one verdict per region, so no finding can be retired unseen).
-            reads: reads(&[VpcEndpoints, Input::Agents, Input::KnowledgeBases, Input::Flows], Exhaustive, Approved),
+            reads: reads(
+                &[
+                    VpcEndpoints,
+                    Input::Agents,
+                    Input::KnowledgeBases,
+                    Input::Flows,
+                    Input::AgentCoreGateways,
+                    Input::AgentCoreCompute,
+                    Input::AgentCoreMemories,
+                ],
+                Exhaustive,
+                Approved,
+            ),
             judge: Account(private_endpoints_in_use),
         },
     ]

@@ -112,6 +112,10 @@ pub struct RegionSnapshot {
     /// as a gap.
     #[serde(default = "prompts_not_recorded")]
     pub prompts: Collected<Vec<ManagedPrompt>>,
+    /// Amazon Bedrock AgentCore; `None` where the region does not offer it
+    /// (`findings/regions.toml`). Snapshots taken before it was collected say so as gaps.
+    #[serde(default = "agentcore_not_recorded")]
+    pub agentcore: Option<super::AgentCoreRegion>,
     /// AWS Config recorders with their status.
     pub config_recorders: Collected<Vec<ConfigRecorder>>,
 }
@@ -667,6 +671,19 @@ pub struct ManagedPrompt {
     pub models: Vec<String>,
 }
 
+fn agentcore_not_recorded() -> Option<super::AgentCoreRegion> {
+    #[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
+    fn gap<T>(operation: &str) -> Collected<T> {
+        Err(not_recorded("bedrock-agentcore", operation, "AgentCore resources"))
+    }
+    Some(super::AgentCoreRegion {
+        gateways: gap("ListGateways"),
+        policy_engines: gap("ListPolicyEngines"),
+        compute: gap("ListAgentRuntimes"),
+        memories: gap("ListMemories"),
+    })
+}
+
 #[expect(clippy::result_large_err, reason = "the snapshot's own Collected type")]
 fn prompts_not_recorded() -> Collected<Vec<ManagedPrompt>> {
     Err(not_recorded("bedrock", "ListPrompts", "managed prompts"))
@@ -861,9 +878,11 @@ pub fn key_references(
             jobs: _,
             agents: _,
             knowledge_bases: _,
-            // Flows' and prompts' keys are judged by BR.FLW.1 and BR.PRM.1 from the resource.
+            // Flows' and prompts' keys are judged by BR.FLW.1 and BR.PRM.1 from the resource,
+            // AgentCore's by BR.AGC.5.
             flows: _,
             prompts: _,
+            agentcore: _,
         } = r;
         if let Some(Ok(group)) = invocation_log_group {
             add(&group.kms_key_id, KeyUser::InvocationLogGroup, Some(region.clone()));

@@ -7,10 +7,12 @@
 //! "could not look" can never be mistaken for "nothing there".
 
 mod account;
+mod agentcore;
 pub mod normal;
 mod org;
 
 pub use account::*;
+pub use agentcore::*;
 pub use org::*;
 
 use serde::{Deserialize, Serialize};

@@ -21,7 +21,11 @@ pub fn hashed_form(value: &Value) -> Value {
         Value::Object(map) => {
             let failure = map.contains_key("kind") && map.contains_key("code") && map.contains_key("message");
             let left_out = |k: &str| VOLATILE_KEYS.contains(&k) || (failure && k == "message");
-            map.iter().filter(|(k, _)| !left_out(k)).map(|(k, v)| (k.clone(), hashed_form(v))).collect()
+            // Keys sorted: the hash must not depend on the order a map was built in (serde_json
+            // keeps insertion order when a dependency enables `preserve_order`).
+            let mut kept: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| !left_out(k)).collect();
+            kept.sort_by(|a, b| a.0.cmp(b.0));
+            kept.into_iter().map(|(k, v)| (k.clone(), hashed_form(v))).collect()
         }
         Value::Array(items) => Value::Array(items.iter().map(hashed_form).collect()),
         other => other.clone(),
@@ -32,6 +36,15 @@ pub fn hashed_form(value: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_hashed_form_does_not_depend_on_key_order() {
+        let a: Value = serde_json::from_str(r#"{"b": 1, "a": {"y": 2, "x": 3}}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"a": {"x": 3, "y": 2}, "b": 1}"#).unwrap();
+        let text = |v: &Value| serde_json::to_string(&hashed_form(v)).unwrap();
+        assert_eq!(text(&a), text(&b));
+        assert_eq!(text(&a), r#"{"a":{"x":3,"y":2},"b":1}"#);
+    }
 
     #[test]
     fn delivery_times_and_failure_messages_do_not_reach_the_hashed_form() {

@@ -14,9 +14,9 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use super::helpers::{Moto, assert_totals_match_findings, run_sweep, test_db};
-use super::proxy::{FlowSpec, Proxy, Reply, Req};
+use super::proxy::{AgentCoreSpec, EngineSpec, FlowSpec, Proxy, Reply, Req};
 use super::security_hub::{policy, sender};
-use super::seed::{self, Org, TrailSpec};
+use super::seed::{self, GatewaySpec, Org, TrailSpec};
 use super::sweep_e2e::deps;
 use bedrock_sweeper::domain::EventKind;
 use bedrock_sweeper::domain::Status;
@@ -192,6 +192,36 @@ const CASES: &[Case] = &[
         controls: &["BR.FLW.1"],
     },
     Case {
+        input: "AgentCore gateways (ListGateways)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/gateways"),
+        controls: &["BR.AGC.1", "BR.AGC.3", "BR.AGC.5", "BR.AGC.6", "BR.NET.3"],
+    },
+    Case {
+        input: "AgentCore gateway targets (ListGatewayTargets)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/gateways/") && r.path.contains("/targets"),
+        controls: &["BR.AGC.1", "BR.AGC.6"],
+    },
+    Case {
+        input: "AgentCore policy engines (ListPolicyEngines)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/policy-engines"),
+        controls: &["BR.AGC.5", "BR.AGC.6"],
+    },
+    Case {
+        input: "AgentCore runtimes and tools (ListBrowsers)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/browsers"),
+        controls: &["BR.AGC.4", "BR.NET.3"],
+    },
+    Case {
+        input: "AgentCore memories (ListMemories)",
+        wire: Wire::RestJson,
+        matches: |r| r.path.starts_with("/memories"),
+        controls: &["BR.AGC.5", "BR.NET.3"],
+    },
+    Case {
         input: "managed prompts (ListPrompts)",
         wire: Wire::RestJson,
         matches: |r| r.path.starts_with("/prompts"),
@@ -319,6 +349,19 @@ fn bedrock_reply(req: &Req) -> Option<Reply> {
             "foundationModel": "meta.llama3-70b-instruct-v1:0"
         }})));
     }
+    // AgentCore (moto has no policy engines, browsers or code interpreters): the subject's
+    // enforcing engine `open` permits everything; a custom browser on the public network.
+    let spec = AgentCoreSpec {
+        engines: vec![EngineSpec {
+            id: "open",
+            key: None,
+            policies: vec![("open", "permit(principal, action, resource is AgentCore::Gateway);".to_owned())],
+        }],
+        public_browser: true,
+    };
+    if let Some(reply) = Reply::agentcore(&req.path, &account, &req.region, &spec) {
+        return Some(reply);
+    }
     if req.method != "GET" {
         return None;
     }
@@ -438,6 +481,26 @@ async fn failed_collections_never_pass_resolve_or_archive() {
     seed::log_group(&m, "/bedrock/subject", None, Some(30)).await;
     seed::invocation_logging(&m, Some("subject-invocations"), Some("/bedrock/subject")).await;
     seed::role_with_policy(&m, "wide", "bedrock-all", BEDROCK_ALL).await;
+    // AgentCore, every fault a single gateway can have at once: no authorizer, DEBUG errors,
+    // no key, and the policy engine it enforces (the proxy's) permits everything; a public
+    // runtime, a memory without a key. (A gateway without an enforced engine, BR.AGC.2, would
+    // leave BR.AGC.6 nothing to judge: both are covered by the unit tests and sweep_e2e.)
+    let open_engine = format!("arn:aws:bedrock-agentcore:us-east-1:{member}:policy-engine/open");
+    seed::agentcore_gateway(
+        &m,
+        GatewaySpec {
+            account: &member,
+            name: "open",
+            jwt_discovery_url: None,
+            policy_engine: Some((&open_engine, true)),
+            debug_errors: true,
+            kms_key: None,
+            tools: &["process_refund"],
+        },
+    )
+    .await;
+    seed::agentcore_runtime(&m, "exposed_agent", false).await;
+    seed::agentcore_memory(&m, "chat_memory", None).await;
     aws_sdk_securityhub::Client::new(&m).enable_security_hub().send().await.unwrap();
     aws_sdk_securityhub::Client::new(&org.mgmt).enable_security_hub().send().await.unwrap();
 

@@ -213,6 +213,68 @@ impl Reply {
         Self::json(body)
     }
 
+    /// The AgentCore Control calls moto 5.2.5 lacks (policy engines and their policies,
+    /// browsers, code interpreters), shaped as the AgentCore Control API reference documents
+    /// ListPolicyEngines, ListPolicies, ListBrowsers, GetBrowser and ListCodeInterpreters, for
+    /// the request's path; `None` for every other path (moto answers gateways, targets,
+    /// runtimes and memories itself).
+    pub fn agentcore(path: &str, account: &str, region: &str, spec: &AgentCoreSpec<'_>) -> Option<Self> {
+        const TS: &str = "2026-11-01T00:00:00Z";
+        let path = path.split('?').next().unwrap_or_default().trim_end_matches('/');
+        let engine_arn = |id: &str| format!("arn:aws:bedrock-agentcore:{region}:{account}:policy-engine/{id}");
+        if path == "/policy-engines" {
+            let engines: Vec<serde_json::Value> = spec
+                .engines
+                .iter()
+                .map(|e| {
+                    let mut engine = serde_json::json!({"policyEngineId": e.id, "name": e.id, "createdAt": TS, "updatedAt": TS,
+                        "policyEngineArn": engine_arn(e.id), "status": "ACTIVE"});
+                    if let Some(key) = e.key {
+                        engine["encryptionKeyArn"] = serde_json::json!(key);
+                    }
+                    engine
+                })
+                .collect();
+            return Some(Self::json(serde_json::json!({ "policyEngines": engines })));
+        }
+        if let Some(rest) = path.strip_prefix("/policy-engines/") {
+            let id = rest.strip_suffix("/policies")?;
+            let engine = spec.engines.iter().find(|e| e.id == id)?;
+            let policies: Vec<serde_json::Value> = engine
+                .policies
+                .iter()
+                .map(|(policy, statement)| {
+                    serde_json::json!({"policyId": policy, "name": policy, "policyEngineId": id, "createdAt": TS, "updatedAt": TS,
+                        "policyArn": format!("{}/policy/{policy}", engine_arn(id)), "status": "ACTIVE", "enforcementMode": "ACTIVE",
+                        "definition": {"cedar": {"statement": statement}}})
+                })
+                .collect();
+            return Some(Self::json(serde_json::json!({ "policies": policies })));
+        }
+        let browser_arn =
+            format!("arn:aws:bedrock-agentcore:{region}:{account}:browser-custom/research_browser-0123456789");
+        if path == "/browsers" {
+            let browsers = if spec.public_browser {
+                serde_json::json!([{"browserId": "research_browser-0123456789", "browserArn": browser_arn, "name": "research_browser",
+                    "status": "READY", "createdAt": TS, "lastUpdatedAt": TS}])
+            } else {
+                serde_json::json!([])
+            };
+            return Some(Self::json(serde_json::json!({ "browserSummaries": browsers })));
+        }
+        if path.starts_with("/browsers/") {
+            return Some(Self::json(
+                serde_json::json!({"browserId": "research_browser-0123456789", "browserArn": browser_arn,
+                "name": "research_browser", "networkConfiguration": {"networkMode": "PUBLIC"}, "status": "READY",
+                "createdAt": TS, "lastUpdatedAt": TS}),
+            ));
+        }
+        if path == "/code-interpreters" {
+            return Some(Self::json(serde_json::json!({ "codeInterpreterSummaries": [] })));
+        }
+        None
+    }
+
     /// EC2's error shape.
     pub fn ec2_error(code: &str, message: &str) -> Self {
         Self {
@@ -223,6 +285,21 @@ impl Reply {
             ),
         }
     }
+}
+
+/// What [`Reply::agentcore`] answers for one account and region.
+#[derive(Default)]
+pub struct AgentCoreSpec<'a> {
+    pub engines: Vec<EngineSpec<'a>>,
+    /// A custom browser on the public network.
+    pub public_browser: bool,
+}
+
+/// A policy engine: its id, key, and (policy id, Cedar statement) policies.
+pub struct EngineSpec<'a> {
+    pub id: &'a str,
+    pub key: Option<&'a str>,
+    pub policies: Vec<(&'a str, String)>,
 }
 
 /// A prompt flow for [`Reply::flows`].

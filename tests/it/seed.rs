@@ -388,3 +388,136 @@ pub async fn user_with_inline(cfg: &SdkConfig, user: &str, document: &str) {
     iam.create_user().user_name(user).send().await.unwrap();
     iam.put_user_policy().user_name(user).policy_name("inline").policy_document(document).send().await.unwrap();
 }
+
+/// An AgentCore gateway to create in the emulator (moto keeps what it is given).
+pub struct GatewaySpec<'a> {
+    pub account: &'a str,
+    pub name: &'a str,
+    /// A JWT authorizer with this discovery URL; `None`: no inbound authorizer.
+    pub jwt_discovery_url: Option<&'a str>,
+    /// The policy engine attached and whether it enforces.
+    pub policy_engine: Option<(&'a str, bool)>,
+    pub debug_errors: bool,
+    pub kms_key: Option<&'a str>,
+    /// A Lambda target `RefundTool` declaring these tools inline.
+    pub tools: &'a [&'a str],
+}
+
+/// Creates an AgentCore gateway with its Lambda target; returns its ARN.
+pub async fn agentcore_gateway(cfg: &SdkConfig, spec: GatewaySpec<'_>) -> String {
+    use aws_sdk_bedrockagentcorecontrol::types::{
+        AuthorizerConfiguration, AuthorizerType, CustomJwtAuthorizerConfiguration, ExceptionLevel,
+        GatewayPolicyEngineConfiguration, GatewayPolicyEngineMode, GatewayProtocolType, McpLambdaTargetConfiguration,
+        McpTargetConfiguration, SchemaDefinition, SchemaType, TargetConfiguration, ToolDefinition, ToolSchema,
+    };
+    let client = aws_sdk_bedrockagentcorecontrol::Client::new(cfg);
+    let account = spec.account;
+    let mut create = client
+        .create_gateway()
+        .name(spec.name)
+        .role_arn(format!("arn:aws:iam::{account}:role/gateway-{}", spec.name))
+        .protocol_type(GatewayProtocolType::Mcp)
+        .set_kms_key_arn(spec.kms_key.map(str::to_owned));
+    create = match spec.jwt_discovery_url {
+        Some(url) => create.authorizer_type(AuthorizerType::CustomJwt).authorizer_configuration(
+            AuthorizerConfiguration::CustomJwtAuthorizer(
+                CustomJwtAuthorizerConfiguration::builder()
+                    .discovery_url(url)
+                    .allowed_audience("refunds")
+                    .build()
+                    .unwrap(),
+            ),
+        ),
+        None => create.authorizer_type(AuthorizerType::None),
+    };
+    if let Some((arn, enforce)) = spec.policy_engine {
+        let mode = if enforce { GatewayPolicyEngineMode::Enforce } else { GatewayPolicyEngineMode::LogOnly };
+        create = create.policy_engine_configuration(
+            GatewayPolicyEngineConfiguration::builder().arn(arn).mode(mode).build().unwrap(),
+        );
+    }
+    if spec.debug_errors {
+        create = create.exception_level(ExceptionLevel::Debug);
+    }
+    let gateway = create.send().await.unwrap();
+    let tools = spec
+        .tools
+        .iter()
+        .map(|t| {
+            ToolDefinition::builder()
+                .name(*t)
+                .description(format!("{t} for an order"))
+                .input_schema(SchemaDefinition::builder().r#type(SchemaType::Object).build().unwrap())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let lambda = McpLambdaTargetConfiguration::builder()
+        .lambda_arn(format!("arn:aws:lambda:us-east-1:{account}:function:refunds"))
+        .tool_schema(ToolSchema::InlinePayload(tools))
+        .build()
+        .unwrap();
+    client
+        .create_gateway_target()
+        .gateway_identifier(gateway.gateway_id())
+        .name("RefundTool")
+        .target_configuration(TargetConfiguration::Mcp(McpTargetConfiguration::Lambda(lambda)))
+        .send()
+        .await
+        .unwrap();
+    gateway.gateway_arn().to_owned()
+}
+
+/// Creates an AgentCore agent runtime in the VPC or on the public network; returns its ARN.
+pub async fn agentcore_runtime(cfg: &SdkConfig, name: &str, in_vpc: bool) -> String {
+    use aws_sdk_bedrockagentcorecontrol::types::{
+        AgentRuntimeArtifact, ContainerConfiguration, NetworkConfiguration, NetworkMode, VpcConfig,
+    };
+    let network = if in_vpc {
+        NetworkConfiguration::builder()
+            .network_mode(NetworkMode::Vpc)
+            .network_mode_config(
+                VpcConfig::builder()
+                    .security_groups("sg-0123456789abcdef0")
+                    .subnets("subnet-0123456789abcdef0")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    } else {
+        NetworkConfiguration::builder().network_mode(NetworkMode::Public).build().unwrap()
+    };
+    aws_sdk_bedrockagentcorecontrol::Client::new(cfg)
+        .create_agent_runtime()
+        .agent_runtime_name(name)
+        .agent_runtime_artifact(AgentRuntimeArtifact::ContainerConfiguration(
+            ContainerConfiguration::builder()
+                .container_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:1")
+                .build()
+                .unwrap(),
+        ))
+        .role_arn("arn:aws:iam::123456789012:role/agent-runtime")
+        .network_configuration(network)
+        .send()
+        .await
+        .unwrap()
+        .agent_runtime_arn()
+        .to_owned()
+}
+
+/// Creates an AgentCore memory, optionally under `kms_key`; returns its ARN.
+pub async fn agentcore_memory(cfg: &SdkConfig, name: &str, kms_key: Option<&str>) -> String {
+    aws_sdk_bedrockagentcorecontrol::Client::new(cfg)
+        .create_memory()
+        .name(name)
+        .event_expiry_duration(30)
+        .set_encryption_key_arn(kms_key.map(str::to_owned))
+        .send()
+        .await
+        .unwrap()
+        .memory
+        .unwrap()
+        .arn()
+        .to_owned()
+}

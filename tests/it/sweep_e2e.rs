@@ -15,8 +15,8 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use super::helpers::{Moto, Swept, assert_totals_match_findings, sdk_config, test_db};
-use super::proxy::{FlowSpec, Proxy, Reply};
-use super::seed::{self, Org, TrailSpec};
+use super::proxy::{AgentCoreSpec, EngineSpec, FlowSpec, Proxy, Reply};
+use super::seed::{self, GatewaySpec, Org, TrailSpec};
 use bedrock_sweeper::domain::SweepOutcome;
 
 fn region(r: &str) -> Region {
@@ -395,6 +395,88 @@ async fn sweep_end_to_end_with_transitions() {
     seed::role_with_policy(&b, "wide", "bedrock-all", BEDROCK_ALL).await;
     seed::user_with_inline(&b, "admin", EVERYTHING).await;
 
+    // AgentCore. good: a JWT gateway enforcing engine `refunds` (its policy narrows the refund
+    // tool to a role claim and an amount), generic errors, under its key; a runtime in the VPC;
+    // a memory under its key; every AgentCore endpoint. bad: an open gateway (no authorizer,
+    // DEBUG errors, an AWS-owned key, its engine only logging) and a permissive one (JWT,
+    // enforcing engine `open`, whose policy permits everything); a public runtime and browser;
+    // a memory without a key.
+    let engine = |account: &str, id: &str| format!("arn:aws:bedrock-agentcore:us-east-1:{account}:policy-engine/{id}");
+    let g_gateway = seed::agentcore_gateway(
+        &g,
+        GatewaySpec {
+            account: &good,
+            name: "refunds",
+            jwt_discovery_url: Some("https://idp.example.com/.well-known/openid-configuration"),
+            policy_engine: Some((&engine(&good, "refunds"), true)),
+            debug_errors: false,
+            kms_key: Some(&g_key),
+            tools: &["process_refund", "lookup_order"],
+        },
+    )
+    .await;
+    let g_runtime_ac = seed::agentcore_runtime(&g, "support_agent", true).await;
+    let g_memory = seed::agentcore_memory(&g, "support_memory", Some(&g_key)).await;
+    for service in ["bedrock-agentcore", "bedrock-agentcore.gateway"] {
+        seed::endpoint(&g, &g_vpc, &format!("com.amazonaws.us-east-1.{service}"), true, Some(ENDPOINT_POLICY)).await;
+    }
+    let b_open_gateway = seed::agentcore_gateway(
+        &b,
+        GatewaySpec {
+            account: &bad,
+            name: "open",
+            jwt_discovery_url: None,
+            policy_engine: Some((&engine(&bad, "open"), false)),
+            debug_errors: true,
+            kms_key: None,
+            tools: &["process_refund"],
+        },
+    )
+    .await;
+    let b_permissive = seed::agentcore_gateway(
+        &b,
+        GatewaySpec {
+            account: &bad,
+            name: "permissive",
+            jwt_discovery_url: Some("https://idp.example.com/.well-known/openid-configuration"),
+            policy_engine: Some((&engine(&bad, "open"), true)),
+            debug_errors: false,
+            kms_key: None,
+            tools: &["process_refund"],
+        },
+    )
+    .await;
+    let b_runtime_ac = seed::agentcore_runtime(&b, "exposed_agent", false).await;
+    let b_memory = seed::agentcore_memory(&b, "chat_memory", None).await;
+    let refund_policy = format!(
+        r#"permit(principal is AgentCore::OAuthUser, action == AgentCore::Action::"RefundTool___process_refund", resource == AgentCore::Gateway::"{g_gateway}")
+           when {{ principal.hasTag("role") && principal.getTag("role") == "refunds" && context.input.amount < 500 }};"#
+    );
+    let (ga, ba, key) = (good.clone(), bad.clone(), g_key.clone());
+    proxy.rule(move |req| {
+        let account = req.account.clone().unwrap_or_default();
+        let spec = match (account.as_str(), req.region.as_str()) {
+            (a, "us-east-1") if a == ga => AgentCoreSpec {
+                engines: vec![EngineSpec {
+                    id: "refunds",
+                    key: Some(&key),
+                    policies: vec![("refund_limit", refund_policy.clone())],
+                }],
+                public_browser: false,
+            },
+            (a, "us-east-1") if a == ba => AgentCoreSpec {
+                engines: vec![EngineSpec {
+                    id: "open",
+                    key: None,
+                    policies: vec![("open", "permit(principal, action, resource is AgentCore::Gateway);".to_owned())],
+                }],
+                public_browser: true,
+            },
+            _ => AgentCoreSpec::default(),
+        };
+        Reply::agentcore(&req.path, &account, &req.region, &spec)
+    });
+
     // locked: our role cannot be assumed. flaky: one collector call is denied.
     let locked_rule = locked.clone();
     proxy.rule(move |req| {
@@ -565,6 +647,50 @@ async fn sweep_end_to_end_with_transitions() {
     assert!(!models.detail.contains("titan"), "approved models are not named as unapproved: {}", models.detail);
     // good's custom model in eu-west-1 was customized from an approved model.
     assert_eq!(s("BR.MOD.1", &good, eu, None), Status::Pass);
+    // AgentCore.
+    let agc = |c, a: &str, res: &str| finding(&r1, c, a, us, Some(res));
+    for c in ["BR.AGC.1", "BR.AGC.2", "BR.AGC.3", "BR.AGC.5", "BR.AGC.6"] {
+        let f = agc(c, &good, &g_gateway);
+        assert_eq!(f.status, Status::Pass, "{c}: {}", f.detail);
+    }
+    assert_eq!(agc("BR.AGC.4", &good, &g_runtime_ac).status, Status::Pass);
+    assert_eq!(agc("BR.AGC.5", &good, &g_memory).status, Status::Pass);
+    assert_eq!(agc("BR.AGC.5", &good, &engine(&good, "refunds")).status, Status::Pass);
+    let tools = agc("BR.AGC.6", &good, &g_gateway);
+    if std::env::var("SWEEP_E2E_DEBUG").is_ok() {
+        eprintln!("BR.AGC.6 {}: {}", tools.id, tools.detail);
+    }
+    for want in [
+        "RefundTool___process_refund: narrowed",
+        "depends on claim role, input amount (refund_limit)",
+        "RefundTool___lookup_order: nobody",
+    ] {
+        assert!(tools.detail.contains(want), "{want}: {}", tools.detail);
+    }
+    for c in ["BR.AGC.1", "BR.AGC.2", "BR.AGC.3", "BR.AGC.5"] {
+        let f = agc(c, &bad, &b_open_gateway);
+        assert_eq!(f.status, Status::Fail, "{c}: {}", f.detail);
+    }
+    assert_eq!(agc("BR.AGC.6", &bad, &b_open_gateway).status, Status::NotApplicable, "its policies only log");
+    assert_eq!(agc("BR.AGC.2", &bad, &b_permissive).status, Status::Pass);
+    let permit_all = agc("BR.AGC.6", &bad, &b_permissive);
+    assert_eq!(permit_all.status, Status::Fail);
+    assert!(
+        permit_all.detail.contains("permit open lets every authenticated caller call every tool"),
+        "{}",
+        permit_all.detail
+    );
+    assert_eq!(agc("BR.AGC.4", &bad, &b_runtime_ac).status, Status::Fail);
+    let browser = format!("arn:aws:bedrock-agentcore:us-east-1:{bad}:browser-custom/research_browser-0123456789");
+    assert_eq!(agc("BR.AGC.4", &bad, &browser).status, Status::Fail);
+    assert_eq!(agc("BR.AGC.5", &bad, &b_memory).status, Status::Fail);
+    assert_eq!(agc("BR.AGC.5", &bad, &engine(&bad, "open")).status, Status::Fail);
+    let net3 = finding(&r1, "BR.NET.3", &bad, us, None);
+    assert!(
+        net3.detail.contains("no interface endpoint for bedrock-agentcore.gateway, which AgentCore gateway open"),
+        "{}",
+        net3.detail
+    );
     let good_import = imported(&good, "imported-cmk");
     assert_eq!(s("BR.ENC.1", &good, eu, Some(&good_import)), Status::Pass);
     let bad_import = finding(&r1, "BR.ENC.1", &bad, eu, Some(&imported(&bad, "imported-default")));
@@ -649,6 +775,7 @@ async fn sweep_end_to_end_with_transitions() {
         for op in ops.keys() {
             let prefix = match service.as_str() {
                 "Bedrock" | "Bedrock Agent" => "bedrock",
+                "Bedrock AgentCore Control" => "bedrock-agentcore",
                 "CloudTrail" => "cloudtrail",
                 "CloudWatch Logs" => "logs",
                 "Config Service" => "config",

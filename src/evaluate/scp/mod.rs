@@ -391,6 +391,7 @@ impl<'a> ScpEngine<'a> {
                     name,
                     bedrock: r.bedrock,
                     opt_in: false,
+                    agentcore: false,
                 })
             })
             .collect()
