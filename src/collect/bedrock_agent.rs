@@ -240,8 +240,12 @@ pub async fn flows(clients: &AccountClients, region: &Region) -> Collected<Vec<F
                     .collect(),
             })
             .collect();
-        let mut definitions =
-            vec![FlowDefinition { version: "DRAFT".to_owned(), model_nodes: model_nodes(draft.definition()) }];
+        let unknown_node = |operation: &str, node: String| {
+            let message = format!("flow {} has node {node} of a type the sweep does not know", s.id());
+            Gap::bad_response("bedrock", operation, Some(region), "UnknownNodeType", message)
+        };
+        let draft_nodes = model_nodes(draft.definition()).map_err(|n| unknown_node("GetFlow", n))?;
+        let mut definitions = vec![FlowDefinition { version: "DRAFT".to_owned(), model_nodes: draft_nodes }];
         let mut served: Vec<&str> =
             aliases.iter().flat_map(|a| a.versions.iter().map(String::as_str)).filter(|v| *v != "DRAFT").collect();
         served.sort_unstable();
@@ -254,7 +258,8 @@ pub async fn flows(clients: &AccountClients, region: &Region) -> Collected<Vec<F
                 .send()
                 .await
                 .map_err(|e| super::gap("bedrock", "GetFlowVersion", Some(region), &e))?;
-            definitions.push(FlowDefinition { version: version.to_owned(), model_nodes: model_nodes(v.definition()) });
+            let nodes = model_nodes(v.definition()).map_err(|n| unknown_node("GetFlowVersion", n))?;
+            definitions.push(FlowDefinition { version: version.to_owned(), model_nodes: nodes });
         }
         out.push(Flow {
             id: draft.id().to_owned(),
@@ -269,7 +274,9 @@ pub async fn flows(clients: &AccountClients, region: &Region) -> Collected<Vec<F
 }
 
 /// The prompt and knowledge-base nodes of a definition, those inside loop nodes included.
-fn model_nodes(definition: Option<&SdkFlowDefinition>) -> Vec<FlowModelNode> {
+/// A node of a type this build does not know is `Err(its name)`: it might call a model, so the
+/// flow cannot be judged from what was read.
+fn model_nodes(definition: Option<&SdkFlowDefinition>) -> Result<Vec<FlowModelNode>, String> {
     let mut out = Vec::new();
     for node in definition.map(SdkFlowDefinition::nodes).unwrap_or_default() {
         let guardrail = |g: Option<&aws_sdk_bedrockagent::types::GuardrailConfiguration>| {
@@ -297,11 +304,30 @@ fn model_nodes(definition: Option<&SdkFlowDefinition>) -> Vec<FlowModelNode> {
                 model: k.model_id().filter(|m| !m.is_empty()).map(str::to_owned),
                 prompt_arn: None,
             }),
-            Some(FlowNodeConfiguration::Loop(l)) => out.extend(model_nodes(l.definition())),
-            _ => {}
+            Some(FlowNodeConfiguration::Loop(l)) => out.extend(model_nodes(l.definition())?),
+            // Nodes where no model answers: inputs and outputs, routing, code, storage and
+            // retrieval, Lex bots, and agents (an agent's guardrail is BR.AGT.1's).
+            Some(
+                FlowNodeConfiguration::Input(_)
+                | FlowNodeConfiguration::Output(_)
+                | FlowNodeConfiguration::Condition(_)
+                | FlowNodeConfiguration::Iterator(_)
+                | FlowNodeConfiguration::Collector(_)
+                | FlowNodeConfiguration::LoopInput(_)
+                | FlowNodeConfiguration::LoopController(_)
+                | FlowNodeConfiguration::InlineCode(_)
+                | FlowNodeConfiguration::LambdaFunction(_)
+                | FlowNodeConfiguration::Lex(_)
+                | FlowNodeConfiguration::Storage(_)
+                | FlowNodeConfiguration::Retrieval(_)
+                | FlowNodeConfiguration::Agent(_),
+            ) => {}
+            Some(_) => return Err(node.name().to_owned()),
+            // A node without configuration runs nothing.
+            None => {}
         }
     }
-    out
+    Ok(out)
 }
 
 /// Every managed prompt of the region with its key and the models of its variants

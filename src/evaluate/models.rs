@@ -26,10 +26,14 @@ enum ModelRef {
     /// A foundation model, by its model id; `via` is the cross-region inference profile it
     /// was named through, if any.
     Foundation { id: String, via: Option<String> },
-    /// A custom, imported or provisioned model, or a deployment of one: judged through its
-    /// own base model (custom models are listed with it).
-    Own(String),
-    /// A name that does not say which model runs (an application inference profile).
+    /// A custom model (by ARN): judged by the model it was customized from, when the region's
+    /// custom models tell it.
+    Custom(String),
+    /// An imported model (by ARN): a model the organization brought, approved only by its ARN.
+    Imported(String),
+    /// A name that does not say which model runs (an application inference profile, a
+    /// provisioned model, a custom model the region's listing does not hold): approved only by
+    /// its ARN, otherwise unknown.
     Opaque(String),
 }
 
@@ -45,9 +49,8 @@ impl ModelRef {
         };
         match kind {
             "" | "foundation-model" | "inference-profile" => Self::foundation(id),
-            "custom-model" | "imported-model" | "provisioned-model" | "custom-model-deployment" => {
-                Self::Own(reference.to_owned())
-            }
+            "custom-model" => Self::Custom(reference.to_owned()),
+            "imported-model" => Self::Imported(reference.to_owned()),
             _ => Self::Opaque(reference.to_owned()),
         }
     }
@@ -61,12 +64,29 @@ impl ModelRef {
         }
     }
 
+    /// A custom model resolved to the model it was customized from (through custom models of
+    /// custom models), by the region's custom-model listing; one it cannot resolve is opaque.
+    fn resolved(self, customs: &[crate::snapshot::CustomModel]) -> Self {
+        let mut current = self;
+        for _ in 0..8 {
+            let Self::Custom(arn) = &current else { return current };
+            let base = customs.iter().find(|m| &m.arn == arn).and_then(|m| m.base_model.as_deref());
+            current = match base {
+                Some(base) => Self::parse(base),
+                None => Self::Opaque(arn.clone()),
+            };
+        }
+        match current {
+            Self::Custom(arn) => Self::Opaque(arn),
+            other => other,
+        }
+    }
+
     fn words(&self) -> String {
         match self {
             Self::Foundation { id, via: Some(profile) } => format!("{id} (through {profile})"),
             Self::Foundation { id, via: None } => id.clone(),
-            Self::Own(arn) => arn.clone(),
-            Self::Opaque(arn) => arn.clone(),
+            Self::Custom(arn) | Self::Imported(arn) | Self::Opaque(arn) => arn.clone(),
         }
     }
 }
@@ -74,12 +94,19 @@ impl ModelRef {
 /// Whether an approved-list entry (a model id, a foundation-model or inference-profile ARN,
 /// `*` and `?` allowed) admits the model.
 fn approves(entry: &str, model: &ModelRef) -> bool {
-    let ModelRef::Foundation { id, via } = model else { return false };
-    let pattern = entry
-        .rsplit_once("foundation-model/")
-        .or_else(|| entry.rsplit_once("inference-profile/"))
-        .map_or(entry, |(_, id)| id);
-    iam_policy::wildcard_match(pattern, id) || via.as_deref().is_some_and(|v| iam_policy::wildcard_match(pattern, v))
+    match model {
+        ModelRef::Foundation { id, via } => {
+            let pattern = entry
+                .rsplit_once("foundation-model/")
+                .or_else(|| entry.rsplit_once("inference-profile/"))
+                .map_or(entry, |(_, id)| id);
+            iam_policy::wildcard_match(pattern, id)
+                || via.as_deref().is_some_and(|v| iam_policy::wildcard_match(pattern, v))
+        }
+        ModelRef::Custom(arn) | ModelRef::Imported(arn) | ModelRef::Opaque(arn) => {
+            iam_policy::wildcard_match(entry, arn)
+        }
+    }
 }
 
 /// The models a region's resources name, each with who names it; and the listings that
@@ -87,8 +114,14 @@ fn approves(entry: &str, model: &ModelRef) -> bool {
 fn models_in_use(rs: &RegionSnapshot) -> (BTreeMap<ModelRef, Vec<String>>, Vec<&Gap>) {
     let mut uses: BTreeMap<ModelRef, Vec<String>> = BTreeMap::new();
     let mut gaps = Vec::new();
+    let customs: &[crate::snapshot::CustomModel] = rs.custom_models.as_deref().unwrap_or_default();
     let mut add = |reference: &str, user: String| {
-        let users = uses.entry(ModelRef::parse(reference)).or_default();
+        let named = ModelRef::parse(reference);
+        let user = match &named {
+            ModelRef::Custom(arn) => format!("{user} (through custom model {arn})"),
+            _ => user,
+        };
+        let users = uses.entry(named.resolved(customs)).or_default();
         if !users.contains(&user) {
             users.push(user);
         }
@@ -160,16 +193,18 @@ pub fn approved_models_in_use(input: &AccountInput<'_>, snap: &AccountSnapshot) 
                 format!("No approved model list is configured (controls.approved_models). Models in use: {in_use}."),
             )
         } else {
-            let unapproved =
-                list(&|m| matches!(m, ModelRef::Foundation { .. }) && !approved.iter().any(|e| approves(e, m)));
-            let opaque = list(&|m| matches!(m, ModelRef::Opaque(_)));
+            let unapproved = list(&|m| {
+                matches!(m, ModelRef::Foundation { .. } | ModelRef::Imported(_))
+                    && !approved.iter().any(|e| approves(e, m))
+            });
+            let opaque = list(&|m| matches!(m, ModelRef::Opaque(_)) && !approved.iter().any(|e| approves(e, m)));
             if !unapproved.is_empty() {
                 (Status::Fail, format!("Models not on the approved list are in use: {}.", unapproved.join("; ")))
             } else if !opaque.is_empty() {
                 (
                     Status::Error,
                     format!(
-                        "Could not tell which model these run on (an application inference profile names no model): {}.",
+                        "Could not tell which model these run on (an application inference profile or a provisioned model names none; a custom model not in the region's listing): {}.",
                         opaque.join("; ")
                     ),
                 )
@@ -289,16 +324,38 @@ mod tests {
     }
 
     #[test]
-    fn custom_models_are_judged_by_their_base_and_opaque_profiles_are_errors() {
-        let snap = with_agent_and_kb(&format!("arn:aws:bedrock:eu-west-1:{MEMBER}:custom-model/tuned"));
-        let out = judge(&snap, &["amazon.titan-embed-text-v2:0"]);
+    fn custom_models_are_judged_by_their_base_imported_ones_by_arn_and_opaque_names_are_errors() {
+        let custom = format!("arn:aws:bedrock:eu-west-1:{MEMBER}:custom-model/tuned");
+        let embed = "amazon.titan-embed-text-v2:0";
+        // Resolved through the region's custom models to its base: approved or not.
+        let mut snap = with_agent_and_kb(&custom);
+        snap.per_region[0].custom_models = Ok(vec![crate::snapshot::CustomModel {
+            arn: custom.clone(),
+            name: "tuned".into(),
+            kms_key_arn: None,
+            imported: false,
+            base_model: Some(format!("arn:aws:bedrock:eu-west-1::foundation-model/{HAIKU}")),
+        }]);
+        let out = judge(&snap, &[embed, HAIKU]);
         assert_eq!(statuses(&out), vec![Status::Pass], "{out:?}");
-
-        let snap =
-            with_agent_and_kb(&format!("arn:aws:bedrock:eu-west-1:{MEMBER}:application-inference-profile/abc123"));
-        let out = judge(&snap, &["amazon.titan-embed-text-v2:0"]);
-        assert_eq!(statuses(&out), vec![Status::Error]);
-        assert!(out[0].detail.contains("application-inference-profile/abc123"), "{}", out[0].detail);
+        assert!(out[0].detail.contains(&format!("agent helper (through custom model {custom})")), "{}", out[0].detail);
+        assert_eq!(statuses(&judge(&snap, &[embed])), vec![Status::Fail]);
+        // A custom model the listing does not hold says nothing of its base.
+        let snap = with_agent_and_kb(&custom);
+        let out = judge(&snap, &[embed]);
+        assert_eq!(statuses(&out), vec![Status::Error], "{out:?}");
+        // Imported models are approved by their ARN only.
+        let imported = format!("arn:aws:bedrock:eu-west-1:{MEMBER}:imported-model/llama-ft");
+        let snap = with_agent_and_kb(&imported);
+        assert_eq!(statuses(&judge(&snap, &[embed])), vec![Status::Fail]);
+        assert_eq!(statuses(&judge(&snap, &[embed, &imported])), vec![Status::Pass]);
+        // Application inference profiles and provisioned models name no model.
+        for opaque in ["application-inference-profile/abc123", "provisioned-model/pt1"] {
+            let snap = with_agent_and_kb(&format!("arn:aws:bedrock:eu-west-1:{MEMBER}:{opaque}"));
+            let out = judge(&snap, &[embed]);
+            assert_eq!(statuses(&out), vec![Status::Error], "{opaque}");
+            assert!(out[0].detail.contains(opaque), "{}", out[0].detail);
+        }
     }
 
     #[test]

@@ -106,9 +106,11 @@ pub struct EnginePolicy {
 }
 
 impl EnginePolicy {
-    /// Whether it takes part in decisions: in force and not only logged.
+    /// Whether it takes part in decisions: not only logged, and in force — every status but
+    /// one that never got there (`CREATING`, `CREATE_FAILED`); a policy being updated or
+    /// deleted, or that failed to be, is taken as still deciding.
     pub fn decides(&self) -> bool {
-        self.status == "ACTIVE" && self.enforcement_mode != "LOG_ONLY"
+        !matches!(self.status.as_str(), "CREATING" | "CREATE_FAILED") && self.enforcement_mode != "LOG_ONLY"
     }
 }
 

@@ -80,7 +80,10 @@ pub fn gateways_authenticate(input: &AccountInput<'_>, snap: &AccountSnapshot) -
                     ),
                 ),
                 "AWS_IAM" => (Status::Pass, format!("Gateway {} accepts only SigV4-signed IAM callers.", g.name)),
-                other => (Status::Pass, format!("Gateway {} authenticates callers ({other}).", g.name)),
+                other => (
+                    Status::Error,
+                    format!("Gateway {} has authorizer type {other:?}, which the sweep cannot judge.", g.name),
+                ),
             };
             out.push(gateway_verdict(input, ids::AGC_1, &rs.region, g, judged));
         }
@@ -157,7 +160,11 @@ pub fn gateways_hide_errors(input: &AccountInput<'_>, snap: &AccountSnapshot) ->
                     Status::Fail,
                     format!("Gateway {} returns DEBUG exceptions: callers see its targets' detailed errors.", g.name),
                 ),
-                _ => (Status::Pass, format!("Gateway {} returns generic errors to callers.", g.name)),
+                None => (Status::Pass, format!("Gateway {} returns generic errors to callers.", g.name)),
+                Some(other) => (
+                    Status::Error,
+                    format!("Gateway {} has exception level {other:?}, which the sweep cannot judge.", g.name),
+                ),
             };
             out.push(gateway_verdict(input, ids::AGC_3, &rs.region, g, judged));
         }
@@ -334,14 +341,17 @@ fn judge_gateway_policies(g: &Gateway, engines: Option<&Collected<Vec<PolicyEngi
             ),
         );
     }
-    let open = access.tools.iter().filter(|t| t.reach() == Reach::Anyone).count();
-    let narrowed =
-        access.tools.iter().filter(|t| matches!(t.reach(), Reach::Narrowed | Reach::AnyoneForSomeInput)).count();
+    let count = |reach: Reach| access.tools.iter().filter(|t| t.reach() == reach).count();
     (
         Status::Pass,
         format!(
-            "Gateway {}: no policy permits every caller every tool; {open} tool(s) open to any authenticated caller, {narrowed} narrowed, the rest denied. {table}",
-            g.name
+            "Gateway {}: no policy permits every caller every tool; of {} probed tools {} open to any authenticated caller, {} to any caller for some inputs, {} narrowed, {} callable by nobody. {table}",
+            g.name,
+            access.tools.len(),
+            count(Reach::Anyone),
+            count(Reach::AnyoneForSomeInput),
+            count(Reach::Narrowed),
+            count(Reach::Nobody)
         ),
     )
 }
