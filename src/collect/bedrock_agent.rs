@@ -9,14 +9,15 @@ use aws_sdk_bedrockagent::types::{FlowDefinition as SdkFlowDefinition, FlowNodeC
 use crate::aws::AccountClients;
 use crate::domain::Region;
 use crate::snapshot::{
-    Agent, AgentAlias, Collected, DataSource, Flow, FlowDefinition, FlowModelNode, FlowNodeKind, Gap, KnowledgeBase,
-    ManagedPrompt, VectorStore,
+    Agent, AgentAlias, AgentVersion, Collected, DataSource, Flow, FlowDefinition, FlowModelNode, FlowNodeKind, Gap,
+    KnowledgeBase, ManagedPrompt, VectorStore,
 };
 
 /// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
 /// Agents for Amazon Bedrock authorizes its calls under the `bedrock:` prefix.
 pub const ACTIONS: &[&str] = &[
     "bedrock:GetAgent",
+    "bedrock:GetAgentVersion",
     "bedrock:GetDataSource",
     "bedrock:GetFlow",
     "bedrock:GetFlowVersion",
@@ -63,16 +64,46 @@ pub async fn agents(clients: &AccountClients, region: &Region) -> Collected<Vec<
             .try_collect()
             .await
             .map_err(|e| super::gap("bedrock", "ListAgentAliases", Some(region), &e))?;
+        // What callers run: each numbered version an alias serves, with its own guardrail and
+        // model (the draft's may differ).
+        let mut served: Vec<&str> = aliases
+            .iter()
+            .flat_map(|al| al.routing_configuration().iter().filter_map(|r| r.agent_version()))
+            .filter(|v| *v != "DRAFT")
+            .collect();
+        served.sort_unstable();
+        served.dedup();
+        let mut versions = Vec::with_capacity(served.len());
+        for version in served {
+            let got = client
+                .get_agent_version()
+                .agent_id(s.agent_id())
+                .agent_version(version)
+                .send()
+                .await
+                .map_err(|e| super::gap("bedrock", "GetAgentVersion", Some(region), &e))?;
+            let Some(v) = got.agent_version else {
+                let message = format!("GetAgentVersion for {} {version} answered without the version", s.agent_id());
+                return Err(Gap::bad_response(
+                    "bedrock",
+                    "GetAgentVersion",
+                    Some(region),
+                    "MissingAgentVersion",
+                    message,
+                ));
+            };
+            versions.push(AgentVersion {
+                version: version.to_owned(),
+                guardrail: guardrail_of(v.guardrail_configuration()),
+                foundation_model: v.foundation_model().filter(|m| !m.is_empty()).map(str::to_owned),
+            });
+        }
         out.push(Agent {
             id: a.agent_id().to_owned(),
             arn: a.agent_arn().to_owned(),
             name: a.agent_name().to_owned(),
             status: a.agent_status().as_str().to_owned(),
-            guardrail: a.guardrail_configuration().and_then(|g| {
-                g.guardrail_identifier()
-                    .filter(|id| !id.is_empty())
-                    .map(|id| (id.to_owned(), g.guardrail_version().unwrap_or_default().to_owned()))
-            }),
+            guardrail: guardrail_of(a.guardrail_configuration()),
             kms_key_arn: a.customer_encryption_key_arn().filter(|k| !k.is_empty()).map(str::to_owned),
             role_arn: a.agent_resource_role_arn().to_owned(),
             idle_session_ttl_seconds: a.idle_session_ttl_in_seconds(),
@@ -89,9 +120,19 @@ pub async fn agents(clients: &AccountClients, region: &Region) -> Collected<Vec<
                 })
                 .collect(),
             foundation_model: a.foundation_model().filter(|m| !m.is_empty()).map(str::to_owned),
+            versions,
         });
     }
     Ok(out)
+}
+
+/// A guardrail configuration as (identifier, version), when it names a guardrail.
+fn guardrail_of(g: Option<&aws_sdk_bedrockagent::types::GuardrailConfiguration>) -> Option<(String, String)> {
+    g.and_then(|g| {
+        g.guardrail_identifier()
+            .filter(|id| !id.is_empty())
+            .map(|id| (id.to_owned(), g.guardrail_version().unwrap_or_default().to_owned()))
+    })
 }
 
 /// Every knowledge base of the region (GetKnowledgeBase for its kind, store and embedding
@@ -279,20 +320,13 @@ pub async fn flows(clients: &AccountClients, region: &Region) -> Collected<Vec<F
 fn model_nodes(definition: Option<&SdkFlowDefinition>) -> Result<Vec<FlowModelNode>, String> {
     let mut out = Vec::new();
     for node in definition.map(SdkFlowDefinition::nodes).unwrap_or_default() {
-        let guardrail = |g: Option<&aws_sdk_bedrockagent::types::GuardrailConfiguration>| {
-            g.and_then(|g| {
-                g.guardrail_identifier()
-                    .filter(|id| !id.is_empty())
-                    .map(|id| (id.to_owned(), g.guardrail_version().unwrap_or_default().to_owned()))
-            })
-        };
         match node.configuration() {
             Some(FlowNodeConfiguration::Prompt(p)) => {
                 let source = p.source_configuration();
                 out.push(FlowModelNode {
                     name: node.name().to_owned(),
                     kind: FlowNodeKind::Prompt,
-                    guardrail: guardrail(p.guardrail_configuration()),
+                    guardrail: guardrail_of(p.guardrail_configuration()),
                     model: source.and_then(|s| s.as_inline().ok()).map(|i| i.model_id().to_owned()),
                     prompt_arn: source.and_then(|s| s.as_resource().ok()).map(|r| r.prompt_arn().to_owned()),
                 });
@@ -300,7 +334,7 @@ fn model_nodes(definition: Option<&SdkFlowDefinition>) -> Result<Vec<FlowModelNo
             Some(FlowNodeConfiguration::KnowledgeBase(k)) => out.push(FlowModelNode {
                 name: node.name().to_owned(),
                 kind: FlowNodeKind::KnowledgeBase,
-                guardrail: guardrail(k.guardrail_configuration()),
+                guardrail: guardrail_of(k.guardrail_configuration()),
                 model: k.model_id().filter(|m| !m.is_empty()).map(str::to_owned),
                 prompt_arn: None,
             }),

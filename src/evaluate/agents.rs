@@ -21,12 +21,17 @@ fn judge_agent(
     max_ttl: i32,
 ) -> (Vec<String>, Vec<String>) {
     let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
-    match &agent.guardrail {
-        None => wrong.push("no guardrail is associated".to_owned()),
-        Some((id, version)) if version.is_empty() || version == "DRAFT" => {
-            wrong.push(format!("its guardrail {id} is the working draft, not a published version"));
+    // The working draft (the test alias runs it) and every version an alias serves.
+    let served = agent.versions.iter().map(|v| (format!("version {}", v.version), &v.guardrail));
+    for (which, guardrail) in std::iter::once(("the working draft".to_owned(), &agent.guardrail)).chain(served) {
+        let at = if which == "the working draft" { String::new() } else { format!(" in {which}") };
+        match guardrail {
+            None => wrong.push(format!("no guardrail is associated{at}")),
+            Some((id, version)) if version.is_empty() || version == "DRAFT" => {
+                wrong.push(format!("its guardrail {id} is the working draft, not a published version{at}"));
+            }
+            Some(_) => {}
         }
-        Some(_) => {}
     }
     for alias in agent.aliases.iter().filter(|a| !a.is_test()) {
         if alias.serves_draft() {
@@ -149,6 +154,11 @@ mod tests {
                 AgentAlias { id: "LIVE".into(), name: "live".into(), versions: vec!["3".into()] },
             ],
             foundation_model: Some("anthropic.claude-3-haiku-20240307-v1:0".into()),
+            versions: vec![crate::snapshot::AgentVersion {
+                version: "3".into(),
+                guardrail: Some(("gr1".into(), "2".into())),
+                foundation_model: Some("anthropic.claude-3-haiku-20240307-v1:0".into()),
+            }],
         }
     }
 
@@ -195,6 +205,13 @@ mod tests {
         draft.guardrail = Some(("gr1".into(), "DRAFT".into()));
         let out = judge(vec![draft], vec![role("draft-role", NARROW)]);
         assert!(out[0].detail.contains("working draft, not a published version"), "{}", out[0].detail);
+
+        // The version an alias serves is judged as published: a guarded draft does not cover it.
+        let mut served = agent("served", "served-role");
+        served.versions[0].guardrail = None;
+        let out = judge(vec![served], vec![role("served-role", NARROW)]);
+        assert_eq!(statuses(&out), vec![Status::Fail]);
+        assert!(out[0].detail.contains("no guardrail is associated in version 3"), "{}", out[0].detail);
     }
 
     #[test]

@@ -529,6 +529,7 @@ mod tests {
                 idle_session_ttl_seconds: 600,
                 aliases: vec![],
                 foundation_model: Some("amazon.titan-text-express-v1".into()),
+                versions: vec![],
             }]);
             r.knowledge_bases = Ok(vec![crate::snapshot::KnowledgeBase {
                 id: "kb1".into(),

@@ -139,6 +139,11 @@ fn models_in_use(rs: &RegionSnapshot) -> (BTreeMap<ModelRef, Vec<String>>, Vec<&
         if let Some(m) = &a.foundation_model {
             add(m, format!("agent {}", a.name));
         }
+        for v in &a.versions {
+            if let Some(m) = &v.foundation_model {
+                add(m, format!("agent {} version {}", a.name, v.version));
+            }
+        }
     }
     for kb in each(&rs.knowledge_bases, &mut gaps) {
         if let Some(m) = &kb.embedding_model {
@@ -258,6 +263,7 @@ mod tests {
             idle_session_ttl_seconds: 600,
             aliases: vec![],
             foundation_model: Some(model.into()),
+            versions: vec![],
         }
     }
 
@@ -305,6 +311,21 @@ mod tests {
         assert_eq!(statuses(&out), vec![Status::Fail]);
         assert!(out[0].detail.contains("amazon.titan-embed-text-v2:0 by knowledge base docs"), "{}", out[0].detail);
         assert!(!out[0].detail.contains("helper"), "only the unapproved model is named: {}", out[0].detail);
+    }
+
+    #[test]
+    fn the_version_an_alias_serves_counts_not_only_the_draft() {
+        let mut snap = with_agent_and_kb(HAIKU);
+        if let Ok(agents) = &mut snap.per_region[0].agents {
+            agents[0].versions.push(crate::snapshot::AgentVersion {
+                version: "2".into(),
+                guardrail: None,
+                foundation_model: Some("meta.llama3-70b-instruct-v1:0".into()),
+            });
+        }
+        let out = judge(&snap, &[HAIKU, "amazon.*"]);
+        assert_eq!(statuses(&out), vec![Status::Fail]);
+        assert!(out[0].detail.contains("meta.llama3-70b-instruct-v1:0 by agent helper version 2"), "{}", out[0].detail);
     }
 
     #[test]

@@ -485,6 +485,7 @@ mod tests {
             idle_session_ttl_seconds: 600,
             aliases: vec![],
             foundation_model: None,
+            versions: vec![],
         }]);
         snap
     }

@@ -513,6 +513,20 @@ pub struct Agent {
     /// The model (id, ARN or inference profile) it orchestrates with.
     #[serde(default)]
     pub foundation_model: Option<String>,
+    /// The numbered versions its aliases serve, each as it was published.
+    #[serde(default)]
+    pub versions: Vec<AgentVersion>,
+}
+
+/// A published version of an agent that an alias serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentVersion {
+    /// The version number.
+    pub version: String,
+    /// The guardrail (identifier, version) it runs with, if any.
+    pub guardrail: Option<(String, String)>,
+    /// The model it orchestrates with.
+    pub foundation_model: Option<String>,
 }
 
 /// An alias of an agent or a flow: what callers invoke.

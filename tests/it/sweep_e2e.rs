@@ -163,6 +163,15 @@ fn serve_agents(proxy: &Proxy, good: String, bad: String, good_key: String) {
             };
             return Some(Reply::json(json!({ "agentSummaries": agents })));
         }
+        // GetAgentVersion: the version an alias serves, as published (the same guardrail and model).
+        if let Some((_, version)) = rest.split_once("/agentversions/") {
+            return Some(Reply::json(json!({ "agentVersion": {
+                "agentId": name, "agentName": name, "agentArn": format!("arn:aws:bedrock:us-east-1:{account}:agent/{name}"),
+                "version": version.trim_end_matches('/'), "agentStatus": "PREPARED", "idleSessionTTLInSeconds": ttl,
+                "agentResourceRoleArn": format!("arn:aws:iam::{account}:role/{role}"), "customerEncryptionKeyArn": key,
+                "createdAt": TS, "updatedAt": TS, "guardrailConfiguration": guardrail, "foundationModel": model
+            }})));
+        }
         if rest.contains("/agentaliases") {
             return Some(Reply::json(json!({ "agentAliasSummaries": [
                 {"agentAliasId": "TSTALIASID", "agentAliasName": "AgentTestAlias", "routingConfiguration": [{"agentVersion": "DRAFT"}],
