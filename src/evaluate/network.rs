@@ -43,10 +43,10 @@ struct ApiInUse {
     users: Vec<String>,
 }
 
-/// Names of a listing's items for a detail; a failed listing is named in `gaps`.
-fn names<T>(c: &Collected<Vec<T>>, kind: &str, name: impl Fn(&T) -> &str, gaps: &mut Vec<String>) -> Vec<String> {
+/// Each item of a listing in words (`agent helper`); a failed listing is named in `gaps`.
+fn names<T>(c: &Collected<Vec<T>>, words: impl Fn(&T) -> String, gaps: &mut Vec<String>) -> Vec<String> {
     match c {
-        Ok(items) => items.iter().map(|i| format!("{kind} {}", name(i))).collect(),
+        Ok(items) => items.iter().map(words).collect(),
         Err(gap) => {
             gaps.push(gap.summary());
             Vec::new()
@@ -63,27 +63,27 @@ fn names<T>(c: &Collected<Vec<T>>, kind: &str, name: impl Fn(&T) -> &str, gaps: 
 /// is in use is then unknown.
 fn apis_in_use(rs: &RegionSnapshot, control_planes: bool) -> Result<Vec<ApiInUse>, Vec<String>> {
     let mut gaps = Vec::new();
-    let agents = names(&rs.agents, "agent", |a| &a.name, &mut gaps);
-    let kbs = names(&rs.knowledge_bases, "knowledge base", |k| &k.name, &mut gaps);
-    let flows = names(&rs.flows, "flow", |f| &f.name, &mut gaps);
+    let agents = names(&rs.agents, |a| format!("agent {}", a.name), &mut gaps);
+    let kbs = names(&rs.knowledge_bases, |k| format!("knowledge base {}", k.name), &mut gaps);
+    let flows = names(&rs.flows, |f| format!("flow {}", f.name), &mut gaps);
     let runtime_users: Vec<String> = agents.iter().chain(&kbs).chain(&flows).cloned().collect();
     let mut out = vec![ApiInUse { service: "bedrock-agent-runtime", users: runtime_users.clone() }];
     // AgentCore: runtimes, browsers, code interpreters and memories are called through the
     // bedrock-agentcore data plane, gateways' tools through the gateway endpoint.
     if let Some(ac) = &rs.agentcore {
-        let compute = names(&ac.compute, "AgentCore", |c| &c.name, &mut gaps);
-        let memories = names(&ac.memories, "AgentCore memory", |m| &m.name, &mut gaps);
-        let gateways = names(&ac.gateways, "AgentCore gateway", |g| &g.name, &mut gaps);
+        let compute = names(&ac.compute, |c| format!("{} {}", c.kind.words(), c.name), &mut gaps);
+        let memories = names(&ac.memories, |m| format!("AgentCore memory {}", m.name), &mut gaps);
+        let gateways = names(&ac.gateways, |g| format!("AgentCore gateway {}", g.name), &mut gaps);
         out.push(ApiInUse { service: "bedrock-agentcore", users: compute.into_iter().chain(memories).collect() });
         out.push(ApiInUse { service: "bedrock-agentcore.gateway", users: gateways });
     }
     if control_planes {
-        let prompts = names(&rs.prompts, "prompt", |p| &p.name, &mut gaps);
+        let prompts = names(&rs.prompts, |p| format!("prompt {}", p.name), &mut gaps);
         let agent_plane = runtime_users.into_iter().chain(prompts).collect();
-        let bedrock_plane = names(&rs.guardrails, "guardrail", |g| &g.name, &mut gaps)
+        let bedrock_plane = names(&rs.guardrails, |g| format!("guardrail {}", g.name), &mut gaps)
             .into_iter()
-            .chain(names(&rs.custom_models, "custom model", |m| &m.name, &mut gaps))
-            .chain(names(&rs.jobs, "job", |j| &j.name, &mut gaps))
+            .chain(names(&rs.custom_models, |m| format!("custom model {}", m.name), &mut gaps))
+            .chain(names(&rs.jobs, |j| format!("job {}", j.name), &mut gaps))
             .collect();
         out.push(ApiInUse { service: "bedrock-agent", users: agent_plane });
         out.push(ApiInUse { service: "bedrock", users: bedrock_plane });

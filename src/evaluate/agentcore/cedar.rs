@@ -509,7 +509,7 @@ fn walk(v: &serde_json::Value, f: &mut impl FnMut(&serde_json::Map<String, serde
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::snapshot::GatewayTarget;
 
@@ -538,7 +538,8 @@ mod tests {
         }
     }
 
-    fn policy(id: &str, text: &str) -> EnginePolicy {
+    /// A Cedar policy in force (the family's tests share it).
+    pub(in crate::evaluate::agentcore) fn policy(id: &str, text: &str) -> EnginePolicy {
         EnginePolicy {
             id: id.into(),
             name: id.into(),

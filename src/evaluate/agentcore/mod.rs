@@ -398,12 +398,12 @@ pub(super) const CONTROLS: &[Control] = {
 
 #[cfg(test)]
 mod tests {
+    use super::cedar::tests::policy as cedar;
     use super::*;
     use crate::config::ControlParameters;
     use crate::evaluate::fixtures::*;
     use crate::snapshot::{
         AgentCoreCompute, AgentCoreMemory, AttachedPolicyEngine, ComputeKind, EnginePolicy, GatewayTarget,
-        PolicyDefinition,
     };
 
     const ENGINE: &str = "arn:aws:bedrock-agentcore:eu-west-1:111122223333:policy-engine/refunds-0123456789";
@@ -436,16 +436,6 @@ mod tests {
             name: "refunds".into(),
             kms_key_arn: Some(KEY.into()),
             policies,
-        }
-    }
-
-    fn cedar(id: &str, text: &str) -> EnginePolicy {
-        EnginePolicy {
-            id: id.into(),
-            name: id.into(),
-            status: "ACTIVE".into(),
-            enforcement_mode: "ACTIVE".into(),
-            definition: PolicyDefinition::Cedar(text.into()),
         }
     }
 
