@@ -23,56 +23,12 @@ use bedrock_sweeper::domain::{Severity, Status};
 use bedrock_sweeper::store::{self, posture};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 
 mod support;
+use support::database;
 use support::generate::*;
 
 const TOKEN: &str = "bench-viewer-token";
-
-async fn database(catalog: &Catalog) -> (PgPool, String) {
-    let admin =
-        std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let url = format!("{}/{DB_NAME}", admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base));
-    let admin_pool = PgPoolOptions::new().max_connections(1).connect(&admin).await.expect("PostgreSQL reachable");
-    // Regenerated when the generator or any migration changes.
-    let schema = Sha256::digest(store::MIGRATOR.iter().flat_map(|m| m.checksum.iter().copied()).collect::<Vec<u8>>());
-    let marker = format!("{GENERATOR_VERSION}/{}", hex::encode(&schema[..8]));
-    let regenerate = std::env::var("BENCH_REGENERATE").is_ok_and(|v| v == "1");
-    if !regenerate && let Ok(pool) = PgPoolOptions::new().max_connections(20).connect(&url).await {
-        let found: Option<String> =
-            sqlx::query_scalar("select version from bench_dataset").fetch_optional(&pool).await.ok().flatten();
-        if found.as_deref() == Some(marker.as_str()) {
-            println!("reusing the generated database {DB_NAME} (BENCH_REGENERATE=1 rebuilds it)");
-            return (pool, url);
-        }
-        pool.close().await;
-    }
-    sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {DB_NAME} with (force)")))
-        .execute(&admin_pool)
-        .await
-        .expect("drop old database");
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {DB_NAME}")))
-        .execute(&admin_pool)
-        .await
-        .expect("create database");
-    let pool = PgPoolOptions::new().max_connections(20).connect(&url).await.expect("connect");
-    store::migrate(&pool).await.expect("migrate");
-    store::controls::sync(&pool, catalog).await.expect("controls");
-    let t = Instant::now();
-    let (findings, events) = generate(&pool, catalog).await;
-    sqlx::query("vacuum analyze").execute(&pool).await.expect("vacuum analyze");
-    // Write the load out now, so the measurements do not share the machine with it.
-    sqlx::query("checkpoint").execute(&pool).await.expect("checkpoint");
-    sqlx::query("create table bench_dataset (version text not null)").execute(&pool).await.expect("marker");
-    sqlx::query("insert into bench_dataset values ($1)").bind(&marker).execute(&pool).await.expect("marker");
-    println!(
-        "generated {findings} findings, {events} transitions, {DAYS} sweeps with {} tasks in {:.0}s",
-        DAYS * ACCOUNTS,
-        t.elapsed().as_secs_f64()
-    );
-    (pool, url)
-}
 
 async fn sizes(pool: &PgPool) -> String {
     let rows: Vec<(String, i64, String)> = sqlx::query_as(

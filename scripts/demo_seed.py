@@ -1,7 +1,8 @@
 """Seeds a demo organization into a running moto server (endpoint in argv[1]).
 
 Management account with an organization trail; OUs Workloads/Prod and Workloads/Sandbox;
-a well-configured account, a badly configured one and a closed one.
+a well-configured account, a badly configured one and a closed one; a region fence (SCP) on
+Prod only. Writes the accounts the emulator proxy answers for to argv[2] as JSON.
 """
 import json
 import sys
@@ -23,7 +24,7 @@ def client(service, creds=None, **extra):
 
 
 org = client("organizations")
-org.create_organization(FeatureSet="ALL")
+org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
 root = org.list_roots()["Roots"][0]["Id"]
 org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
 workloads = org.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
@@ -59,7 +60,8 @@ ct.put_event_selectors(TrailName="org", AdvancedEventSelectors=selectors)
 good, creds = account("prod-genai", prod)
 ec2 = client("ec2", creds)
 vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-policy = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "bedrock:InvokeModel", "Resource": "*"}]}
+policy = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "bedrock:InvokeModel", "Resource": "*",
+                          "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}}}]}
 ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.bedrock-runtime", VpcEndpointType="Interface",
                         PrivateDnsEnabled=True, PolicyDocument=json.dumps(policy))
 gkms = client("kms", creds)
@@ -82,6 +84,14 @@ cfg.put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleAR
                                                       "recordingGroup": {"allSupported": True}})
 cfg.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "prod-genai-config"})
 cfg.start_configuration_recorder(ConfigurationRecorderName="default")
+
+# Prod is fenced to the approved region; the sandbox is not.
+fence = org.create_policy(Name="bedrock-region-fence", Description="Bedrock only in us-east-1",
+                          Type="SERVICE_CONTROL_POLICY", Content=json.dumps({"Version": "2012-10-17", "Statement": [
+                              {"Sid": "DenyBedrockOutsideApprovedRegions", "Effect": "Deny",
+                               "Action": ["bedrock:*", "bedrock-agentcore:*", "bedrock-mantle:*"], "Resource": "*",
+                               "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}}}]}))
+org.attach_policy(PolicyId=fence["Policy"]["PolicySummary"]["Id"], TargetId=prod)
 
 # A sandbox account with the usual shortcuts.
 bad, creds = account("sandbox-experiments", sandbox)
@@ -108,7 +118,16 @@ iam.create_user(UserName="data-scientist")
 iam.put_user_policy(UserName="data-scientist", PolicyName="everything", PolicyDocument=json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]}))
 
+# The sandbox's own fence has a hole: it denies Bedrock in Europe only.
+hole = org.create_policy(Name="sandbox-no-europe", Description="No Bedrock in Europe",
+                         Type="SERVICE_CONTROL_POLICY", Content=json.dumps({"Version": "2012-10-17", "Statement": [
+                             {"Sid": "DenyBedrockInEurope", "Effect": "Deny", "Action": "bedrock:*", "Resource": "*",
+                              "Condition": {"StringLike": {"aws:RequestedRegion": ["eu-*"]}}}]}))
+org.attach_policy(PolicyId=hole["Policy"]["PolicySummary"]["Id"], TargetId=sandbox)
+
 closed = org.create_account(Email="old@example.com", AccountName="retired")["CreateAccountStatus"]["AccountId"]
 org.close_account(AccountId=closed)
+with open(sys.argv[2], "w") as out:
+    json.dump({"good": good, "good_key": key, "bad": bad}, out)
 print(f"seeded organization: management 123456789012, prod-genai {good}, sandbox-experiments {bad}, retired {closed}",
       file=sys.stderr)

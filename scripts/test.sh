@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: PostgreSQL (installed and started if
 # needed), the pinned moto emulator, schemathesis and the OpenAPI tools in their venvs,
-# the pinned sqlx-cli, formatting, lints, the query cache check, unit and integration tests.
+# the pinned sqlx-cli, formatting, lints, the query cache check, unit and integration tests,
+# then the dashboard in Chromium (scripts/browser-test.sh installs what it needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -36,3 +37,5 @@ cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/bedrock-sweeper-test.log
 # Drop the per-test databases this run created.
 psql "$PG_ADMIN_URL" -qtAc "select datname from pg_database where datname like 'sweeper_test_%'" 2>/dev/null |
   while read -r db; do psql "$PG_ADMIN_URL" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true; done
+echo "== the dashboard in a real browser" >&2
+bash scripts/browser-test.sh

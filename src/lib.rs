@@ -34,6 +34,8 @@ pub mod store;
 pub mod sweep;
 /// Logs and metrics: the tracing subscriber, the Prometheus recorder, sweep metrics.
 pub mod telemetry;
+/// The web dashboard at `/`: server-rendered pages over the same reads as the API.
+pub mod web;
 
 #[cfg(test)]
 mod contributing {

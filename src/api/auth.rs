@@ -71,6 +71,13 @@ impl FingerprintKey {
         (0..4).flat_map(|_| uuid::Uuid::new_v4().into_bytes()).collect()
     }
 
+    /// A key for another purpose, derived from this one (HMAC-SHA256 of the purpose's
+    /// name): the dashboard's cookie signing and CSRF keys, so that one secret serves all and
+    /// none can be computed from another.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        hmac_sha256(&self.0, purpose.as_bytes())
+    }
+
     /// The fingerprint of `token`: the first bytes of HMAC-SHA256(key, token), in hex.
     pub fn fingerprint(&self, token: &str) -> String {
         hex::encode(&hmac_sha256(&self.0, token.as_bytes())[..FINGERPRINT_BYTES])
@@ -78,7 +85,7 @@ impl FingerprintKey {
 }
 
 /// HMAC-SHA256 (RFC 2104), from the `hmac` crate.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     use hmac::Mac;
     // Any key length is valid for HMAC; `new_from_slice` fails for none of them.
     let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(key) {
@@ -201,7 +208,7 @@ pub fn role_of(tokens: &[TokenHash], token: &str) -> Option<Role> {
     role_of_digest(tokens, &digest)
 }
 
-fn role_of_digest(tokens: &[TokenHash], digest: &[u8; 32]) -> Option<Role> {
+pub(crate) fn role_of_digest(tokens: &[TokenHash], digest: &[u8; 32]) -> Option<Role> {
     let mut role = None;
     for t in tokens {
         if bool::from(t.sha256.ct_eq(digest)) {

@@ -123,9 +123,11 @@ pub struct ErrorDetail {
     pub sweep_id: Option<uuid::Uuid>,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let message = match &self {
+impl ApiError {
+    /// What the client is told: the error itself for client mistakes; for database failures
+    /// a generic sentence (the failure is logged here, with its detail, once).
+    pub fn public_message(&self) -> String {
+        match self {
             ApiError::Store(e) if database_away(e) => {
                 tracing::warn!(error = %e, "request refused: the database is unreachable");
                 "the database is unreachable; retry shortly".to_owned()
@@ -135,7 +137,13 @@ impl IntoResponse for ApiError {
                 "internal error; the service log has the details".to_owned()
             }
             other => other.to_string(),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.public_message();
         let sweep_id = match &self {
             ApiError::SweepRunning(id) => Some(id.0),
             _ => None,

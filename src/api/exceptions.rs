@@ -60,7 +60,7 @@ pub struct NewExceptionBody {
 }
 
 impl NewExceptionBody {
-    fn validate(self, catalog: &Catalog, now: DateTime<Utc>) -> Result<NewException, ApiError> {
+    pub(crate) fn validate(self, catalog: &Catalog, now: DateTime<Utc>) -> Result<NewException, ApiError> {
         if catalog.control(&self.control_id).is_none() {
             return Err(ApiError::bad("control_id", format!("no control {} in the catalog", self.control_id)));
         }

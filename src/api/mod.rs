@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cache;
 pub mod controls;
 pub mod error;
+pub mod evidence;
 pub mod exceptions;
 pub mod findings;
 pub mod health;
@@ -56,6 +57,9 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Serve `/metrics` on the API address (false when it has its own address).
     pub metrics_on_api: bool,
+    /// Mark the dashboard's cookies `Secure`: true unless `serve` listens on a loopback
+    /// address (where a browser reaches it over plain HTTP).
+    pub secure_cookies: bool,
     /// Responses shared by every client for a short while.
     pub caches: cache::Caches,
     /// The key of the audit fingerprints; `serve` sets the configured or stored one.
@@ -82,6 +86,7 @@ impl AppState {
             sweeps,
             metrics,
             metrics_on_api: true,
+            secure_cookies: true,
             caches: cache::Caches::default(),
             // A key of this process only, until `serve` (or a test) sets the deployment's.
             fingerprint_key: auth::FingerprintKey::new(&auth::FingerprintKey::generate_secret()),
@@ -159,6 +164,7 @@ fn protected() -> OpenApiRouter<AppState> {
         .routes(routes!(exceptions::list, exceptions::create))
         .routes(routes!(exceptions::get, exceptions::withdraw))
         .routes(routes!(previews::create))
+        .routes(routes!(evidence::export))
 }
 
 /// The routes without a token: health, metrics and the document itself.
@@ -237,7 +243,12 @@ pub fn router(state: AppState) -> Router {
     if state.metrics_on_api {
         router = router.route("/metrics", get(metrics::render));
     }
-    router.fallback(error::not_found).method_not_allowed_fallback(error::method_not_allowed).with_state(state)
+    router
+        .merge(crate::web::router())
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::map_response(crate::web::security_headers))
+        .with_state(state)
 }
 
 /// Only `/metrics`, for `api.metrics_listen`.
@@ -295,6 +306,7 @@ where
     F: std::future::Future<Output = ()>,
 {
     state.metrics_on_api = listeners.metrics.is_none();
+    state.secure_cookies = !listeners.api.local_addr()?.ip().is_loopback();
     state.fingerprint_key = fingerprint_key(settings, &state.pool).await?;
     if state.tokens.is_empty() {
         tracing::warn!("api.tokens is empty: every /api/v1 request will be refused");

@@ -47,7 +47,7 @@ pub struct Posture {
 }
 
 impl Posture {
-    fn new(p: PostureRow, last_sweep: Option<SweepProgressRow>) -> Self {
+    pub(crate) fn new(p: PostureRow, last_sweep: Option<SweepProgressRow>) -> Self {
         Self {
             accounts: AccountCoverage {
                 total: p.accounts_in_organization,

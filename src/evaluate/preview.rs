@@ -256,6 +256,31 @@ fn not_read() -> NotAssessed {
     }
 }
 
+/// The SCP probes of BR.ORG.1–6 for one account of `org`, each with its outcome and the
+/// deciding policy, statement and level: what the dashboard shows under such a finding. Judged
+/// from the organization snapshot alone, like a preview; `Err` says why there is no table
+/// (an account not in the snapshot, or a path whose policies cannot be evaluated).
+pub fn probe_table(
+    org: &OrgSnapshot,
+    regions: &[RegionInfo],
+    params: &ControlParameters,
+    account: &AccountId,
+) -> Result<scp::ScpEvidence, String> {
+    let member = org
+        .accounts
+        .iter()
+        .find(|a| &a.id == account)
+        .ok_or_else(|| format!("account {account} is not in the organization snapshot"))?;
+    if member.id == org.management_account_id {
+        return Err("service control policies never apply to the management account".into());
+    }
+    let engine = ScpEngine::new(org, regions, params);
+    let na = not_read();
+    let input =
+        AccountInput { org, account: member, snapshot: Err(&na), params, now: chrono::Utc::now(), scp: &engine };
+    engine.evidence(&input)
+}
+
 /// The organization-policy controls' verdicts for every active account of `org`.
 fn verdicts(org: &OrgSnapshot, regions: &[RegionInfo], params: &ControlParameters) -> Vec<Judged> {
     let engine = ScpEngine::new(org, regions, params);

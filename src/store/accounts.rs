@@ -115,3 +115,42 @@ pub async fn get(pool: &PgPool, id: &AccountId) -> Result<Option<AccountRow>, St
         .fetch_optional(pool)
         .await?)
 }
+
+/// What the dashboard's account list shows: a subtree, failing or not-assessed accounts only,
+/// most failing first.
+#[derive(Debug, Clone, Default)]
+pub struct AccountListing {
+    /// OU path prefix by name, as in [`AccountFilter`].
+    pub ou: Option<OuPath>,
+    /// Only accounts with failing findings.
+    pub failing_only: bool,
+    /// Only accounts the last sweep could not assess (or none has).
+    pub not_assessed_only: bool,
+    /// Most failing findings first (then by id); by id otherwise.
+    pub by_failing: bool,
+}
+
+/// Up to `limit` accounts of `listing`, skipping the first `offset`.
+pub async fn listing(
+    pool: &PgPool,
+    listing: &AccountListing,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<AccountRow>, StoreError> {
+    Ok(select_account_rows!(sqlx::query_as!(AccountRow,)(+ r#"
+           where ($1::text is null or a.ou_path = $1 or a.ou_path like $2 escape '\')
+             and (not $3 or a.failing_count > 0)
+             and (not $4 or a.assessed is not true)
+           order by case when $5 then a.failing_count end desc nulls last, a.id
+           offset $6 limit $7"#,
+        listing.ou.as_ref().map(OuPath::as_str),
+        listing.ou.as_ref().map(OuPath::like_pattern),
+        listing.failing_only,
+        listing.not_assessed_only,
+        listing.by_failing,
+        offset,
+        limit,
+    ))
+    .fetch_all(pool)
+    .await?)
+}

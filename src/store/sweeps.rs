@@ -455,6 +455,15 @@ pub async fn last_completed_org(pool: &PgPool) -> Result<Option<(SweepId, DateTi
     .await?)
 }
 
+/// The most recent completed sweep (the evidence export's default).
+pub async fn last_completed(pool: &PgPool) -> Result<Option<SweepId>, StoreError> {
+    Ok(sqlx::query_scalar!(
+        r#"select id as "id: SweepId" from sweeps where status = 'completed' order by started_at desc limit 1"#
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// Accounts of a sweep by outcome: (assessed, not assessed, skipped).
 pub async fn account_outcomes(pool: &PgPool, sweep: SweepId) -> Result<(i64, i64, i64), StoreError> {
     Ok(sqlx::query!(

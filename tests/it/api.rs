@@ -421,6 +421,7 @@ fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/exceptions/{id}"),
         ("delete", "/api/v1/exceptions/{id}"),
         ("post", "/api/v1/policy-previews"),
+        ("get", "/api/v1/evidence"),
     ];
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()

@@ -5,6 +5,7 @@
 
 mod api;
 mod cli;
+mod dashboard;
 mod deploy;
 mod exceptions_hub;
 mod faults;

@@ -226,43 +226,19 @@ fn serve_bedrock_gaps(proxy: &Proxy, good: String, bad: String, good_key: String
         // good's guardrail gr1 filters everything, has its own key and a published version;
         // bad's gr9 filters hate speech weakly, on an AWS-owned key, as a draft only.
         if req.path.starts_with("/guardrails/") {
-            if account == bad {
-                return Some(Reply::json(json!({
-                    "name": "weak", "guardrailId": "gr9", "guardrailArn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr9"),
-                    "version": "DRAFT", "status": "READY", "createdAt": TS, "updatedAt": TS,
-                    "blockedInputMessaging": "blocked", "blockedOutputsMessaging": "blocked",
-                    "contentPolicy": {"filters": [{"type": "HATE", "inputStrength": "LOW", "outputStrength": "NONE"}]}
-                })));
-            }
-            let harmful: Vec<_> = ["HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT"]
-                .iter()
-                .map(|t| json!({"type": t, "inputStrength": "HIGH", "outputStrength": "HIGH"}))
-                .chain([json!({"type": "PROMPT_ATTACK", "inputStrength": "HIGH", "outputStrength": "NONE"})])
-                .collect();
-            return Some(Reply::json(json!({
-                "name": "pii-and-prompt-attacks", "guardrailId": "gr1", "guardrailArn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/gr1"),
-                "version": "DRAFT", "status": "READY", "createdAt": TS, "updatedAt": TS,
-                "blockedInputMessaging": "blocked", "blockedOutputsMessaging": "blocked",
-                "contentPolicy": {"filters": harmful},
-                "sensitiveInformationPolicy": {"piiEntities": [{"type": "EMAIL", "action": "ANONYMIZE"}], "regexes": []},
-                "kmsKeyArn": good_key
-            })));
+            return Some(if account == bad { Reply::weak_guardrail(&account) } else { Reply::strong_guardrail(&account, &good_key) });
         }
         if req.path.starts_with("/guardrails") {
-            let summary = |id: &str, name: &str, version: &str| {
-                json!({"id": id, "arn": format!("arn:aws:bedrock:us-east-1:{account}:guardrail/{id}"), "status": "READY",
-                       "name": name, "version": version, "createdAt": TS, "updatedAt": TS})
-            };
             // With guardrailIdentifier, ListGuardrails lists that guardrail's versions.
-            let list = match (account.as_str(), req.region.as_str()) {
+            let list: &[(&str, &str, &str)] = match (account.as_str(), req.region.as_str()) {
                 (a, "us-east-1") if a == good && req.path.contains("guardrailIdentifier=gr1") => {
-                    json!([summary("gr1", "pii-and-prompt-attacks", "DRAFT"), summary("gr1", "pii-and-prompt-attacks", "1")])
+                    &[("gr1", "pii-and-prompt-attacks", "DRAFT"), ("gr1", "pii-and-prompt-attacks", "1")]
                 }
-                (a, "us-east-1") if a == good => json!([summary("gr1", "pii-and-prompt-attacks", "DRAFT")]),
-                (a, "us-east-1") if a == bad => json!([summary("gr9", "weak", "DRAFT")]),
-                _ => json!([]),
+                (a, "us-east-1") if a == good => &[("gr1", "pii-and-prompt-attacks", "DRAFT")],
+                (a, "us-east-1") if a == bad => &[("gr9", "weak", "DRAFT")],
+                _ => &[],
             };
-            return Some(Reply::json(json!({ "guardrails": list })));
+            return Some(Reply::guardrail_list(&account, list));
         }
         // Jobs: good ran a private, CMK-encrypted batch job in us-east-1; bad fine-tuned a
         // model in eu-west-1 with neither a key nor a VPC.
