@@ -78,7 +78,7 @@ pub async fn file(state: &AppState, sweep: SweepId, format: Format) -> Result<Re
         Format::Json => {
             let body = serde_json::to_vec(&EvidenceExport { sweep_id: sweep.0, findings: lines })
                 .map_err(crate::store::StoreError::from)?;
-            Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), disposition(&name, "json")], body)
+            Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), disposition(&name, "json"), no_store()], body)
                 .into_response())
         }
         Format::Csv => {
@@ -99,9 +99,9 @@ pub async fn file(state: &AppState, sweep: SweepId, format: Format) -> Result<Re
                     l.control_id.as_str(),
                     l.account_id.as_str(),
                     l.region.as_deref().unwrap_or(""),
-                    l.resource_id.as_str(),
+                    &inert(&l.resource_id),
                     l.status.as_str(),
-                    l.detail.as_deref().unwrap_or(""),
+                    &inert(l.detail.as_deref().unwrap_or("")),
                     &l.first_seen_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     l.evidence_hash.as_deref().unwrap_or(""),
                 ]));
@@ -112,10 +112,24 @@ pub async fn file(state: &AppState, sweep: SweepId, format: Format) -> Result<Re
                 .ok()
                 .and_then(|()| out.into_inner().ok())
                 .ok_or_else(|| ApiError::Unavailable("the CSV could not be written".into()))?;
-            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), disposition(&name, "csv")], body)
+            Ok((
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), disposition(&name, "csv"), no_store()],
+                body,
+            )
                 .into_response())
         }
     }
+}
+
+/// A cell a spreadsheet will not run: text that begins like a formula (`=`, `+`, `-`, `@`, a
+/// tab or a carriage return) gets a leading apostrophe. Resource ids and details come from
+/// AWS and from the accounts' owners.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}").into() } else { cell.into() }
+}
+
+fn no_store() -> (header::HeaderName, String) {
+    (header::CACHE_CONTROL, "no-store".to_owned())
 }
 
 fn disposition(name: &str, ext: &str) -> (header::HeaderName, String) {
@@ -133,4 +147,19 @@ fn disposition(name: &str, ext: &str) -> (header::HeaderName, String) {
 pub async fn export(State(state): State<AppState>, Query(q): Query<EvidenceQuery>) -> Result<Response, ApiError> {
     let sweep = sweep_to_export(&state, q.sweep_id).await?;
     file(&state, sweep, q.format.unwrap_or(Format::Csv)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn cells_that_read_as_formulas_are_made_inert() {
+        for formula in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(inert(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for plain in ["arn:aws:iam::123456789012:role/x", "No guardrail exists.", ""] {
+            assert_eq!(inert(plain), plain);
+        }
+    }
 }

@@ -70,7 +70,10 @@ pub fn limited(router: Router, limits: &HttpLimits) -> Router {
         in_flight: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
         timeout: limits.request_timeout,
     });
-    router.layer(axum::middleware::from_fn_with_state(limit, limit_request))
+    // The security headers go on the refusals made here too (503 when overloaded or slow).
+    router
+        .layer(axum::middleware::from_fn_with_state(limit, limit_request))
+        .layer(axum::middleware::map_response(crate::web::security_headers))
 }
 
 async fn limit_request(State(limit): State<Arc<RequestLimit>>, req: Request, next: Next) -> Response {

@@ -1,7 +1,8 @@
 //! Reads only the dashboard makes: the OU tree's counts, what a sweep changed, an account's
 //! collection gaps, a finding's Security Hub state, the evidence export as of a sweep, and the
-//! search box's lookups. The API's reads are in the aggregate files; these are kept apart
-//! because they shape data for pages, not for the JSON contract.
+//! search box's lookups; and the sessions ended by signing out. The API's reads are in the
+//! aggregate files; these are kept apart because they shape data for pages, not for the JSON
+//! contract.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -188,9 +189,13 @@ pub struct EvidenceLine {
 }
 
 /// Every finding as it stood once `sweep` had recorded it (the last transition written by
-/// that sweep or an earlier one), subjects gone by then left out; by control, account,
-/// region and resource. Transitions older than the retention window are gone, and so are
-/// the findings only they described.
+/// that sweep or an earlier one: transitions are written only on a change), subjects gone by
+/// then left out; by control, account, region and resource.
+///
+/// A verdict is only as of `sweep` where `sweep` assessed the account: for an account it
+/// could not assess, each line says `error` and that the verdict shown is the last one made
+/// (it is not carried forward as current). The evidence hash is that sweep's record of the
+/// account; retention removes old sweeps' records, so it is empty for those.
 pub async fn evidence_as_of(pool: &PgPool, sweep: SweepId) -> Result<Vec<EvidenceLine>, StoreError> {
     Ok(sqlx::query_as!(
         EvidenceLine,
@@ -201,8 +206,13 @@ pub async fn evidence_as_of(pool: &PgPool, sweep: SweepId) -> Result<Vec<Evidenc
                   from finding_events e join sweeps es on es.id = e.sweep_id, chosen
                   where es.started_at <= chosen.started_at
                   order by e.finding_id, e.id desc)
-           select f.control_id, f.account_id, f.region, f.resource_id, l.new_status as "status!: Status",
-                  l.detail, l.first_at as "first_seen_at!", t.snapshot_hash as "evidence_hash?"
+           select f.control_id, f.account_id, f.region, f.resource_id,
+                  case when t.assessed is false then 'error' else l.new_status end as "status!: Status",
+                  case when t.assessed is false
+                       then 'The account was not assessed by this sweep; the last verdict made was '
+                            || l.new_status || ': ' || coalesce(l.detail, '')
+                       else l.detail end as "detail",
+                  l.first_at as "first_seen_at!", t.snapshot_hash as "evidence_hash?"
            from latest l
            join findings f on f.id = l.finding_id
            left join sweep_tasks t on t.sweep_id = $1 and t.account_id = f.account_id
@@ -212,6 +222,41 @@ pub async fn evidence_as_of(pool: &PgPool, sweep: SweepId) -> Result<Vec<Evidenc
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// The most recent completed sweeps, newest first: (id, started, accounts recorded).
+pub async fn completed_sweeps(pool: &PgPool, limit: i64) -> Result<Vec<(SweepId, DateTime<Utc>, i32)>, StoreError> {
+    let rows = sqlx::query!(
+        r#"select id as "id: SweepId", started_at, accounts_total from sweeps
+           where status = 'completed' order by started_at desc limit $1"#,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.started_at, r.accounts_total)).collect())
+}
+
+/// Records that the session with `nonce` was signed out (until `expires_at`, when its cookie
+/// stops being accepted anyway), and forgets sessions whose cookies have expired.
+pub async fn revoke_session(pool: &PgPool, nonce: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("delete from revoked_sessions where expires_at < now()").execute(&mut *tx).await?;
+    sqlx::query!(
+        "insert into revoked_sessions (nonce, expires_at) values ($1, $2) on conflict (nonce) do nothing",
+        nonce,
+        expires_at
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether the session with `nonce` was signed out.
+pub async fn session_revoked(pool: &PgPool, nonce: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar!(r#"select exists (select 1 from revoked_sessions where nonce = $1) as "revoked!""#, nonce)
+        .fetch_one(pool)
+        .await?)
 }
 
 /// Accounts whose name contains `text` (any case) or whose id is `text`: id, name, OU path.

@@ -209,6 +209,14 @@ pub async fn page(State(state): State<AppState>, session: Session, Path(id): Pat
             dt { "Failing" } dd { (account.failing) }
             dt { "Not evaluated" } dd { (account.errors) }
         }
+        @if account.assessed != Some(true) {
+            p.notice role="status" {
+                "The last sweep could not assess this account (its role could not be assumed), so nothing in it was read. "
+                "The findings below are the verdicts of its last assessment"
+                @if let Some(at) = account.last_assessed_at { " (" (layout::time(at)) ")" }
+                "; none of them is current."
+            }
+        }
         h2 { "Findings by control" }
         @if by_control.is_empty() { p.muted { "No active finding." } }
         @for (control, list) in &by_control {
@@ -229,7 +237,9 @@ pub async fn page(State(state): State<AppState>, session: Session, Path(id): Pat
             } }
         }
         h2 #gaps { "Collection gaps in the last sweep" }
-        @if gaps.is_empty() {
+        @if account.assessed != Some(true) {
+            p { "Nothing was read: the account's role could not be assumed." }
+        } @else if gaps.is_empty() {
             p.muted { "None: every call the controls need succeeded." }
         } @else {
             p { "These calls failed, so what they read is not known: the findings that need them are " strong { "not assessed" } ", never passed." }

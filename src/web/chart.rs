@@ -14,8 +14,14 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
 
-/// Failing findings by severity over `points`, as a line chart with a data table.
-pub fn failing_by_severity(points: &[TrendPoint], caption: &str) -> Markup {
+/// Failing findings by severity over `points`, as a line chart with a data table. Points
+/// before the first completed sweep carry no data and are not drawn (not drawn as zero).
+pub fn failing_by_severity(all: &[TrendPoint], caption: &str) -> Markup {
+    let recorded: Vec<&TrendPoint> = all.iter().filter(|p| p.sweep_id.is_some()).collect();
+    let points = recorded.as_slice();
+    if points.is_empty() {
+        return html! { p.muted { "No completed sweep in this window yet: nothing to draw." } };
+    }
     let max = points.iter().flat_map(|p| p.failing_by_severity.values()).copied().max().unwrap_or(0).max(1);
     let n = points.len().max(2) - 1;
     let x = |i: usize| LEFT + (WIDTH - LEFT - RIGHT) * i as f64 / n as f64;
@@ -60,8 +66,18 @@ pub fn failing_by_severity(points: &[TrendPoint], caption: &str) -> Markup {
         if !path.is_empty() {
             svg.push_str(&format!(r#"<polyline class="line line-{severity}" points="{}"/>"#, path.join(" ")));
         }
+        // Dots where the points are few enough to tell apart (a single sweep is one dot).
+        if points.len() <= 60 {
+            for (i, p) in points.iter().enumerate() {
+                let v = p.failing_by_severity.get(severity).copied().unwrap_or(0);
+                svg.push_str(&format!(
+                    r#"<circle class="dot dot-{severity}" cx="{:.1}" cy="{:.1}" r="3"/>"#,
+                    x(i),
+                    y(v)
+                ));
+            }
+        }
     }
-    let recorded: Vec<&TrendPoint> = points.iter().filter(|p| p.sweep_id.is_some()).collect();
     html! {
         figure.trend {
             svg.chart viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-labelledby="trend-title" xmlns="http://www.w3.org/2000/svg" {

@@ -14,8 +14,7 @@ use super::{PageError, PageResult};
 use crate::api::AppState;
 use crate::api::controls::ControlResults;
 use crate::api::evidence::{self, Format};
-use crate::domain::SweepStatus;
-use crate::store::{controls, sweeps};
+use crate::store::{controls, dashboard};
 
 const FRAMEWORKS: [(&str, &str); 6] = [
     ("NIST.800-53.r5", "NIST SP 800-53 rev. 5"),
@@ -29,8 +28,7 @@ const FRAMEWORKS: [(&str, &str); 6] = [
 /// The compliance page.
 pub async fn page(State(state): State<AppState>, session: Session) -> PageResult {
     let results = controls::results(&state.pool).await?;
-    let completed: Vec<_> =
-        sweeps::page(&state.pool, None, 50).await?.into_iter().filter(|s| s.status == SweepStatus::Completed).collect();
+    let completed = dashboard::completed_sweeps(&state.pool, 100).await?;
     // framework → requirement → controls
     let mut map: BTreeMap<&str, BTreeMap<String, Vec<&crate::catalog::Control>>> = BTreeMap::new();
     for c in state.catalog.controls() {
@@ -51,7 +49,7 @@ pub async fn page(State(state): State<AppState>, session: Session) -> PageResult
             form.filters method="get" action="/compliance/evidence" {
                 span { label for="e-sweep" { "As of sweep " }
                     select #e-sweep name="sweep" {
-                        @for s in &completed { option value=(s.id) { (s.started_at.format("%Y-%m-%d %H:%M UTC")) " · " (s.accounts_done) " accounts" } }
+                        @for (id, started, accounts) in &completed { option value=(id) { (started.format("%Y-%m-%d %H:%M UTC")) " · " (accounts) " accounts" } }
                     }
                 }
                 span { label for="e-format" { "Format " }
@@ -60,6 +58,8 @@ pub async fn page(State(state): State<AppState>, session: Session) -> PageResult
                 button type="submit" { "Download" }
             }
             p.muted { "Each line: control, account, region, resource, status, detail, first seen, and the SHA-256 of the account snapshot judged. "
+                "An account the chosen sweep could not assess is exported as not assessed (error), naming the last verdict made. "
+                "Sweeps older than the retention window have no snapshot hash. "
                 "The API serves the same: " code { "GET /api/v1/evidence?sweep_id=…&format=csv|json" } "." }
         }
         nav aria-label="Frameworks" { ul { @for (key, name) in FRAMEWORKS { @if map.contains_key(key) { li { a href={ "#" (key) } { (name) } } } } } }

@@ -46,7 +46,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> PageResult
                             td { (c.title) }
                             td { (layout::severity(c.severity)) }
                             td.num { (r.pass) } td.num { (r.fail) } td.num { (r.error) } td.num { (r.accounts_failing) }
-                            td { (rate_bar(r.pass_rate)) }
+                            td { (rate_bar(r.pass_rate, r.error)) }
                         }
                     }
                 }
@@ -97,7 +97,7 @@ pub async fn page(
             dt { "Fail" } dd { (r.fail) " (" (r.accounts_failing) " accounts)" }
             dt { "Not assessed" } dd { (r.error) }
             dt { "Not applicable" } dd { (r.not_applicable) }
-            dt { "Pass rate" } dd { (rate_bar(r.pass_rate)) }
+            dt { "Pass rate" } dd { (rate_bar(r.pass_rate, r.error)) }
         }
         h2 #where { "Where it is " (word) }
         p {

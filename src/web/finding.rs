@@ -27,6 +27,8 @@ use crate::store::{dashboard, snapshots};
 
 /// Most subject records shown from an account snapshot.
 const MAX_RECORDS: usize = 5;
+/// The largest raw evidence shown on the page itself (larger: the link only).
+const MAX_INLINE_EVIDENCE: usize = 256 * 1024;
 
 fn parse(id: &str) -> Result<FindingId, PageError> {
     FindingId::parse(id).map_err(|e| PageError::bad("finding id", e))
@@ -69,7 +71,12 @@ pub async fn page(State(state): State<AppState>, session: Session, Path(id): Pat
         details #raw-evidence {
             summary { "Raw evidence (JSON)" }
             p { a href={ "/findings/" (id.as_str()) "/evidence.json" } { "Open as a file" } }
-            pre { code { (row.evidence.as_ref().map(|e| serde_json::to_string_pretty(e).unwrap_or_default()).unwrap_or_else(|| "none recorded".into())) } }
+            @let raw = row.evidence.as_ref().map(|e| serde_json::to_string_pretty(e).unwrap_or_default());
+            @match raw {
+                Some(text) if text.len() <= MAX_INLINE_EVIDENCE => { pre { code { (text) } } }
+                Some(text) => { p { "The account snapshot is " (text.len() / 1024) " KiB: open it as a file." } }
+                None => { p { "None recorded." } }
+            }
         }
         h2 { "Security Hub" }
         (security_hub(&hub, row.suppressed_by))
@@ -137,7 +144,8 @@ fn probe_section(evidence: &Result<ScpEvidence, String>, control: &str) -> Marku
     };
     html! {
         p { "The service control policies on the account's path (" (evidence.path.join(" → ")) "), judged on the organization "
-            "as the sweep read it. Each row is one request the control needs denied (or allowed) and what the policies make of it." }
+            "as the sweep read it, with the control parameters the service runs with now. Each row is one request the control "
+            "needs denied (or allowed) and what the policies make of it." }
         (probe_table(c))
         @if !evidence.lints.is_empty() {
             details { summary { "Policy lints (" (evidence.lints.len()) ")" } ul { @for l in &evidence.lints { li { (l) } } } }

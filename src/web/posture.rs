@@ -15,7 +15,7 @@ use super::{PageError, PageResult, chart};
 use crate::api::AppState;
 use crate::api::posture::Posture;
 use crate::api::sweeps::Sweep;
-use crate::domain::{EventKind, SweepId, SweepStatus};
+use crate::domain::{EventKind, SweepId};
 use crate::store::{dashboard, posture, sweeps};
 
 /// `?days=` of the trend: 30 (default), 90 or 365.
@@ -33,12 +33,12 @@ pub async fn page(State(state): State<AppState>, session: Session, Query(window)
         return Err(PageError::bad("days", "must be 30, 90 or 365"));
     }
     let pool = &state.pool;
-    let recent = sweeps::page(pool, None, 20).await?;
-    let p = Posture::new(posture::current(pool).await?, recent.first().cloned());
+    let latest = sweeps::page(pool, None, 1).await?.into_iter().next();
+    let p = Posture::new(posture::current(pool).await?, latest);
     let now = Utc::now();
     let step = if days > 90 { Duration::weeks(1) } else { Duration::days(1) };
     let trend = posture::trend(pool, now - Duration::days(days), now, step).await?;
-    let last_completed = recent.iter().find(|s| s.status == SweepStatus::Completed).map(|s| s.id);
+    let last_completed = sweeps::last_completed(pool).await?;
     let (changes, moved) = match last_completed {
         Some(id) => (dashboard::changes_of_sweep(pool, id).await?, dashboard::moved_by_sweep(pool, id, 25).await?),
         None => (Vec::new(), Vec::new()),
@@ -72,7 +72,7 @@ pub async fn page(State(state): State<AppState>, session: Session, Query(window)
                     tr {
                         td { a href={ "/controls#family-" (family) } { (family) } }
                         td.num { (r.pass) } td.num { (r.fail) } td.num { (r.error) }
-                        td { (rate_bar(r.rate())) }
+                        td { (rate_bar(r.rate(), r.error)) }
                     }
                 }
             }
@@ -151,14 +151,18 @@ fn family_rates(state: &AppState, p: &Posture) -> BTreeMap<String, FamilyResult>
     out
 }
 
-/// A pass rate as a bar and its number.
-pub fn rate_bar(rate: Option<f64>) -> Markup {
+/// A pass rate (of the verdicts made) as a meter and its number, saying how many findings
+/// could not be judged: a rate over the few that could is not compliance.
+pub fn rate_bar(rate: Option<f64>, not_assessed: i64) -> Markup {
     html! {
         @if let Some(r) = rate {
             meter min="0" max="1" low="0.8" high="0.95" optimum="1" value=(format!("{r:.3}")) aria-hidden="true" {}
             " "
         }
         (layout::percent(rate))
+        @if not_assessed > 0 {
+            " " span.status.status-error { span aria-hidden="true" { "? " } "partial: " (not_assessed) " not assessed" }
+        }
     }
 }
 
@@ -169,7 +173,9 @@ fn compliant_per_control(trend: &[posture::TrendPoint]) -> Markup {
     };
     html! {
         details {
-            summary { "Accounts compliant per control: window start → now" }
+            summary { "Accounts not failing per control: window start → now" }
+            p.muted { "Accounts with findings of the control and none failing, of the accounts with findings. "
+                "An account the sweep could not assess has no failing finding either: read these with the not-assessed count above, never as compliance." }
             div.scroll { table {
                 thead { tr { th { "Control" } th.num { "Start of window" } th.num { "Now" } } }
                 tbody {

@@ -29,6 +29,7 @@ use super::layout;
 use crate::api::AppState;
 use crate::api::auth::{FingerprintKey, client_key, hmac_sha256};
 use crate::domain::{Role, TokenHash};
+use crate::store::{StoreError, dashboard};
 
 /// How long a session lasts.
 pub const SESSION_HOURS: i64 = 8;
@@ -88,6 +89,8 @@ pub struct Session {
     pub role: Role,
     fingerprint: String,
     csrf: String,
+    nonce: String,
+    expires: i64,
 }
 
 impl Session {
@@ -148,18 +151,31 @@ fn jar(headers: &HeaderMap) -> CookieJar {
     jar
 }
 
-fn session_of(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+/// The request's session: its cookie signed by this deployment, not expired, its token still
+/// configured, and not signed out.
+async fn session_of(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, StoreError> {
     let keys = Keys::of(&state.fingerprint_key);
     let jar = jar(headers);
-    let cookie = jar.signed(&keys.cookie).get(SESSION_COOKIE)?;
-    let claims: Claims = serde_json::from_str(cookie.value()).ok()?;
+    let Some(cookie) = jar.signed(&keys.cookie).get(SESSION_COOKIE) else { return Ok(None) };
+    let Ok(claims) = serde_json::from_str::<Claims>(cookie.value()) else { return Ok(None) };
     if claims.expires <= Utc::now().timestamp() {
-        return None;
+        return Ok(None);
     }
-    let role = strongest_role(&state.tokens, |t| {
+    let Some(role) = strongest_role(&state.tokens, |t| {
         bool::from(keys.token_ref(&t.sha256).as_bytes().ct_eq(claims.token.as_bytes()))
-    })?;
-    Some(Session { role, fingerprint: claims.fingerprint, csrf: keys.csrf("session", &claims.nonce) })
+    }) else {
+        return Ok(None);
+    };
+    if dashboard::session_revoked(&state.pool, &claims.nonce).await? {
+        return Ok(None);
+    }
+    Ok(Some(Session {
+        role,
+        fingerprint: claims.fingerprint,
+        csrf: keys.csrf("session", &claims.nonce),
+        nonce: claims.nonce,
+        expires: claims.expires,
+    }))
 }
 
 fn strongest_role(tokens: &[TokenHash], matches: impl Fn(&TokenHash) -> bool) -> Option<Role> {
@@ -183,9 +199,10 @@ impl FromRequestParts<AppState> for Session {
 
     /// A page without a valid session sends the browser to sign in, and back afterwards.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match session_of(state, &parts.headers) {
-            Some(session) => Ok(session),
-            None => {
+        match session_of(state, &parts.headers).await {
+            Err(e) => Err(super::PageError::from(e).into_response()),
+            Ok(Some(session)) => Ok(session),
+            Ok(None) => {
                 let here = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                 Err(Redirect::to(&format!("/sign-in?next={}", super::encode(here))).into_response())
             }
@@ -201,7 +218,7 @@ pub struct Next {
 
 /// The sign-in page.
 pub async fn form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Next>) -> Response {
-    if session_of(&state, &headers).is_some() {
+    if let Ok(Some(_)) = session_of(&state, &headers).await {
         return Redirect::to(&local_path(q.next.as_deref())).into_response();
     }
     sign_in_page(&state, StatusCode::OK, q.next.as_deref(), None)
@@ -209,7 +226,10 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
 
 fn sign_in_page(state: &AppState, status: StatusCode, next: Option<&str>, error: Option<&str>) -> Response {
     let keys = Keys::of(&state.fingerprint_key);
-    let nonce = hex::encode(uuid::Uuid::new_v4().as_bytes());
+    // The form's nonce carries its expiry inside the signed value: the cookie's Max-Age is only
+    // the browser's promise.
+    let expires = Utc::now().timestamp() + SIGN_IN_MINUTES * 60;
+    let nonce = format!("{expires}.{}", hex::encode(uuid::Uuid::new_v4().as_bytes()));
     let csrf = keys.csrf("sign-in", &nonce);
     let page = layout::bare(
         "Sign in",
@@ -254,11 +274,18 @@ fn with_cookies(mut response: Response, jar: &CookieJar) -> Response {
 }
 
 /// The sign-in form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct SignIn {
     token: String,
     csrf: String,
     next: Option<String>,
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn").field("token", &"…").field("next", &self.next).finish_non_exhaustive()
+    }
 }
 
 /// Checks the token; a known one gets a session.
@@ -278,7 +305,10 @@ pub async fn sign_in(
     }
     let keys = Keys::of(&state.fingerprint_key);
     let jar = jar(&headers);
-    let form_nonce = jar.signed(&keys.cookie).get(SIGN_IN_COOKIE).map(|c| c.value().to_owned());
+    let now = Utc::now().timestamp();
+    let form_nonce = jar.signed(&keys.cookie).get(SIGN_IN_COOKIE).map(|c| c.value().to_owned()).filter(|n| {
+        n.split_once('.').and_then(|(until, _)| until.parse::<i64>().ok()).is_some_and(|until| until > now)
+    });
     let csrf_ok =
         form_nonce.is_some_and(|nonce| bool::from(keys.csrf("sign-in", &nonce).as_bytes().ct_eq(form.csrf.as_bytes())));
     if !csrf_ok {
@@ -323,10 +353,15 @@ pub struct SignOut {
     csrf: String,
 }
 
-/// Ends the session (the cookie is cleared; it cannot be used again once expired anyway).
+/// Ends the session: the cookie is cleared, and its nonce recorded as signed out until the
+/// cookie expires, so a copy of it is refused too.
 pub async fn sign_out(State(state): State<AppState>, session: Session, Form(form): Form<SignOut>) -> Response {
     if let Some(refused) = session.refusal(&form.csrf, Role::Viewer) {
         return refused;
+    }
+    let until = chrono::DateTime::from_timestamp(session.expires, 0).unwrap_or_else(Utc::now);
+    if let Err(e) = dashboard::revoke_session(&state.pool, &session.nonce, until).await {
+        return super::PageError::from(e).into_response();
     }
     let mut jar = CookieJar::new();
     jar.add(cookie(&state, SESSION_COOKIE, String::new(), 0));

@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Form, Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use maud::html;
 use serde::{Deserialize, Serialize};
@@ -168,14 +169,17 @@ pub async fn progress(
     State(state): State<AppState>,
     _session: Session,
     Path(id): Path<String>,
-) -> Result<Json<ProgressBody>, PageError> {
+) -> Result<([(header::HeaderName, &'static str); 1], Json<ProgressBody>), PageError> {
     let id = parse(&id)?;
     let row =
         sweeps::with_progress(&state.pool, id).await?.ok_or_else(|| PageError::not_found(format!("no sweep {id}")))?;
-    Ok(Json(ProgressBody {
-        status: status_word(row.status),
-        done: row.accounts_done,
-        total: i64::from(row.accounts_total),
-        not_assessed: row.accounts_not_assessed,
-    }))
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(ProgressBody {
+            status: status_word(row.status),
+            done: row.accounts_done,
+            total: i64::from(row.accounts_total),
+            not_assessed: row.accounts_not_assessed,
+        }),
+    ))
 }

@@ -254,15 +254,24 @@ test("the other pages render", async () => {
     await shot(name);
   }
   const csv = await page.evaluate(async () => (await fetch("/compliance/evidence?format=csv")).text());
-  assert.match(csv.split("\n")[0], /^control_id,account_id,region,resource_id,status,detail,first_seen_at,evidence_hash$/);
+  const lines = csv.trimEnd().split("\n");
+  assert.match(lines[0], /^control_id,account_id,region,resource_id,status,detail,first_seen_at,evidence_hash$/);
+  const exported = await api("/api/v1/evidence?format=json");
+  assert.ok(exported.findings.length > 0);
+  assert.equal(lines.length, exported.findings.length + 1, "one line per finding");
 });
 
-test("signing out ends the session", async () => {
+test("signing out ends the session, for a copy of its cookie too", async () => {
   await page.goto(base + "/");
+  const copy = (await context.cookies()).filter((c) => c.name === "sweeper_session");
+  assert.equal(copy.length, 1);
   await page.click("text=Sign out");
   await page.waitForURL(base + "/sign-in");
   await page.goto(base + "/accounts");
   assert.match(page.url(), /\/sign-in\?next=/);
+  await context.addCookies(copy);
+  await page.goto(base + "/accounts");
+  assert.match(page.url(), /\/sign-in\?next=/, "the copied cookie no longer signs in");
 });
 
 test("no console errors and no request off the service", () => {

@@ -212,12 +212,34 @@ async fn sign_in_sessions_csrf_and_roles() {
     assert!(css.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
     assert!(home.text.contains("/assets/dashboard.js?v="), "versioned asset URLs");
 
-    // Signing out ends the session.
+    // Pages and assets are compressed for clients that accept gzip.
+    for uri in ["/", "/assets/dashboard.css"] {
+        let jar: Vec<String> = b.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let req = Request::get(uri)
+            .header(header::COOKIE, jar.join("; "))
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .body(Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{uri}");
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip", "{uri}");
+    }
+
+    // Signing out ends the session: the browser drops the cookie, and a copy of it taken
+    // before is refused too.
+    let copy = b.cookies.clone();
     let csrf = b.page("/").await.csrf();
     let r = b.post("/sign-out", &[("csrf", &csrf)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.set_cookie("sweeper_session").unwrap().contains("Max-Age=0"));
     assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER);
+    let mut replay = Browser::new(&app);
+    replay.cookies = copy;
+    assert_eq!(replay.get("/").await.status, StatusCode::SEE_OTHER, "a signed-out cookie is refused");
+    // Another session of the same token is unaffected.
+    let mut other = Browser::new(&app);
+    other.sign_in(VIEWER).await;
+    assert_eq!(other.get("/").await.status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

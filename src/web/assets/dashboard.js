@@ -10,7 +10,13 @@ function followSweep(box) {
     let progress;
     try {
       const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (!response.ok) {
+      // An ended session is sent to the sign-in page: say so instead of retrying forever.
+      if (response.redirected) {
+        text.textContent = "Your session has ended: reload the page to sign in again.";
+        return;
+      }
+      const type = response.headers.get("Content-Type") || "";
+      if (!response.ok || !type.startsWith("application/json")) {
         text.textContent = "Progress could not be read (HTTP " + response.status + "); retrying.";
         setTimeout(poll, 3000);
         return;
