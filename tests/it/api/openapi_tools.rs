@@ -13,16 +13,7 @@ use super::{VIEWER, app};
 use bedrock_sweeper::domain::SweepOutcome;
 
 fn tools_bin() -> std::path::PathBuf {
-    let dir = match std::env::var("OPENAPI_TOOLS") {
-        Ok(dir) => dir,
-        Err(_) => {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/openapi-tools-venv.sh");
-            let out = Command::new("bash").arg(script).output().expect("run scripts/openapi-tools-venv.sh");
-            assert!(out.status.success(), "openapi-tools-venv.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).unwrap().trim().to_owned()
-        }
-    };
-    std::path::PathBuf::from(dir)
+    crate::helpers::tool_venv("OPENAPI_TOOLS", "openapi-tools-venv.sh")
 }
 
 fn run(cmd: &mut Command) -> String {
