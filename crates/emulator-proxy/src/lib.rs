@@ -9,11 +9,14 @@
 //! forwards, so rules can target one member account.
 //!
 //! The integration tests start it in-process ([`Proxy::start`]) with rules of their own; the
-//! demo runs the `emulator-proxy` binary with the [`demo`] answers.
+//! demo runs the `emulator-proxy` binary with the [`demo`] answers. The sweep benchmark has it
+//! record what it forwards ([`Proxy::record_to`]) and then sends the same requests to moto
+//! without the sweeper ([`replay`]), to measure the emulator's own ceiling.
 
 #![expect(clippy::unwrap_used, reason = "test and demo infrastructure: a broken proxy fails loudly")]
 
 pub mod demo;
+pub mod replay;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -374,8 +377,12 @@ pub struct Proxy {
     rules: Arc<Mutex<Vec<Rule>>>,
     delay_ms: Arc<AtomicU64>,
     forwards: Arc<Mutex<Vec<ForwardAs>>>,
+    recorder: Recorder,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// Where forwarded requests are written, once [`Proxy::record_to`] is called.
+type Recorder = Arc<Mutex<Option<std::io::BufWriter<std::fs::File>>>>;
 
 /// Requests of one account to one service that moto answers as another account (its
 /// `x-moto-account-id` header): a stand-in for what moto's model lacks, e.g. a delegated
@@ -401,22 +408,38 @@ impl Proxy {
         let keys: Arc<Mutex<HashMap<String, String>>> = Arc::default();
         let delay_ms: Arc<AtomicU64> = Arc::default();
         let forwards: Arc<Mutex<Vec<ForwardAs>>> = Arc::default();
+        let recorder: Recorder = Arc::default();
         let (r, k, d, f) = (Arc::clone(&rules), Arc::clone(&keys), Arc::clone(&delay_ms), Arc::clone(&forwards));
+        let rec = Arc::clone(&recorder);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else { return };
                 let (r, k, d, f) = (Arc::clone(&r), Arc::clone(&k), Arc::clone(&d), Arc::clone(&f));
+                let rec = Arc::clone(&rec);
                 tokio::spawn(async move {
                     let delay = d.load(Ordering::Relaxed);
                     if delay > 0 {
                         tokio::time::sleep(Duration::from_millis(delay)).await;
                     }
                     // A broken connection only affects that request; the SDK reports it.
-                    serve(socket, upstream_port, r, k, f).await.ok();
+                    serve(socket, upstream_port, Shared { rules: r, keys: k, forwards: f, recorder: rec }).await.ok();
                 });
             }
         });
-        Self { port, rules, delay_ms, forwards, task }
+        Self { port, rules, delay_ms, forwards, recorder, task }
+    }
+
+    /// From now on, writes every request forwarded to moto to `path` (as [`replay::read`]
+    /// reads them).
+    pub fn record_to(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let file = std::fs::File::create(path)?;
+        *self.recorder.lock().unwrap() = Some(std::io::BufWriter::new(file));
+        Ok(())
+    }
+
+    /// Writes out what was recorded so far.
+    pub fn flush_recording(&self) -> std::io::Result<()> {
+        self.recorder.lock().unwrap().as_mut().map_or(Ok(()), std::io::Write::flush)
     }
 
     /// Has moto answer `from_account`'s requests whose `X-Amz-Target` starts with
@@ -448,13 +471,16 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-async fn serve(
-    mut socket: TcpStream,
-    upstream_port: u16,
+/// What every connection's task shares with the proxy.
+struct Shared {
     rules: Arc<Mutex<Vec<Rule>>>,
     keys: Arc<Mutex<HashMap<String, String>>>,
     forwards: Arc<Mutex<Vec<ForwardAs>>>,
-) -> std::io::Result<()> {
+    recorder: Recorder,
+}
+
+async fn serve(mut socket: TcpStream, upstream_port: u16, shared: Shared) -> std::io::Result<()> {
+    let Shared { rules, keys, forwards, recorder } = shared;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16384];
     let head_end = loop {
@@ -523,7 +549,12 @@ async fn serve(
                     upstream.write_all(format!("x-moto-account-id: {account}\r\n").as_bytes()).await?;
                     upstream.write_all(&request[line_end..]).await?;
                 }
-                None => upstream.write_all(request).await?,
+                None => {
+                    if let Some(out) = recorder.lock().unwrap().as_mut() {
+                        replay::write(out, request)?;
+                    }
+                    upstream.write_all(request).await?
+                }
             }
             let mut out = Vec::new();
             upstream.read_to_end(&mut out).await?;
