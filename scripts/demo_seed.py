@@ -2,10 +2,20 @@
 
 Management account with an organization trail; OUs Workloads/Prod and Workloads/Sandbox;
 a well-configured account, a badly configured one and a closed one; a region fence (SCP) on
-Prod only. Writes the accounts the emulator proxy answers for to argv[2] as JSON.
+Prod only. The organization trail's digest chains (BR.LOG.6) for the last six hours, as
+CloudTrail writes them, signed with a key made here; one log file of the sandbox's chain is
+edited afterwards. Writes the accounts the emulator proxy answers for, and the trail key's
+public half, to argv[2] as JSON.
 """
+import base64
+import datetime
+import gzip
+import hashlib
 import json
 import sys
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import boto3
 
@@ -125,9 +135,62 @@ hole = org.create_policy(Name="sandbox-no-europe", Description="No Bedrock in Eu
                               "Condition": {"StringLike": {"aws:RequestedRegion": ["eu-*"]}}}]}))
 org.attach_policy(PolicyId=hole["Policy"]["PolicySummary"]["Id"], TargetId=sandbox)
 
+# The organization trail's digest chains: per account and swept region, six hourly digests
+# listing two gzip log files each, signed over the documented data-signing string. moto never
+# writes them; CloudTrail would. The proxy serves the public key as ListPublicKeys.
+trail_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+public_der = trail_key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+fingerprint = hashlib.md5(public_der).hexdigest()
+trail_s3 = client("s3")
+hour = datetime.datetime.now(datetime.timezone.utc).replace(minute=1, second=0, microsecond=0)
+
+
+def write_chain(acct, region, tamper):
+    root_prefix = f"AWSLogs/{org_id}/{acct}/"
+    previous = None
+    for back in range(6, 0, -1):
+        end = hour - datetime.timedelta(hours=back)
+        stamp, day = end.strftime("%Y%m%dT%H%M%SZ"), end.strftime("%Y/%m/%d")
+        logs = []
+        for i in range(2):
+            key = f"{root_prefix}CloudTrail/{region}/{day}/{acct}_CloudTrail_{region}_{stamp}_{i:04d}.json.gz"
+            content = json.dumps({"Records": [{"eventSource": "bedrock.amazonaws.com", "eventName": "InvokeModel",
+                                               "awsRegion": region, "eventID": f"{acct}-{stamp}-{i}"}]}).encode()
+            trail_s3.put_object(Bucket="demo-org-trail", Key=key, Body=gzip.compress(content))
+            logs.append({"s3Bucket": "demo-org-trail", "s3Object": key, "hashAlgorithm": "SHA-256",
+                         "hashValue": hashlib.sha256(content).hexdigest()})
+        digest_key = (f"{root_prefix}CloudTrail-Digest/{region}/{day}/"
+                      f"{acct}_CloudTrail-Digest_{region}_org_{region}_{stamp}.json.gz")
+        end_text = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+        digest = {"awsAccountId": acct, "digestStartTime": (end - datetime.timedelta(hours=1)).strftime(
+                      "%Y-%m-%dT%H:%M:%SZ"), "digestEndTime": end_text,
+                  "digestS3Bucket": "demo-org-trail", "digestS3Object": digest_key,
+                  "digestPublicKeyFingerprint": fingerprint, "digestSignatureAlgorithm": "SHA256withRSA",
+                  "previousDigestS3Bucket": previous and "demo-org-trail",
+                  "previousDigestS3Object": previous and previous[0],
+                  "previousDigestHashValue": previous and previous[2],
+                  "previousDigestHashAlgorithm": previous and "SHA-256",
+                  "previousDigestSignature": previous and previous[1], "logFiles": logs}
+        content = json.dumps(digest).encode()
+        sha = hashlib.sha256(content).hexdigest()
+        signing = f"{end_text}\ndemo-org-trail/{digest_key}\n{sha}\n{previous[1] if previous else 'null'}"
+        signature = trail_key.sign(signing.encode(), padding.PKCS1v15(), hashes.SHA256()).hex()
+        trail_s3.put_object(Bucket="demo-org-trail", Key=digest_key, Body=gzip.compress(content),
+                            Metadata={"signature": signature, "signature-algorithm": "SHA256withRSA"})
+        previous = (digest_key, signature, sha)
+    if tamper:
+        # Someone rewrote a log file of the sandbox after delivery.
+        trail_s3.put_object(Bucket="demo-org-trail", Key=logs[0]["s3Object"], Body=gzip.compress(b'{"Records":[]}'))
+
+
+for acct in ["123456789012", good, bad]:
+    for region in ["us-east-1", "eu-west-1"]:
+        write_chain(acct, region, tamper=(acct == bad and region == "us-east-1"))
+
 closed = org.create_account(Email="old@example.com", AccountName="retired")["CreateAccountStatus"]["AccountId"]
 org.close_account(AccountId=closed)
 with open(sys.argv[2], "w") as out:
-    json.dump({"good": good, "good_key": key, "bad": bad}, out)
+    json.dump({"good": good, "good_key": key, "bad": bad,
+               "trail_key": {"value": base64.b64encode(public_der).decode(), "fingerprint": fingerprint}}, out)
 print(f"seeded organization: management 123456789012, prod-genai {good}, sandbox-experiments {bad}, retired {closed}",
       file=sys.stderr)

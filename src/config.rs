@@ -291,6 +291,13 @@ pub struct SweepSettings {
     pub lease_seconds: i64,
     /// How far back model customization and batch inference jobs are read, in days (BR.JOB.1).
     pub job_window_days: i64,
+    /// Most bytes of CloudTrail digest and log files one process reads per sweep to verify
+    /// digest chains (BR.LOG.6), in MiB; a chain left unfinished resumes next sweep.
+    pub digest_max_mib_per_sweep: u64,
+    /// Who owns the trail buckets that live in another account than the trail's (the usual
+    /// log-archive account), as `bucket=account-id`: the member role there reads the digests.
+    /// A bucket not listed is read as the trail's own account.
+    pub trail_bucket_owners: Vec<String>,
 }
 
 impl Default for SweepSettings {
@@ -301,7 +308,27 @@ impl Default for SweepSettings {
             region_concurrency: 4,
             lease_seconds: 60,
             job_window_days: 30,
+            digest_max_mib_per_sweep: 4096,
+            trail_bucket_owners: Vec::new(),
         }
+    }
+}
+
+impl SweepSettings {
+    /// `trail_bucket_owners` as a map from bucket name to owning account.
+    pub fn trail_bucket_owners(&self) -> Result<std::collections::BTreeMap<String, crate::domain::AccountId>, String> {
+        self.trail_bucket_owners
+            .iter()
+            .map(|entry| {
+                let (bucket, account) = entry.split_once('=').ok_or_else(|| format!("{entry}: no `=`"))?;
+                let account = crate::domain::AccountId::parse(account.trim()).map_err(|e| format!("{entry}: {e}"))?;
+                let bucket = bucket.trim();
+                if bucket.is_empty() {
+                    return Err(format!("{entry}: no bucket name"));
+                }
+                Ok((bucket.to_owned(), account))
+            })
+            .collect()
     }
 }
 
@@ -321,6 +348,8 @@ pub struct ControlParameters {
     pub approved_models: Vec<String>,
     /// Oldest acceptable CloudTrail delivery, in hours.
     pub max_delivery_age_hours: i64,
+    /// How far back a digest chain is verified when no earlier sweep verified it, in hours (BR.LOG.6).
+    pub digest_window_hours: i64,
     /// Shortest acceptable retention of the invocation log group, in days.
     pub min_log_retention_days: i32,
     /// Weakest acceptable prompt-attack filter strength (LOW, MEDIUM, HIGH).
@@ -352,6 +381,7 @@ impl Default for ControlParameters {
             required_guardrail_arns: Vec::new(),
             approved_models: Vec::new(),
             max_delivery_age_hours: 24,
+            digest_window_hours: 48,
             min_log_retention_days: 365,
             min_prompt_attack_strength: FilterStrength::High,
             exempt_principals: Vec::new(),
@@ -499,6 +529,15 @@ impl Settings {
         }
         if self.controls.max_delivery_age_hours <= 0 {
             return invalid("controls.max_delivery_age_hours", "must be positive");
+        }
+        if !(1..=24 * 366).contains(&self.controls.digest_window_hours) {
+            return invalid("controls.digest_window_hours", "must be between 1 and 8784");
+        }
+        if self.sweep.digest_max_mib_per_sweep == 0 {
+            return invalid("sweep.digest_max_mib_per_sweep", "must be at least 1");
+        }
+        if self.sweep.trail_bucket_owners().is_err() {
+            return invalid("sweep.trail_bucket_owners", "each entry must be `bucket=123456789012`");
         }
         if self.controls.max_agent_idle_session_seconds <= 0 {
             return invalid("controls.max_agent_idle_session_seconds", "must be positive");

@@ -11,6 +11,7 @@
 //! organization again if it had not been planned yet. A process that loses its lease stops
 //! claiming; whatever it still writes is refused by the guards on every write.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -295,6 +296,10 @@ struct SweepRun {
     scp: evaluate::scp::ScpEngine<'static>,
     lease: SweepLease,
     done: AtomicUsize,
+    /// Bytes of CloudTrail digest and log files this process may still read (BR.LOG.6).
+    digest_budget: Arc<collect::trail_integrity::ByteBudget>,
+    /// Who reads which trail bucket (`sweep.trail_bucket_owners`).
+    bucket_owners: BTreeMap<String, AccountId>,
     /// Accounts this process recorded in this run.
     recorded: AtomicUsize,
     total: usize,
@@ -312,7 +317,13 @@ impl SweepRun {
     ) -> Result<Arc<Self>, SweepError> {
         let scp = evaluate::scp::ScpEngine::shared(Arc::clone(&org), deps.catalog.regions(), &deps.controls);
         let (already, total) = sweeps::progress(&deps.pool, sweep).await?;
+        let digest_budget =
+            collect::trail_integrity::ByteBudget::new(deps.sweep.digest_max_mib_per_sweep.saturating_mul(1024 * 1024));
+        // Validated when the settings were loaded.
+        let bucket_owners = deps.sweep.trail_bucket_owners().unwrap_or_default();
         Ok(Arc::new(Self {
+            digest_budget,
+            bucket_owners,
             sweep,
             sweep_owner,
             org,
@@ -534,7 +545,9 @@ async fn sweep_account(run: &SweepRun, account: &OrgAccount, owner: &str) -> Res
     let collected = match clients {
         Ok(clients) => {
             let offered = collect::Offered::from_catalog(&deps.catalog);
-            Ok(collect::account(&clients, &account.id, &deps.sweep, &offered, &deps.home_region).await)
+            let mut snap = collect::account(&clients, &account.id, &deps.sweep, &offered, &deps.home_region).await;
+            snap.digest_chains = digest_chains(run, account, &clients, &snap).await?;
+            Ok(snap)
         }
         Err(e) => Err(NotAssessed {
             role_arn: e.role_arn,
@@ -571,7 +584,13 @@ async fn sweep_account(run: &SweepRun, account: &OrgAccount, owner: &str) -> Res
         security_hub: deps.security_hub.as_ref(),
     };
     match store::findings::record_account(&deps.pool, &deps.catalog, &rec).await? {
-        Ok(_) => {}
+        Ok(_) => {
+            // After the findings: a process that dies in between verifies the same digests
+            // again next time and finds the same breaks.
+            if let Ok(snap) = &collected {
+                store::digest_cursors::save(&deps.pool, &account.id, &snap.digest_chains).await?;
+            }
+        }
         Err(lost) => warn!(account.id = %account.id, "{lost}; the other worker's result stands"),
     }
     let state = match &collected {
@@ -579,4 +598,69 @@ async fn sweep_account(run: &SweepRun, account: &OrgAccount, owner: &str) -> Res
         Err(na) => format!("NOT assessed ({})", na.code),
     };
     Ok(format!("{} ({}): {state}, {failing} failing, {errors} errors", account.id, account.name))
+}
+
+/// Verifies the account's CloudTrail digest chains (BR.LOG.6) from where the last sweep left
+/// them. A bucket owned by another account is read with that account's role (assumed once
+/// per account swept); a role that cannot be assumed is a gap for its chains.
+async fn digest_chains(
+    run: &SweepRun,
+    account: &OrgAccount,
+    clients: &aws::AccountClients,
+    snap: &crate::snapshot::AccountSnapshot,
+) -> Result<Vec<crate::snapshot::DigestChain>, SweepError> {
+    use collect::trail_integrity::{self, ChainPolicy};
+    let deps = &run.deps;
+    let planned = trail_integrity::plan(&run.org, &account.id, snap, &run.bucket_owners);
+    if planned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cursors = store::digest_cursors::of_account(&deps.pool, &account.id).await?;
+    let policy = ChainPolicy {
+        window: chrono::Duration::hours(deps.controls.digest_window_hours),
+        stall_after: chrono::Duration::hours(deps.controls.max_delivery_age_hours),
+        now: Utc::now(),
+    };
+    let mut readers: BTreeMap<AccountId, Result<aws::AccountClients, crate::snapshot::Gap>> = BTreeMap::new();
+    let mut out = Vec::with_capacity(planned.len());
+    for chain in planned {
+        if !readers.contains_key(&chain.read_as) {
+            let reader = if chain.read_as == account.id {
+                Ok(clients.clone())
+            } else if chain.read_as == run.org.management_account_id
+                && deps.aws.settings().management_account_access == ManagementAccess::OwnCredentials
+            {
+                Ok(deps.aws.own_clients())
+            } else {
+                aws::assume_role(&deps.aws, &chain.read_as).await.map_err(|e| {
+                    let mut gap = crate::snapshot::Gap::from_failure("sts", "AssumeRole", None, e.failure);
+                    gap.message = format!(
+                        "the trail bucket {} is read as account {}, whose role {} could not be assumed: {}",
+                        chain.target.bucket, chain.read_as, e.role_arn, gap.message
+                    );
+                    gap
+                })
+            };
+            readers.insert(chain.read_as.clone(), reader);
+        }
+        let cursor = cursors
+            .iter()
+            .find(|c| c.trail_arn == chain.trail_arn && c.region == chain.target.region.as_str())
+            .map(|c| &c.cursor);
+        let verification = match &readers[&chain.read_as] {
+            Ok(reader) => {
+                trail_integrity::verify_chain(reader, &chain.target, cursor, &policy, &run.digest_budget).await
+            }
+            Err(gap) => Err(gap.clone()),
+        };
+        out.push(crate::snapshot::DigestChain {
+            trail_arn: chain.trail_arn,
+            region: chain.target.region,
+            bucket: chain.target.bucket,
+            digest_prefix: chain.target.digest_prefix,
+            read_as: chain.read_as,
+            verification,
+        });
+    }
+    Ok(out)
 }

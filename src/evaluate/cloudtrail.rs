@@ -1,4 +1,4 @@
-//! The `cloudtrail` family: BR.LOG.1–5, over every trail that applies to the account —
+//! The `cloudtrail` family: BR.LOG.1–6, over every trail that applies to the account —
 //! its own and the organization trails (whose authoritative copy is the management
 //! account's, in the organization snapshot).
 
@@ -6,7 +6,7 @@ use super::{AccountInput, Evaluation};
 use super::{Control, Input, Judge, Proof, Regions, reads};
 use crate::domain::{KnownControl, ResourceKind, Status};
 use crate::evaluate::ids;
-use crate::snapshot::{AccountSnapshot, EventSelectors, Trail};
+use crate::snapshot::{AccountSnapshot, DigestChain, EventSelectors, Trail};
 
 /// The trails that apply to the account, and the gap that hides some of them, if any.
 fn applicable<'a>(input: &AccountInput<'a>, snap: &'a AccountSnapshot) -> (Vec<&'a Trail>, Option<String>) {
@@ -212,6 +212,91 @@ pub fn delivery_health(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<
     })
 }
 
+/// BR.LOG.6: each trail's digest chains for the account, as `collect::trail_integrity`
+/// verified them.
+pub fn digest_chain(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Evaluation> {
+    per_trail(input, snap, ids::LOG_6, |t| {
+        if !t.log_file_validation {
+            return (
+                Status::NotApplicable,
+                format!(
+                    "Trail {} does not validate its log files, so there is no digest chain (BR.LOG.2 fails).",
+                    t.name
+                ),
+            );
+        }
+        let chains: Vec<&DigestChain> = snap.digest_chains.iter().filter(|c| c.trail_arn == t.arn).collect();
+        if chains.is_empty() {
+            let why = if t.s3_bucket.is_none() { "it names no bucket" } else { "no chain was planned for it" };
+            return (Status::Error, format!("The digest chain of trail {} was not verified: {why}.", t.name));
+        }
+        let mut broken = Vec::new();
+        let mut blind = Vec::new();
+        let mut unfinished = Vec::new();
+        let mut verified = Vec::new();
+        for c in &chains {
+            match &c.verification {
+                Err(gap) => blind.push(format!(
+                    "{}: could not read s3://{}/{} as account {} ({}); its role needs s3:ListBucket and s3:GetObject \
+                     on the bucket and cloudtrail:ListPublicKeys",
+                    c.region,
+                    c.bucket,
+                    c.digest_prefix,
+                    c.read_as,
+                    gap.summary()
+                )),
+                Ok(v) => {
+                    for b in &v.breaks {
+                        let hour =
+                            b.hour.map_or_else(|| "-".to_owned(), |h| h.format("%Y-%m-%d %H:%M UTC").to_string());
+                        broken.push(format!(
+                            "{} [{hour}] {}: {} ({})",
+                            c.region,
+                            b.kind.describe(),
+                            b.object,
+                            b.detail
+                        ));
+                    }
+                    if let Some(why) = &v.stopped_early {
+                        let through = v.verified_through.map_or_else(|| "nothing yet".to_owned(), |t| t.to_rfc3339());
+                        unfinished.push(format!("{}: verified through {through}; {why}", c.region));
+                    }
+                    verified.push((c.region.as_str(), v));
+                }
+            }
+        }
+        if !broken.is_empty() {
+            let total = broken.len();
+            broken.truncate(10);
+            let more = if total > 10 { format!(" (and {} more)", total - 10) } else { String::new() };
+            return (
+                Status::Fail,
+                format!("The digest chain of trail {} is broken: {}{more}.", t.name, broken.join("; ")),
+            );
+        }
+        if !blind.is_empty() || !unfinished.is_empty() {
+            let mut parts = blind;
+            parts.extend(unfinished);
+            return (
+                Status::Error,
+                format!("The digest chain of trail {} could not be verified to the end: {}.", t.name, parts.join("; ")),
+            );
+        }
+        // What this sweep read (digests, files, bytes, where CloudTrail restarted the chain) is
+        // in the evidence; the verdict's words stay the same while the chain stays intact.
+        let regions: Vec<&str> = verified.iter().map(|(r, _)| *r).collect();
+        (
+            Status::Pass,
+            format!(
+                "The digest chain of trail {} is intact in {}: every digest is signed by CloudTrail and linked to \
+                 the one before it, and every log file matches its digest.",
+                t.name,
+                regions.join(", ")
+            ),
+        )
+    })
+}
+
 /// The Bedrock data-event resource types BR.LOG.5 requires.
 pub const BEDROCK_DATA_TYPES: [&str; 4] =
     ["AWS::Bedrock::AgentAlias", "AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::Guardrail", "AWS::Bedrock::Model"];
@@ -270,7 +355,7 @@ pub fn bedrock_data_events(input: &AccountInput<'_>, snap: &AccountSnapshot) -> 
 
 /// This family's controls in the registry (`super::FAMILIES`): what each reads and its evaluator.
 pub(super) const CONTROLS: &[Control] = {
-    use Input::{KmsKeys, ManagementKmsKeys, ManagementTrails, TrailDetails, Trails};
+    use Input::{DigestChains, KmsKeys, ManagementKmsKeys, ManagementTrails, TrailDetails, Trails};
     use Judge::Account;
     use Proof::{Exhaustive, Witness};
     use Regions::Swept;
@@ -293,6 +378,11 @@ pub(super) const CONTROLS: &[Control] = {
             id: ids::LOG_5,
             reads: reads(TRAILS_AND_DETAILS, Witness, Swept),
             judge: Account(bedrock_data_events),
+        },
+        Control {
+            id: ids::LOG_6,
+            reads: reads(&[Trails, ManagementTrails, DigestChains], Exhaustive, Swept),
+            judge: Account(digest_chain),
         },
     ]
 };
@@ -448,5 +538,70 @@ mod tests {
         let out = with_input(&snap, |i| bedrock_data_events(i, &snap));
         assert_eq!(out[0].status, Status::Fail);
         assert!(out[0].detail.contains("AWS::Bedrock::Model"), "{}", out[0].detail);
+    }
+
+    fn chain(t: &Trail, verification: crate::snapshot::Collected<crate::snapshot::ChainVerification>) -> DigestChain {
+        DigestChain {
+            trail_arn: t.arn.clone(),
+            region: region("eu-west-1"),
+            bucket: "trail-bucket".into(),
+            digest_prefix: format!("AWSLogs/{MEMBER}/CloudTrail-Digest/eu-west-1/"),
+            read_as: crate::domain::AccountId::parse(MEMBER).unwrap(),
+            verification,
+        }
+    }
+
+    #[test]
+    fn digest_chains_pass_intact_fail_broken_and_error_unread() {
+        use crate::snapshot::{BreakKind, ChainBreak, ChainVerification};
+        let mut snap = account_snapshot();
+        let t = trail("main");
+        snap.trails = Ok(vec![t.clone()]);
+        let intact = ChainVerification {
+            digests_verified: 24,
+            log_files_verified: 240,
+            verified_through: Some(now()),
+            ..ChainVerification::default()
+        };
+        snap.digest_chains = vec![chain(&t, Ok(intact.clone()))];
+        let out = with_input(&snap, |i| digest_chain(i, &snap));
+        assert_eq!(statuses(&out), [Status::Pass]);
+        assert!(out[0].detail.contains("intact in eu-west-1"), "{}", out[0].detail);
+
+        let hour = now() - chrono::Duration::hours(5);
+        let broken = ChainVerification {
+            breaks: vec![ChainBreak {
+                kind: BreakKind::LogFileMissing,
+                hour: Some(hour),
+                object: "trail-bucket/AWSLogs/x.json.gz".into(),
+                detail: "listed in the digest, not in the bucket".into(),
+            }],
+            ..intact.clone()
+        };
+        snap.digest_chains = vec![chain(&t, Ok(broken))];
+        let out = with_input(&snap, |i| digest_chain(i, &snap));
+        assert_eq!(statuses(&out), [Status::Fail]);
+        let when = hour.format("%Y-%m-%d %H:%M UTC").to_string();
+        for words in ["log file listed in a digest is missing", "trail-bucket/AWSLogs/x.json.gz", when.as_str()] {
+            assert!(out[0].detail.contains(words), "{words}: {}", out[0].detail);
+        }
+
+        // Could not look, or did not finish: never a pass.
+        snap.digest_chains = vec![chain(&t, Err(gap("s3", "ListObjectsV2")))];
+        let out = with_input(&snap, |i| digest_chain(i, &snap));
+        assert_eq!(statuses(&out), [Status::Error]);
+        assert!(out[0].detail.contains("s3:GetObject") && out[0].detail.contains(MEMBER), "{}", out[0].detail);
+        let unfinished = ChainVerification { stopped_early: Some("budget reached".into()), ..intact };
+        snap.digest_chains = vec![chain(&t, Ok(unfinished))];
+        assert_eq!(statuses(&with_input(&snap, |i| digest_chain(i, &snap))), [Status::Error]);
+        snap.digest_chains = vec![];
+        assert_eq!(statuses(&with_input(&snap, |i| digest_chain(i, &snap))), [Status::Error]);
+
+        let mut off = t;
+        off.log_file_validation = false;
+        snap.trails = Ok(vec![off]);
+        assert_eq!(statuses(&with_input(&snap, |i| digest_chain(i, &snap))), [Status::NotApplicable]);
+        snap.trails = Ok(vec![]);
+        assert_eq!(statuses(&with_input(&snap, |i| digest_chain(i, &snap))), [Status::NotApplicable]);
     }
 }

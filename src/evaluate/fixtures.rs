@@ -60,6 +60,7 @@ pub fn account_snapshot() -> AccountSnapshot {
         evidence_buckets: BTreeMap::new(),
         key_policies: BTreeMap::new(),
         bedrock_api_keys: Ok(vec![]),
+        digest_chains: vec![],
     }
 }
 

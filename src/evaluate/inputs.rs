@@ -82,6 +82,8 @@ pub enum Input {
     ManagementTrails,
     /// KMS keys named by the management account's trails.
     ManagementKmsKeys,
+    /// The CloudTrail digest chains of the trails that apply to the account, verified.
+    DigestChains,
 }
 
 impl Input {
@@ -250,6 +252,7 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
         evidence_buckets,
         key_policies,
         bedrock_api_keys,
+        digest_chains,
     } = snap;
     let mut out = Vec::new();
     push(&mut out, Input::Regions, None, Scope::Account, regions);
@@ -332,6 +335,10 @@ pub fn account_gaps(snap: &AccountSnapshot) -> Vec<InputGap<'_>> {
     }
     for policy in key_policies.values() {
         push(&mut out, Input::KeyPolicies, None, Scope::Account, policy);
+    }
+    // Judged per trail (BR.LOG.6 says which chain could not be read, and as whom).
+    for chain in digest_chains {
+        push(&mut out, Input::DigestChains, None, Scope::Account, &chain.verification);
     }
     out
 }
@@ -617,6 +624,19 @@ mod tests {
             snap.evidence_buckets.insert(bucket.into(), Ok(crate::snapshot::EvidenceBucket::Owned(closed.clone())));
         }
         snap.key_policies.insert(KEY.into(), Ok(own_account_key_policy()));
+        let trail_arn = snap.trails.as_ref().map(|t| t[0].arn.clone()).unwrap_or_default();
+        snap.digest_chains = vec![crate::snapshot::DigestChain {
+            trail_arn,
+            region: region("eu-west-1"),
+            bucket: "trail-bucket".into(),
+            digest_prefix: format!("AWSLogs/{MEMBER}/CloudTrail-Digest/eu-west-1/"),
+            read_as: AccountId::parse(MEMBER).unwrap(),
+            verification: Ok(crate::snapshot::ChainVerification {
+                digests_verified: 24,
+                verified_through: Some(now()),
+                ..Default::default()
+            }),
+        }];
         snap
     }
 
@@ -735,6 +755,12 @@ mod tests {
                 snap.bedrock_api_keys = fail("ListServiceSpecificCredentials");
                 Scope::Account
             }
+            Input::DigestChains => {
+                for chain in &mut snap.digest_chains {
+                    chain.verification = fail("ListObjectsV2");
+                }
+                Scope::Account
+            }
             Input::ManagementTrails | Input::ManagementKmsKeys => return None,
         })
     }
@@ -777,6 +803,7 @@ mod tests {
         Input::BedrockApiKeys,
         Input::ManagementTrails,
         Input::ManagementKmsKeys,
+        Input::DigestChains,
     ];
 
     #[test]
@@ -809,7 +836,8 @@ mod tests {
                 | Input::KeyPolicies
                 | Input::BedrockApiKeys
                 | Input::ManagementTrails
-                | Input::ManagementKmsKeys => {}
+                | Input::ManagementKmsKeys
+                | Input::DigestChains => {}
             }
         }
         let mut sorted = ALL_INPUTS.to_vec();

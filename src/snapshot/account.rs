@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Collected;
+use super::{Collected, DigestChain};
 use crate::domain::FilterStrength;
 use crate::domain::{AccountId, Region};
 
@@ -38,6 +38,10 @@ pub struct AccountSnapshot {
     /// collected say so as a gap.
     #[serde(default = "bedrock_api_keys_not_recorded")]
     pub bedrock_api_keys: Collected<Vec<BedrockApiKey>>,
+    /// The digest chains of the trails that apply to the account and validate their log
+    /// files, verified by `collect::trail_integrity` (one per trail and region).
+    #[serde(default)]
+    pub digest_chains: Vec<DigestChain>,
 }
 
 /// A long-term Amazon Bedrock API key: an IAM service-specific credential for

@@ -10,10 +10,12 @@ mod account;
 mod agentcore;
 pub mod normal;
 mod org;
+mod trail_integrity;
 
 pub use account::*;
 pub use agentcore::*;
 pub use org::*;
+pub use trail_integrity::*;
 
 use serde::{Deserialize, Serialize};
 

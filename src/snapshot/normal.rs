@@ -3,6 +3,8 @@
 //!
 //! Left out:
 //! - CloudTrail delivery times (a logging trail delivers every few minutes);
+//! - how far digest-chain verification got and what it read this sweep (the chain's
+//!   breaks and whether it finished are kept);
 //! - the message of a failed collection ([`super::Gap`], [`super::NotAssessed`]): it is for
 //!   people and carries per-call noise (request ids, the raw answer with its `Date` header).
 //!   What the failure is (service, operation, region, kind, code) is hashed.
@@ -13,7 +15,18 @@
 use serde_json::Value;
 
 /// Keys whose values change with time alone.
-const VOLATILE_KEYS: &[&str] = &["latest_delivery_time", "latest_digest_delivery_time"];
+const VOLATILE_KEYS: &[&str] = &[
+    "latest_delivery_time",
+    "latest_digest_delivery_time",
+    "window_start",
+    "resumed_from",
+    "verified_through",
+    "digests_verified",
+    "log_files_verified",
+    "bytes_read",
+    "restarts",
+    "next_cursor",
+];
 
 /// `value` without its volatile parts.
 pub fn hashed_form(value: &Value) -> Value {

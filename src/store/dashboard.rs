@@ -192,23 +192,27 @@ pub struct EvidenceLine {
 /// that sweep or an earlier one: transitions are written only on a change), subjects gone by
 /// then left out; by control, account, region and resource.
 ///
-/// A verdict is only as of `sweep` where `sweep` assessed the account: for an account it
-/// could not assess, each line says `error` and that the verdict shown is the last one made
-/// (it is not carried forward as current). The evidence hash is that sweep's record of the
+/// A verdict is only as of `sweep` where `sweep` judged it. For an account `sweep` could not
+/// assess, what it still judged (BR.COV.1, the organization-policy controls, read from the
+/// organization) stands; any other line says `error` and names the last verdict made (it is
+/// not carried forward as current). Which lines `sweep` judged is known exactly for the
+/// newest sweep (`findings.last_sweep_id`) and, for older ones, where its verdict changed
+/// (the transition it wrote); an older sweep's unchanged verdicts there say `error` too. The evidence hash is that sweep's record of the
 /// account; retention removes old sweeps' records, so it is empty for those.
 pub async fn evidence_as_of(pool: &PgPool, sweep: SweepId) -> Result<Vec<EvidenceLine>, StoreError> {
     Ok(sqlx::query_as!(
         EvidenceLine,
         r#"with chosen as (select started_at from sweeps where id = $1),
                 latest as (
-                  select distinct on (e.finding_id) e.finding_id, e.new_status, e.detail,
+                  select distinct on (e.finding_id) e.finding_id, e.new_status, e.detail, e.sweep_id,
                          min(e.at) over (partition by e.finding_id) as first_at
                   from finding_events e join sweeps es on es.id = e.sweep_id, chosen
                   where es.started_at <= chosen.started_at
                   order by e.finding_id, e.id desc)
            select f.control_id, f.account_id, f.region, f.resource_id,
-                  case when t.assessed is false then 'error' else l.new_status end as "status!: Status",
-                  case when t.assessed is false
+                  case when t.assessed is false and l.sweep_id <> $1 and f.last_sweep_id <> $1
+                       then 'error' else l.new_status end as "status!: Status",
+                  case when t.assessed is false and l.sweep_id <> $1 and f.last_sweep_id <> $1
                        then 'The account was not assessed by this sweep; the last verdict made was '
                             || l.new_status || ': ' || coalesce(l.detail, '')
                        else l.detail end as "detail",

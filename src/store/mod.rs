@@ -40,6 +40,7 @@ macro_rules! finding_record {
 pub mod accounts;
 pub mod controls;
 pub mod dashboard;
+pub mod digest_cursors;
 pub mod exceptions;
 pub mod findings;
 pub mod outbox;

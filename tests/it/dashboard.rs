@@ -345,3 +345,39 @@ async fn pages_show_what_the_api_reports() {
     let by_name = b.page("/search?q=prod-a").await;
     assert!(by_name.text.contains(&prod));
 }
+
+/// The evidence export as of a sweep that could not assess an account: what that sweep still
+/// judged from the organization (BR.ORG.1) stands as judged, though unchanged since the sweep
+/// before; what needs the role says it could not look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_of_an_unassessed_account_keeps_what_the_sweep_itself_decided() {
+    use bedrock_sweeper::domain::Status;
+    let moto = Moto::start().await;
+    let proxy = emulator_proxy::Proxy::start(moto.port).await;
+    let org = Org::create(&moto.endpoint()).await;
+    let member = org.account("later-locked", &org.root).await;
+    let (pool, _) = test_db().await;
+    let deps = deps(&proxy.endpoint(), pool.clone()).await;
+    let first = crate::helpers::run_sweep(&deps, "test").await.unwrap();
+    assert!(first.findings.iter().any(|f| f.account_id == member && f.control_id == "BR.LOG.1"));
+
+    let locked = member.clone();
+    proxy.rule(move |req| {
+        (req.action().as_deref() == Some("AssumeRole") && req.body_text().contains(&locked))
+            .then(|| emulator_proxy::Reply::xml_error(403, "AccessDenied", "not authorized to perform sts:AssumeRole"))
+    });
+    let second = crate::helpers::run_sweep(&deps, "test").await.unwrap();
+    assert_eq!(second.accounts.not_assessed, 1);
+
+    let lines = bedrock_sweeper::store::dashboard::evidence_as_of(&pool, second.sweep_id).await.unwrap();
+    let line = |control: &str| {
+        lines.iter().find(|l| l.account_id.as_str() == member && l.control_id.as_str() == control).unwrap()
+    };
+    // Judged from the organization by this sweep too: stands as judged (no SCP fences it).
+    let fence = line("BR.ORG.1");
+    assert_eq!(fence.status, Status::Fail, "judged by this sweep: {:?}", fence.detail);
+    // Needs the role: this sweep says it could not look.
+    let trail = line("BR.LOG.1");
+    assert_eq!(trail.status, Status::Error, "{:?}", trail.detail);
+    assert!(trail.detail.as_deref().unwrap_or("").contains("AccessDenied"), "{:?}", trail.detail);
+}

@@ -4,9 +4,11 @@
 #![expect(clippy::unwrap_used, reason = "harness set-up steps should fail the test loudly")]
 
 mod api;
+mod chain_fixture;
 mod cli;
 mod dashboard;
 mod deploy;
+mod digest_chain;
 mod exceptions_hub;
 mod faults;
 mod helpers;

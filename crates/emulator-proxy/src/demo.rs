@@ -10,6 +10,8 @@
 //!   Bedrock API key that never expires.
 //! - CloudTrail `GetTrailStatus`: moto never delivers a log or digest file, so the one trail
 //!   (the organization's, logging since seeding) reports deliveries five minutes ago.
+//! - CloudTrail `ListPublicKeys`: the key `scripts/demo_seed.py` signed the organization
+//!   trail's digest chains with (it writes them into moto's S3 as CloudTrail would).
 //! - Custom, imported models and their jobs; knowledge bases, prompt flows and managed
 //!   prompts; AgentCore policy engines, browsers and code interpreters: none, answered as
 //!   empty lists.
@@ -29,6 +31,9 @@ pub struct DemoOrg {
     pub good_key: String,
     /// `sandbox-experiments`, the one with the usual shortcuts.
     pub bad: String,
+    /// The key the organization trail's digests are signed with: base64 of its DER public
+    /// half and its fingerprint.
+    pub trail_key: (String, String),
 }
 
 /// The demo's answer to `req`, or `None` to let moto answer.
@@ -44,6 +49,12 @@ pub fn answer(org: &DemoOrg, req: &Req) -> Option<Reply> {
     }
     if req.action().as_deref() == Some("GetTrailStatus") {
         return Some(trail_status());
+    }
+    if req.action().as_deref() == Some("ListPublicKeys") {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let (value, fingerprint) = &org.trail_key;
+        return Some(Reply::cloudtrail_public_keys(&[(value, fingerprint, now - 30 * 86_400, now + 30 * 86_400)]));
     }
     if let Some(rest) = req.path.strip_prefix("/knowledgebases") {
         return Some(Reply::knowledge_base(rest, &account, &req.region, false, None));

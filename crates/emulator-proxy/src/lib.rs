@@ -332,6 +332,28 @@ impl Reply {
     }
 
     /// EC2's error shape.
+    /// `cloudtrail:ListPublicKeys` (moto lacks it), shaped as the CloudTrail API reference
+    /// documents it: each key as (base64 of the DER PKCS#1 public key, fingerprint, validity
+    /// start and end in epoch seconds).
+    pub fn cloudtrail_public_keys(keys: &[(&str, &str, i64, i64)]) -> Self {
+        let list: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|(value, fingerprint, start, end)| {
+                serde_json::json!({
+                    "Value": value,
+                    "Fingerprint": fingerprint,
+                    "ValidityStartTime": start,
+                    "ValidityEndTime": end,
+                })
+            })
+            .collect();
+        Self {
+            status: 200,
+            content_type: "application/x-amz-json-1.1",
+            body: serde_json::json!({ "PublicKeyList": list }).to_string(),
+        }
+    }
+
     pub fn ec2_error(code: &str, message: &str) -> Self {
         Self {
             status: 403,

@@ -55,7 +55,17 @@ async fn main() {
         let field = |name: &str| {
             seeded[name].as_str().map(str::to_owned).unwrap_or_else(|| fail(format!("{file} has no `{name}`")))
         };
-        let org = DemoOrg { good: field("good"), good_key: field("good_key"), bad: field("bad") };
+        let trail_key = (
+            seeded["trail_key"]["value"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| fail(format!("{file} has no `trail_key`"))),
+            seeded["trail_key"]["fingerprint"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| fail(format!("{file} has no `trail_key`"))),
+        );
+        let org = DemoOrg { good: field("good"), good_key: field("good_key"), bad: field("bad"), trail_key };
         proxy.rule(move |req| demo::answer(&org, req));
     }
     if args.iter().any(|a| a == "--deny-member-role") {
