@@ -129,6 +129,7 @@ async fn main() {
             bucket: BUCKET.into(),
             account: ACCOUNT.into(),
             region: region.into(),
+            home_region: "us-east-1".into(),
             trail: "busy".into(),
             logs_root: format!("AWSLogs/{ACCOUNT}/"),
         };
@@ -188,9 +189,9 @@ async fn main() {
             trail_name: "busy".into(),
             account: ACCOUNT.into(),
             digest_prefix: ChainTarget::prefix_for(None, None, ACCOUNT, &r),
-            region: r.clone(),
+            region: r,
             bucket: BUCKET.into(),
-            bucket_region: Some(r),
+            home_region: Region::parse("us-east-1").expect("region"),
         };
         let v = verify_chain(&clients, &target, None, &policy, &budget).await.expect("verified");
         assert!(v.breaks.is_empty(), "{:#?}", v.breaks);

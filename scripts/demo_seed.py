@@ -160,7 +160,7 @@ def write_chain(acct, region, tamper):
             logs.append({"s3Bucket": "demo-org-trail", "s3Object": key, "hashAlgorithm": "SHA-256",
                          "hashValue": hashlib.sha256(content).hexdigest()})
         digest_key = (f"{root_prefix}CloudTrail-Digest/{region}/{day}/"
-                      f"{acct}_CloudTrail-Digest_{region}_org_{region}_{stamp}.json.gz")
+                      f"{acct}_CloudTrail-Digest_{region}_org_us-east-1_{stamp}.json.gz")
         end_text = end.strftime("%Y-%m-%dT%H:%M:%SZ")
         digest = {"awsAccountId": acct, "digestStartTime": (end - datetime.timedelta(hours=1)).strftime(
                       "%Y-%m-%dT%H:%M:%SZ"), "digestEndTime": end_text,

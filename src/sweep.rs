@@ -647,6 +647,7 @@ async fn digest_chains(
             .iter()
             .find(|c| c.trail_arn == chain.trail_arn && c.region == chain.target.region.as_str())
             .map(|c| &c.cursor);
+        let recorded_breaks = cursor.map(|c| c.breaks.clone()).unwrap_or_default();
         let verification = match &readers[&chain.read_as] {
             Ok(reader) => {
                 trail_integrity::verify_chain(reader, &chain.target, cursor, &policy, &run.digest_budget).await
@@ -660,6 +661,7 @@ async fn digest_chains(
             digest_prefix: chain.target.digest_prefix,
             read_as: chain.read_as,
             verification,
+            recorded_breaks,
         });
     }
     Ok(out)

@@ -41,7 +41,9 @@ use crate::snapshot::{
 
 /// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
 /// ListObjectsV2 is authorized by `s3:ListBucket`, HeadObject by `s3:GetObject`.
-pub const ACTIONS: &[&str] = &["cloudtrail:ListPublicKeys", "s3:GetObject", "s3:ListBucket"];
+/// Reading a log file encrypted with the trail's KMS key needs `kms:Decrypt` on it (through S3).
+pub const ACTIONS: &[&str] =
+    &["cloudtrail:ListPublicKeys", "kms:Decrypt", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"];
 
 /// The only algorithm CloudTrail signs digests with.
 const SIGNATURE_ALGORITHM: &str = "SHA256withRSA";
@@ -49,7 +51,7 @@ const SIGNATURE_ALGORITHM: &str = "SHA256withRSA";
 const LOG_FILE_CONCURRENCY: usize = 4;
 /// A digest lists file names and hashes; one larger than this is not CloudTrail's.
 const MAX_DIGEST_BYTES: u64 = 64 * 1024 * 1024;
-/// Breaks kept per chain; beyond it the count says how many more.
+/// Breaks listed per chain; beyond it `breaks_not_listed` counts them.
 const MAX_BREAKS: usize = 50;
 
 /// Bytes of log and digest files the sweep may still read (shared by the workers of one
@@ -94,8 +96,9 @@ pub struct ChainTarget {
     pub bucket: String,
     /// `…/CloudTrail-Digest/<region>/`.
     pub digest_prefix: String,
-    /// The region the bucket is read in (the trail's home region).
-    pub bucket_region: Option<Region>,
+    /// The trail's home region: digest file names carry it after the trail's name, and the
+    /// bucket's location is asked there.
+    pub home_region: Region,
 }
 
 impl ChainTarget {
@@ -121,8 +124,9 @@ impl ChainTarget {
     }
 
     /// The start of the file names of this trail's digests (others may share the folder).
+    /// `<account>_CloudTrail-Digest_<region>_<trail name>_<home region>_`.
     fn file_name_start(&self) -> String {
-        format!("{}_CloudTrail-Digest_{}_{}_{}_", self.account, self.region, self.trail_name, self.region)
+        format!("{}_CloudTrail-Digest_{}_{}_{}_", self.account, self.region, self.trail_name, self.home_region)
     }
 }
 
@@ -163,9 +167,9 @@ pub fn plan(
     let mut out = Vec::new();
     for t in trails.into_iter().filter(|t| t.log_file_validation) {
         let Some(bucket) = &t.s3_bucket else { continue };
-        let home = Region::parse(&t.home_region).ok();
+        let Ok(home) = Region::parse(&t.home_region) else { continue };
         let regions: Vec<Region> =
-            if t.is_multi_region && !swept.is_empty() { swept.clone() } else { home.iter().cloned().collect() };
+            if t.is_multi_region && !swept.is_empty() { swept.clone() } else { vec![home.clone()] };
         let trail_account = t.arn.split(':').nth(4).and_then(|a| AccountId::parse(a).ok());
         let Some(read_as) = owners.get(bucket).cloned().or(trail_account) else { continue };
         let org_id = t.is_organization_trail.then_some(org.organization_id.as_str());
@@ -183,7 +187,7 @@ pub fn plan(
                     ),
                     region,
                     bucket: bucket.clone(),
-                    bucket_region: home.clone(),
+                    home_region: home.clone(),
                 },
                 read_as: read_as.clone(),
             });
@@ -231,16 +235,17 @@ struct LogFileEntry {
 /// The digest before the one being verified.
 #[derive(Debug, Clone)]
 struct Link {
+    bucket: String,
     key: String,
     signature: String,
     sha256: String,
 }
 
-/// A public key CloudTrail lists.
+/// A public key CloudTrail lists. Matched by fingerprint only, as `aws cloudtrail
+/// validate-logs` does: CloudTrail signs a digest after its hour ends (a backfill digest much
+/// later), so the key may have become valid after the digest's end time.
 struct PublicKey {
     der: Vec<u8>,
-    valid_from: Option<DateTime<Utc>>,
-    valid_to: Option<DateTime<Utc>>,
 }
 
 /// A digest as read from S3.
@@ -260,17 +265,28 @@ pub async fn verify_chain(
     budget: &ByteBudget,
 ) -> Collected<ChainVerification> {
     let window_start = policy.now - policy.window;
-    let s3 = clients.s3(target.bucket_region.as_ref());
+    let s3 = clients.s3(Some(&bucket_region(clients, target).await?));
+    // The breaks found so far stay whatever else changed (a new key prefix starts a new chain).
+    let recorded = cursor.map(|c| (c.breaks.clone(), c.breaks_not_listed)).unwrap_or_default();
     let cursor = cursor.filter(|c| c.digest_key.starts_with(&target.digest_prefix));
     let resume = cursor.filter(|c| c.digest_end >= window_start);
     let mut out = ChainVerification {
         window_start,
         resumed_from: resume.map(|c| c.digest_end),
         verified_through: cursor.map(|c| c.digest_end),
-        breaks: cursor.map(|c| c.breaks.clone()).unwrap_or_default(),
+        breaks: recorded.0,
+        breaks_not_listed: recorded.1,
         next_cursor: cursor.cloned(),
         ..ChainVerification::default()
     };
+    if let Some(c) = cursor.filter(|c| c.digest_end < window_start) {
+        out.skipped = Some(format!(
+            "the digests between {} (the last verified) and {} were not verified: more than {} hours behind",
+            c.digest_end.format("%Y-%m-%d %H:%M UTC"),
+            window_start.format("%Y-%m-%d %H:%M UTC"),
+            policy.window.num_hours()
+        ));
+    }
 
     let start_after = match resume {
         Some(c) => c.digest_key.clone(),
@@ -298,8 +314,12 @@ pub async fn verify_chain(
         list_public_keys(clients, &target.region, earliest, policy.now).await?
     };
 
-    let mut prev: Option<Link> =
-        resume.map(|c| Link { key: c.digest_key.clone(), signature: c.signature.clone(), sha256: c.sha256.clone() });
+    let mut prev: Option<Link> = resume.map(|c| Link {
+        bucket: target.bucket.clone(),
+        key: c.digest_key.clone(),
+        signature: c.signature.clone(),
+        sha256: c.sha256.clone(),
+    });
     let total = digests.len();
     for (done, (end, key)) in digests.iter().enumerate() {
         if budget.exhausted() {
@@ -328,10 +348,10 @@ pub async fn verify_chain(
         let digest: DigestFile = match serde_json::from_slice(&fetched.content) {
             Ok(d) => d,
             Err(e) => {
-                push_break(&mut out.breaks, brk(BreakKind::DigestMalformed, format!("not a digest file: {e}")));
+                push_break(&mut out, brk(BreakKind::DigestMalformed, format!("not a digest file: {e}")));
                 out.digests_verified += 1;
                 if let Some(sig) = fetched.signature.clone() {
-                    prev = Some(Link { key: key.clone(), signature: sig, sha256 });
+                    prev = Some(Link { bucket: target.bucket.clone(), key: key.clone(), signature: sig, sha256 });
                 }
                 continue;
             }
@@ -349,23 +369,22 @@ pub async fn verify_chain(
             found.push(brk(problem.0, problem.1));
         }
         if !backfill {
-            match (&digest.previous_digest_s3_object, &prev) {
-                (None, _) => out.restarts.push(*end),
-                (Some(named), Some(p)) => match check_link(&digest, named, p, &target.bucket, &listed) {
-                    Some((BreakKind::DigestMissing, detail)) => found.push(missing(named, detail)),
-                    Some((kind, detail)) => found.push(brk(kind, detail)),
-                    None => {}
-                },
-                (Some(named), None) => {
-                    // The first digest of the window: its previous lies before the window.
-                    let before = previous_outside_window(&s3, &target.bucket, named, &target.region).await?;
-                    match before {
+            match &digest.previous_digest_s3_object {
+                None => out.restarts.push(*end),
+                Some(named) => {
+                    let named_bucket =
+                        digest.previous_digest_s3_bucket.clone().unwrap_or_else(|| target.bucket.clone());
+                    // The digest before it in this chain; else (the first of the window, or a
+                    // chain that moved buckets) the one it names, read where it names it.
+                    let before = match &prev {
+                        Some(p) if named_bucket == p.bucket => Some(p.clone()),
+                        _ => previous_digest(&s3, &named_bucket, named, &target.region).await?,
+                    };
+                    match before.map(|p| check_link(&digest, named, &named_bucket, &p, &listed)) {
                         None => found.push(missing(named, format!("{object} names it as its previous digest"))),
-                        Some(p) => match check_link(&digest, named, &p, &target.bucket, &listed) {
-                            Some((BreakKind::DigestMissing, detail)) => found.push(missing(named, detail)),
-                            Some((kind, detail)) => found.push(brk(kind, detail)),
-                            None => {}
-                        },
+                        Some(Some((BreakKind::DigestMissing, detail))) => found.push(missing(named, detail)),
+                        Some(Some((kind, detail))) => found.push(brk(kind, detail)),
+                        Some(None) => {}
                     }
                 }
             }
@@ -375,11 +394,12 @@ pub async fn verify_chain(
         out.bytes_read += bytes;
         found.extend(log_breaks);
         for b in found {
-            push_break(&mut out.breaks, b);
+            push_break(&mut out, b);
         }
         out.digests_verified += 1;
         if !backfill {
             prev = Some(Link {
+                bucket: target.bucket.clone(),
                 key: key.clone(),
                 signature: fetched.signature.clone().unwrap_or_default(),
                 sha256: sha256.clone(),
@@ -391,11 +411,13 @@ pub async fn verify_chain(
                 signature: fetched.signature.unwrap_or_default(),
                 sha256,
                 breaks: Vec::new(),
+                breaks_not_listed: 0,
             });
         }
     }
     if let Some(c) = &mut out.next_cursor {
         c.breaks = out.breaks.clone();
+        c.breaks_not_listed = out.breaks_not_listed;
     }
     // Not a break of the record: recomputed every sweep, never kept in the cursor.
     if out.stopped_early.is_none() {
@@ -421,9 +443,56 @@ pub async fn verify_chain(
     Ok(out)
 }
 
-fn push_break(breaks: &mut Vec<ChainBreak>, b: ChainBreak) {
-    if breaks.len() < MAX_BREAKS && !breaks.contains(&b) {
-        breaks.push(b);
+fn push_break(out: &mut ChainVerification, b: ChainBreak) {
+    if out.breaks.contains(&b) {
+        return;
+    }
+    if out.breaks.len() < MAX_BREAKS {
+        out.breaks.push(b);
+    } else {
+        out.breaks_not_listed += 1;
+    }
+}
+
+/// The region of the trail's bucket (`GetBucketLocation`, asked in the trail's home region):
+/// S3 answers a request to the wrong region with a redirect the SDK does not follow.
+async fn bucket_region(clients: &AccountClients, target: &ChainTarget) -> Collected<Region> {
+    let out = clients
+        .s3(Some(&target.home_region))
+        .get_bucket_location()
+        .bucket(&target.bucket)
+        .send()
+        .await
+        .map_err(|e| super::gap("s3", "GetBucketLocation", Some(&target.home_region), &e))?;
+    // No constraint is us-east-1; `EU` is the old name of eu-west-1.
+    let name = match out.location_constraint().map(|c| c.as_str()) {
+        None | Some("") => "us-east-1",
+        Some("EU") => "eu-west-1",
+        Some(other) => other,
+    };
+    Region::parse(name).map_err(|e| {
+        Gap::bad_response(
+            "s3",
+            "GetBucketLocation",
+            Some(&target.home_region),
+            "UnknownRegion",
+            format!("bucket {} is in {name}: {e}", target.bucket),
+        )
+    })
+}
+
+/// A failed read of an object: S3's refusal to decrypt it with the trail's KMS key names the
+/// permission that is missing (`kms:Decrypt`), anything else the read itself.
+fn read_failure<E, R>(region: &Region, err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Gap
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    if err.message().is_some_and(|m| m.to_ascii_lowercase().contains("kms")) {
+        super::gap("kms", "Decrypt", Some(region), err)
+    } else {
+        super::gap("s3", "GetObject", Some(region), err)
     }
 }
 
@@ -473,14 +542,7 @@ async fn list_public_keys(
             .map_err(|e| super::gap("cloudtrail", "ListPublicKeys", Some(region), &e))?;
         for k in page.public_key_list() {
             let (Some(fp), Some(value)) = (k.fingerprint(), k.value()) else { continue };
-            keys.insert(
-                fp.to_owned(),
-                PublicKey {
-                    der: value.as_ref().to_vec(),
-                    valid_from: k.validity_start_time().and_then(super::to_utc),
-                    valid_to: k.validity_end_time().and_then(super::to_utc),
-                },
-            );
+            keys.insert(fp.to_owned(), PublicKey { der: value.as_ref().to_vec() });
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -490,13 +552,7 @@ async fn list_public_keys(
 }
 
 async fn fetch_digest(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, region: &Region) -> Collected<FetchedDigest> {
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| super::gap("s3", "GetObject", Some(region), &e))?;
+    let out = s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| read_failure(region, &e))?;
     let signature = out.metadata().and_then(|m| m.get("signature")).cloned();
     let algorithm = out.metadata().and_then(|m| m.get("signature-algorithm")).cloned();
     let mut inflated = flate2::write::MultiGzDecoder::new(Vec::new());
@@ -521,13 +577,9 @@ fn unreadable(operation: &str, region: &Region, key: &str, why: &str) -> Gap {
     Gap::bad_response("s3", operation, Some(region), "ReadFailed", format!("reading {key}: {why}"))
 }
 
-/// The digest before the window, for the first link: `None` when it does not exist.
-async fn previous_outside_window(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-    region: &Region,
-) -> Collected<Option<Link>> {
+/// A digest named as previous that is not the one before it in this listing (the first of
+/// the window, or in another bucket): `None` when it does not exist.
+async fn previous_digest(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, region: &Region) -> Collected<Option<Link>> {
     match s3.head_object().bucket(bucket).key(key).send().await {
         Ok(_) => {}
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
@@ -535,6 +587,7 @@ async fn previous_outside_window(
     }
     let fetched = fetch_digest(s3, bucket, key, region).await?;
     Ok(Some(Link {
+        bucket: bucket.to_owned(),
         key: key.to_owned(),
         signature: fetched.signature.unwrap_or_default(),
         sha256: hex::encode(Sha256::digest(&fetched.content)),
@@ -569,15 +622,6 @@ fn check_signature(
             format!("signed with key {fingerprint}, which cloudtrail:ListPublicKeys does not list for this period"),
         ));
     };
-    let end = DateTime::parse_from_rfc3339(&digest.digest_end_time).ok().map(|t| t.with_timezone(&Utc));
-    let in_validity =
-        end.is_some_and(|e| public.valid_from.is_none_or(|f| f <= e) && public.valid_to.is_none_or(|t| e <= t));
-    if !in_validity {
-        return Some((
-            BreakKind::SignatureUnverifiable,
-            format!("key {fingerprint} was not valid at the digest's end time {}", digest.digest_end_time),
-        ));
-    }
     let Ok(signature) = hex::decode(signature_hex.trim()) else {
         return Some((BreakKind::SignatureInvalid, "the signature is not hex".into()));
     };
@@ -590,29 +634,28 @@ fn check_signature(
     }
 }
 
-/// The link from a digest to the one before it; `None` when it holds.
+/// The link from a digest to the one before it (`prev`); `None` when it holds.
 fn check_link(
     digest: &DigestFile,
     named: &str,
+    named_bucket: &str,
     prev: &Link,
-    bucket: &str,
     listed: &[String],
 ) -> Option<(BreakKind, String)> {
-    let named_bucket = digest.previous_digest_s3_bucket.as_deref().unwrap_or(bucket);
-    if named != prev.key || named_bucket != bucket {
-        let exists = named_bucket == bucket && listed.iter().any(|k| k == named);
-        return Some(if exists || named < prev.key.as_str() {
+    if named != prev.key || named_bucket != prev.bucket {
+        let exists = named_bucket == prev.bucket && listed.iter().any(|k| k == named);
+        return Some(if exists || (named_bucket == prev.bucket && named < prev.key.as_str()) {
             (
                 BreakKind::LinkMismatch,
-                format!("it names {named_bucket}/{named} as previous; the digest before it is {bucket}/{}", prev.key),
+                format!(
+                    "{} names {named_bucket}/{named} as previous; the digest before it is {}/{}",
+                    digest.digest_s3_object, prev.bucket, prev.key
+                ),
             )
         } else {
             (
                 BreakKind::DigestMissing,
-                format!(
-                    "deleted or never delivered: {bucket}/{} names it as its previous digest",
-                    digest.digest_s3_object
-                ),
+                format!("deleted or never delivered: {} names it as its previous digest", digest.digest_s3_object),
             )
         });
     }
@@ -697,7 +740,7 @@ async fn hash_log_file(
     let out = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out,
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-        Err(e) => return Err(super::gap("s3", "GetObject", Some(region), &e)),
+        Err(e) => return Err(read_failure(region, &e)),
     };
     let mut inflate = flate2::write::MultiGzDecoder::new(HashWriter(Sha256::new()));
     let mut body = out.body;

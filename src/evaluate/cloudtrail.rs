@@ -234,44 +234,50 @@ pub fn digest_chain(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
         let mut blind = Vec::new();
         let mut unfinished = Vec::new();
         let mut verified = Vec::new();
+        let mut not_listed = 0;
+        let describe = |region: &str, b: &crate::snapshot::ChainBreak| {
+            let hour = b.hour.map_or_else(|| "-".to_owned(), |h| h.format("%Y-%m-%d %H:%M UTC").to_string());
+            format!("{region} [{hour}] {}: {} ({})", b.kind.describe(), b.object, b.detail)
+        };
         for c in &chains {
             match &c.verification {
-                Err(gap) => blind.push(format!(
-                    "{}: could not read s3://{}/{} as account {} ({}); its role needs s3:ListBucket and s3:GetObject \
-                     on the bucket and cloudtrail:ListPublicKeys",
-                    c.region,
-                    c.bucket,
-                    c.digest_prefix,
-                    c.read_as,
-                    gap.summary()
-                )),
+                Err(gap) => {
+                    // A break found earlier is still a known failure while the chain cannot be read.
+                    broken.extend(c.recorded_breaks.iter().map(|b| describe(c.region.as_str(), b)));
+                    blind.push(format!(
+                        "{}: could not read s3://{}/{} as account {} ({}); its role needs s3:ListBucket, \
+                         s3:GetBucketLocation and s3:GetObject on the bucket, kms:Decrypt on the trail's key if it \
+                         has one, and cloudtrail:ListPublicKeys",
+                        c.region,
+                        c.bucket,
+                        c.digest_prefix,
+                        c.read_as,
+                        gap.summary()
+                    ));
+                }
                 Ok(v) => {
-                    for b in &v.breaks {
-                        let hour =
-                            b.hour.map_or_else(|| "-".to_owned(), |h| h.format("%Y-%m-%d %H:%M UTC").to_string());
-                        broken.push(format!(
-                            "{} [{hour}] {}: {} ({})",
-                            c.region,
-                            b.kind.describe(),
-                            b.object,
-                            b.detail
-                        ));
-                    }
+                    broken.extend(v.breaks.iter().map(|b| describe(c.region.as_str(), b)));
+                    not_listed += v.breaks_not_listed;
                     if let Some(why) = &v.stopped_early {
                         let through = v.verified_through.map_or_else(|| "nothing yet".to_owned(), |t| t.to_rfc3339());
                         unfinished.push(format!("{}: verified through {through}; {why}", c.region));
+                    }
+                    if let Some(why) = &v.skipped {
+                        unfinished.push(format!("{}: {why}", c.region));
                     }
                     verified.push((c.region.as_str(), v));
                 }
             }
         }
         if !broken.is_empty() {
-            let total = broken.len();
+            let total = broken.len() as u64 + not_listed;
             broken.truncate(10);
             let more = if total > 10 { format!(" (and {} more)", total - 10) } else { String::new() };
+            let blind_too =
+                if blind.is_empty() { String::new() } else { format!(" Not read this sweep: {}.", blind.join("; ")) };
             return (
                 Status::Fail,
-                format!("The digest chain of trail {} is broken: {}{more}.", t.name, broken.join("; ")),
+                format!("The digest chain of trail {} is broken: {}{more}.{blind_too}", t.name, broken.join("; ")),
             );
         }
         if !blind.is_empty() || !unfinished.is_empty() {
@@ -289,7 +295,7 @@ pub fn digest_chain(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
             Status::Pass,
             format!(
                 "The digest chain of trail {} is intact in {}: every digest is signed by CloudTrail and linked to \
-                 the one before it, and every log file matches its digest.",
+                 the one before it, and every log file matched its digest when it was read.",
                 t.name,
                 regions.join(", ")
             ),
@@ -548,6 +554,7 @@ mod tests {
             digest_prefix: format!("AWSLogs/{MEMBER}/CloudTrail-Digest/eu-west-1/"),
             read_as: crate::domain::AccountId::parse(MEMBER).unwrap(),
             verification,
+            recorded_breaks: vec![],
         }
     }
 
@@ -591,6 +598,22 @@ mod tests {
         let out = with_input(&snap, |i| digest_chain(i, &snap));
         assert_eq!(statuses(&out), [Status::Error]);
         assert!(out[0].detail.contains("s3:GetObject") && out[0].detail.contains(MEMBER), "{}", out[0].detail);
+        // A break found earlier stays a failure while the chain cannot be read.
+        let mut known = chain(&t, Err(gap("s3", "ListObjectsV2")));
+        known.recorded_breaks = vec![ChainBreak {
+            kind: BreakKind::SignatureInvalid,
+            hour: Some(hour),
+            object: "trail-bucket/AWSLogs/d.json.gz".into(),
+            detail: "the signature does not verify".into(),
+        }];
+        snap.digest_chains = vec![known];
+        let out = with_input(&snap, |i| digest_chain(i, &snap));
+        assert_eq!(statuses(&out), [Status::Fail]);
+        assert!(out[0].detail.contains("Not read this sweep"), "{}", out[0].detail);
+        // Hours behind the window were never verified: not a pass.
+        let skipped = ChainVerification { skipped: Some("hours not verified".into()), ..intact.clone() };
+        snap.digest_chains = vec![chain(&t, Ok(skipped))];
+        assert_eq!(statuses(&with_input(&snap, |i| digest_chain(i, &snap))), [Status::Error]);
         let unfinished = ChainVerification { stopped_early: Some("budget reached".into()), ..intact };
         snap.digest_chains = vec![chain(&t, Ok(unfinished))];
         assert_eq!(statuses(&with_input(&snap, |i| digest_chain(i, &snap))), [Status::Error]);

@@ -636,6 +636,7 @@ mod tests {
                 verified_through: Some(now()),
                 ..Default::default()
             }),
+            recorded_breaks: vec![],
         }];
         snap
     }

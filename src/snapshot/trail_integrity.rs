@@ -22,6 +22,10 @@ pub struct DigestChain {
     pub read_as: AccountId,
     /// What verification found, or the call that kept it from looking.
     pub verification: Collected<ChainVerification>,
+    /// The breaks earlier sweeps found in this chain (kept when it cannot be read now: a
+    /// known failure stays a failure).
+    #[serde(default)]
+    pub recorded_breaks: Vec<ChainBreak>,
 }
 
 /// The outcome of verifying one chain from the stored cursor (or the window's start) on.
@@ -48,6 +52,13 @@ pub struct ChainVerification {
     /// Set when verification stopped before the newest digest: why, and how many digests
     /// remain for the next sweep.
     pub stopped_early: Option<String>,
+    /// Set when the last verified digest is older than the window: the hours in between were
+    /// not verified (verification starts at the window).
+    #[serde(default)]
+    pub skipped: Option<String>,
+    /// Breaks found beyond the ones listed in `breaks` (the list is bounded).
+    #[serde(default)]
+    pub breaks_not_listed: u64,
     /// The position to resume from next sweep; `None` when nothing has been verified yet.
     pub next_cursor: Option<ChainCursor>,
 }
@@ -66,6 +77,9 @@ pub struct ChainCursor {
     pub sha256: String,
     /// The breaks found so far (kept until the chain's finding is excepted).
     pub breaks: Vec<ChainBreak>,
+    /// Breaks found beyond the ones listed.
+    #[serde(default)]
+    pub breaks_not_listed: u64,
 }
 
 /// One way a chain can be broken.

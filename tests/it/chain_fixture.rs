@@ -48,6 +48,8 @@ pub struct Chain {
     pub bucket: String,
     pub account: String,
     pub region: String,
+    /// The trail's home region (digest file names carry it after the trail's name).
+    pub home_region: String,
     pub trail: String,
     /// `[prefix/]AWSLogs/[o-id/]account/`.
     pub logs_root: String,
@@ -136,7 +138,7 @@ impl Chain {
             self.account,
             self.region,
             self.trail,
-            self.region
+            self.home_region
         );
         let named = spec.previous_override.as_ref().or(previous);
         let end_text = end.format("%Y-%m-%dT%H:%M:%SZ").to_string();

@@ -77,9 +77,20 @@ fn the_member_role_policy_only_reads() {
     assert!(st.iter().all(|s| s["Effect"] == "Allow"), "{st:?}");
     for action in allowed(READ_ONLY) {
         let (_, op) = action.split_once(':').unwrap();
+        if action == "kms:Decrypt" {
+            continue; // held below to CloudTrail's objects, through S3
+        }
         assert!(["Get", "List", "Describe"].iter().any(|p| op.starts_with(p)), "{action} is not a read");
         assert!(!action.starts_with("securityhub:"), "{action} belongs in the Security Hub policies");
     }
+    // Decrypting is allowed only to read the log files CloudTrail encrypted (BR.LOG.6), only
+    // through S3, and alone in its statement.
+    let decrypt: Vec<&Value> = st.iter().filter(|s| actions(s).iter().any(|a| a == "kms:Decrypt")).collect();
+    assert_eq!(decrypt.len(), 1, "{decrypt:?}");
+    assert_eq!(actions(decrypt[0]), ["kms:Decrypt"]);
+    let like = &decrypt[0]["Condition"]["StringLike"];
+    assert_eq!(like["kms:ViaService"], "s3.*.amazonaws.com", "{like}");
+    assert_eq!(like["kms:EncryptionContext:aws:cloudtrail:arn"], "arn:*:cloudtrail:*:*:trail/*", "{like}");
 }
 
 #[test]

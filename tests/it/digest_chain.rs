@@ -20,10 +20,6 @@ use super::seed::{self, Org, TrailSpec};
 
 const ACCOUNT: &str = "123456789012";
 
-fn region() -> Region {
-    Region::parse("us-east-1").unwrap()
-}
-
 /// The proxy answers `ListPublicKeys` with `key`, valid from a week ago to a week ahead.
 fn serve_public_key(proxy: &Proxy, key: &SigningKey) {
     let (value, fingerprint) = (key.public_der_base64(), key.fingerprint.clone());
@@ -59,26 +55,37 @@ impl Bench {
         Self { _moto: moto, proxy, key, cfg, aws }
     }
 
+    /// A bucket (made if new) with a chain of trail `main`, home region us-east-1.
     async fn chain(&self, bucket: &str) -> Chain {
-        seed::bucket(&self.cfg, bucket, None).await;
+        self.chain_in(bucket, "us-east-1", "us-east-1").await
+    }
+
+    /// The chain of `region`'s digests of a trail whose home region is `home`.
+    async fn chain_in(&self, bucket: &str, region: &str, home: &str) -> Chain {
+        let s3 = seed::s3(&self.cfg);
+        if s3.head_bucket().bucket(bucket).send().await.is_err() {
+            seed::bucket(&self.cfg, bucket, None).await;
+        }
         Chain {
-            s3: seed::s3(&self.cfg),
+            s3,
             bucket: bucket.to_owned(),
             account: ACCOUNT.to_owned(),
-            region: "us-east-1".to_owned(),
+            region: region.to_owned(),
+            home_region: home.to_owned(),
             trail: "main".to_owned(),
             logs_root: format!("AWSLogs/{ACCOUNT}/"),
         }
     }
 
     fn target(chain: &Chain) -> ChainTarget {
+        let region = Region::parse(&chain.region).unwrap();
         ChainTarget {
             trail_name: chain.trail.clone(),
             account: chain.account.clone(),
-            region: region(),
+            digest_prefix: ChainTarget::prefix_for(None, None, ACCOUNT, &region),
+            region,
             bucket: chain.bucket.clone(),
-            digest_prefix: ChainTarget::prefix_for(None, None, ACCOUNT, &region()),
-            bucket_region: Some(region()),
+            home_region: Region::parse(&chain.home_region).unwrap(),
         }
     }
 
@@ -107,14 +114,18 @@ const HOUR: HourSpec = HourSpec { log_files: 3, log_bytes: 20_000, previous_over
 async fn an_intact_chain_verifies_and_the_next_run_reads_only_the_new_hour() {
     let b = Bench::start().await;
     let chain = b.chain("intact-trail").await;
-    let written = chain.write_hours(&b.key, this_hour() - Duration::hours(1), 6, None, &HOUR).await;
+    // Two hours long before the window, then six recent hours chained to them: the first
+    // digest of the window links to one outside it, which is read to check the link.
+    let old = chain.write_hours(&b.key, this_hour() - Duration::hours(60), 2, None, &HOUR).await;
+    let written = chain.write_hours(&b.key, this_hour() - Duration::hours(1), 6, old.last().cloned(), &HOUR).await;
 
     let (first, counts) = b.verify(&chain, None, u64::MAX).await;
     assert!(first.breaks.is_empty(), "{:#?}", first.breaks);
     assert_eq!((first.digests_verified, first.log_files_verified), (6, 18));
-    assert_eq!(first.restarts.len(), 1, "the first digest starts the chain");
+    assert!(first.restarts.is_empty(), "the window's first digest links to the one before it");
     assert_eq!(first.next_cursor.as_ref().unwrap().digest_key, written[5].key);
-    assert_eq!(calls(&counts, "S3", "GetObject"), 6 + 18, "{counts:?}");
+    assert_eq!(calls(&counts, "S3", "HeadObject"), 1, "{counts:?}");
+    assert_eq!(calls(&counts, "S3", "GetObject"), 1 + 6 + 18, "{counts:?}");
 
     // One more hour arrives; the next run starts from the cursor.
     let newer = chain.write_hour(&b.key, this_hour(), Some(&written[5]), &HOUR).await;
@@ -132,6 +143,22 @@ async fn an_intact_chain_verifies_and_the_next_run_reads_only_the_new_hour() {
     assert_eq!(third.digests_verified, 0);
     assert_eq!(third.next_cursor, second.next_cursor);
     assert_eq!(calls(&counts, "S3", "GetObject"), 0, "{counts:?}");
+}
+
+/// A multi-region trail's digests in another region than its home carry both in their names
+/// (`…_CloudTrail-Digest_<region>_<trail>_<home>_…`); a trail of the same name with another
+/// home region writing into the same folder is another chain, and is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_region_chain_is_found_by_its_region_and_home_region() {
+    let b = Bench::start().await;
+    let chain = b.chain_in("multi-region-trail", "eu-west-1", "us-east-1").await;
+    chain.write_hours(&b.key, this_hour() - Duration::hours(1), 3, None, &HOUR).await;
+    let other = b.chain_in("multi-region-trail", "eu-west-1", "us-west-2").await;
+    other.write_hours(&b.key, this_hour() - Duration::hours(2), 2, None, &HOUR).await;
+
+    let (v, _) = b.verify(&chain, None, u64::MAX).await;
+    assert!(v.breaks.is_empty(), "{:#?}", v.breaks);
+    assert_eq!((v.digests_verified, v.log_files_verified), (3, 9));
 }
 
 /// One way to break an intact chain of six hours, applied after it was written.
@@ -262,6 +289,7 @@ async fn sweeps_verify_the_chain_incrementally_and_keep_a_break_reported() {
         bucket: "member-trail".into(),
         account: member.clone(),
         region: "us-east-1".into(),
+        home_region: "us-east-1".into(),
         trail: "main".into(),
         logs_root: format!("AWSLogs/{member}/"),
     };
