@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use bedrock_sweeper::aws::AwsContext;
-use bedrock_sweeper::collect::trail_integrity::{ByteBudget, ChainPolicy, ChainTarget, verify_chain};
+use bedrock_sweeper::collect::trail_integrity::{ByteBudget, ChainPolicy, ChainTarget, PublicKeys, verify_chain};
 use bedrock_sweeper::config::AwsSettings;
 use bedrock_sweeper::domain::Region;
 use chain_fixture::{Chain, HourSpec, SigningKey, Written};
@@ -181,6 +181,7 @@ async fn main() {
     let clients = aws.own_clients();
     let policy = ChainPolicy { window: Hours::hours(48), stall_after: Hours::hours(24), now: Utc::now() };
     let budget = ByteBudget::new(u64::MAX);
+    let keys = PublicKeys::default();
     let verify_start = Instant::now();
     let (mut digests, mut files, mut bytes) = (0u32, 0u32, 0u64);
     for region in REGIONS {
@@ -193,7 +194,7 @@ async fn main() {
             bucket: BUCKET.into(),
             home_region: Region::parse("us-east-1").expect("region"),
         };
-        let v = verify_chain(&clients, &target, None, &policy, &budget).await.expect("verified");
+        let v = verify_chain(&clients, &target, None, &policy, &budget, &keys).await.expect("verified");
         assert!(v.breaks.is_empty(), "{:#?}", v.breaks);
         digests += v.digests_verified;
         files += v.log_files_verified;

@@ -298,6 +298,8 @@ struct SweepRun {
     done: AtomicUsize,
     /// Bytes of CloudTrail digest and log files this process may still read (BR.LOG.6).
     digest_budget: Arc<collect::trail_integrity::ByteBudget>,
+    /// CloudTrail's public keys, listed once per region for every account (BR.LOG.6).
+    public_keys: collect::trail_integrity::PublicKeys,
     /// Who reads which trail bucket (`sweep.trail_bucket_owners`).
     bucket_owners: BTreeMap<String, AccountId>,
     /// Accounts this process recorded in this run.
@@ -323,6 +325,7 @@ impl SweepRun {
         let bucket_owners = deps.sweep.trail_bucket_owners().unwrap_or_default();
         Ok(Arc::new(Self {
             digest_budget,
+            public_keys: collect::trail_integrity::PublicKeys::default(),
             bucket_owners,
             sweep,
             sweep_owner,
@@ -647,12 +650,18 @@ async fn digest_chains(
             .iter()
             .find(|c| c.trail_arn == chain.trail_arn && c.region == chain.target.region.as_str())
             .map(|c| &c.cursor);
-        let recorded_breaks = cursor.map(|c| c.breaks.clone()).unwrap_or_default();
         let verification = match &readers[&chain.read_as] {
             Ok(reader) => {
-                trail_integrity::verify_chain(reader, &chain.target, cursor, &policy, &run.digest_budget).await
+                let (budget, keys) = (&run.digest_budget, &run.public_keys);
+                trail_integrity::verify_chain(reader, &chain.target, cursor, &policy, budget, keys).await
             }
             Err(gap) => Err(gap.clone()),
+        };
+        // A verified chain carries its breaks itself; one that could not be read keeps the
+        // ones found before, so a known failure stays one.
+        let recorded_breaks = match (&verification, cursor) {
+            (Err(_), Some(c)) => c.breaks.clone(),
+            _ => Vec::new(),
         };
         out.push(crate::snapshot::DigestChain {
             trail_arn: chain.trail_arn,

@@ -94,7 +94,7 @@ pub async fn collect(
 }
 
 /// The account field of an ARN.
-fn arn_account(arn: &str) -> Option<&str> {
+pub(crate) fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 

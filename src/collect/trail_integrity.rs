@@ -24,8 +24,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 use crate::aws::AccountClients;
 use crate::domain::{AccountId, Region};
 use crate::snapshot::{
-    AccountSnapshot, BreakKind, ChainBreak, ChainCursor, ChainVerification, Collected, Gap, OrgSnapshot, Trail,
+    AccountSnapshot, BreakKind, ChainBreak, ChainCursor, ChainVerification, Collected, Gap, OrgSnapshot,
 };
 
 /// The IAM actions this collector calls (held against `deploy/member-role-policy.json`).
@@ -55,30 +55,44 @@ const MAX_DIGEST_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_BREAKS: usize = 50;
 
 /// Bytes of log and digest files the sweep may still read (shared by the workers of one
-/// process running a sweep).
+/// process running a sweep). A digest in progress is finished even when it overruns it.
 #[derive(Debug)]
 pub struct ByteBudget {
-    remaining: AtomicU64,
+    remaining: AtomicI64,
     limit: u64,
 }
 
 impl ByteBudget {
     /// A budget of `limit` bytes.
     pub fn new(limit: u64) -> Arc<Self> {
-        Arc::new(Self { remaining: AtomicU64::new(limit), limit })
+        Arc::new(Self { remaining: AtomicI64::new(i64::try_from(limit).unwrap_or(i64::MAX)), limit })
     }
 
     fn exhausted(&self) -> bool {
-        self.remaining.load(Ordering::Relaxed) == 0
+        self.remaining.load(Ordering::Relaxed) <= 0
     }
 
     fn spend(&self, n: u64) {
-        // Saturating: a digest in progress is finished even when it overruns the budget. The
-        // closure always answers, so the update cannot fail.
-        if let Err(left) =
-            self.remaining.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| Some(r.saturating_sub(n)))
-        {
-            self.remaining.store(left.saturating_sub(n), Ordering::Relaxed);
+        self.remaining.fetch_sub(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// CloudTrail's public keys by region and fingerprint, shared by every chain of a sweep: they
+/// are the region's, not an account's, so one `ListPublicKeys` per region serves every
+/// account until a digest names a key not seen yet.
+#[derive(Debug, Default)]
+pub struct PublicKeys(Mutex<BTreeMap<(Region, String), Vec<u8>>>);
+
+impl PublicKeys {
+    fn get(&self, region: &Region, fingerprint: &str) -> Option<Vec<u8>> {
+        let keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.get(&(region.clone(), fingerprint.to_owned())).cloned()
+    }
+
+    fn add(&self, region: &Region, listed: BTreeMap<String, Vec<u8>>) {
+        let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for (fingerprint, der) in listed {
+            keys.insert((region.clone(), fingerprint), der);
         }
     }
 }
@@ -152,17 +166,7 @@ pub fn plan(
     snap: &AccountSnapshot,
     owners: &BTreeMap<String, AccountId>,
 ) -> Vec<PlannedChain> {
-    let mut trails: Vec<&Trail> = Vec::new();
-    if let Ok(mgmt) = &org.management_trails {
-        trails.extend(mgmt.iter().filter(|t| t.is_organization_trail));
-    }
-    if let Ok(own) = &snap.trails {
-        for t in own {
-            if !trails.iter().any(|seen| seen.arn == t.arn) {
-                trails.push(t);
-            }
-        }
-    }
+    let trails = snap.applicable_trails(org);
     let swept: Vec<Region> = snap.regions.clone().unwrap_or_default();
     let mut out = Vec::new();
     for t in trails.into_iter().filter(|t| t.log_file_validation) {
@@ -170,7 +174,7 @@ pub fn plan(
         let Ok(home) = Region::parse(&t.home_region) else { continue };
         let regions: Vec<Region> =
             if t.is_multi_region && !swept.is_empty() { swept.clone() } else { vec![home.clone()] };
-        let trail_account = t.arn.split(':').nth(4).and_then(|a| AccountId::parse(a).ok());
+        let trail_account = super::cloudtrail::arn_account(&t.arn).and_then(|a| AccountId::parse(a).ok());
         let Some(read_as) = owners.get(bucket).cloned().or(trail_account) else { continue };
         let org_id = t.is_organization_trail.then_some(org.organization_id.as_str());
         for region in regions {
@@ -241,13 +245,6 @@ struct Link {
     sha256: String,
 }
 
-/// A public key CloudTrail lists. Matched by fingerprint only, as `aws cloudtrail
-/// validate-logs` does: CloudTrail signs a digest after its hour ends (a backfill digest much
-/// later), so the key may have become valid after the digest's end time.
-struct PublicKey {
-    der: Vec<u8>,
-}
-
 /// A digest as read from S3.
 struct FetchedDigest {
     signature: Option<String>,
@@ -263,6 +260,7 @@ pub async fn verify_chain(
     cursor: Option<&ChainCursor>,
     policy: &ChainPolicy,
     budget: &ByteBudget,
+    keys: &PublicKeys,
 ) -> Collected<ChainVerification> {
     let window_start = policy.now - policy.window;
     let s3 = clients.s3(Some(&bucket_region(clients, target).await?));
@@ -307,12 +305,8 @@ pub async fn verify_chain(
         .collect();
     digests.sort();
 
-    let keys = if digests.is_empty() {
-        BTreeMap::new()
-    } else {
-        let earliest = digests[0].0 - Duration::hours(2);
-        list_public_keys(clients, &target.region, earliest, policy.now).await?
-    };
+    // Asked at most once per chain, only for a fingerprint no chain has seen yet.
+    let mut keys_listed = false;
 
     let mut prev: Option<Link> = resume.map(|c| Link {
         bucket: target.bucket.clone(),
@@ -365,7 +359,20 @@ pub async fn verify_chain(
                 ),
             ));
         }
-        if let Some(problem) = check_signature(&digest, &fetched, &keys, &target.bucket, key, &sha256) {
+        // Keys are matched by fingerprint only, as `aws cloudtrail validate-logs` does: CloudTrail
+        // signs a digest after its hour ends (a backfill digest much later), so the key may
+        // have become valid after the digest's end time.
+        let fingerprint = digest.digest_public_key_fingerprint.as_deref();
+        if let Some(fp) = fingerprint
+            && keys.get(&target.region, fp).is_none()
+            && !keys_listed
+        {
+            keys_listed = true;
+            let earliest = digests[0].0 - Duration::hours(2);
+            keys.add(&target.region, list_public_keys(clients, &target.region, earliest, policy.now).await?);
+        }
+        let public = fingerprint.and_then(|fp| keys.get(&target.region, fp));
+        if let Some(problem) = check_signature(&digest, &fetched, public.as_deref(), &target.bucket, key, &sha256) {
             found.push(brk(problem.0, problem.1));
         }
         if !backfill {
@@ -527,7 +534,7 @@ async fn list_public_keys(
     region: &Region,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Collected<BTreeMap<String, PublicKey>> {
+) -> Collected<BTreeMap<String, Vec<u8>>> {
     let client = clients.cloudtrail(Some(region));
     let mut keys = BTreeMap::new();
     let mut token: Option<String> = None;
@@ -542,7 +549,7 @@ async fn list_public_keys(
             .map_err(|e| super::gap("cloudtrail", "ListPublicKeys", Some(region), &e))?;
         for k in page.public_key_list() {
             let (Some(fp), Some(value)) = (k.fingerprint(), k.value()) else { continue };
-            keys.insert(fp.to_owned(), PublicKey { der: value.as_ref().to_vec() });
+            keys.insert(fp.to_owned(), value.as_ref().to_vec());
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -598,7 +605,7 @@ async fn previous_digest(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, regio
 fn check_signature(
     digest: &DigestFile,
     fetched: &FetchedDigest,
-    keys: &BTreeMap<String, PublicKey>,
+    public: Option<&[u8]>,
     bucket: &str,
     key: &str,
     sha256: &str,
@@ -616,7 +623,7 @@ fn check_signature(
     let Some(fingerprint) = &digest.digest_public_key_fingerprint else {
         return Some((BreakKind::SignatureUnverifiable, "the digest names no public key fingerprint".into()));
     };
-    let Some(public) = keys.get(fingerprint) else {
+    let Some(public) = public else {
         return Some((
             BreakKind::SignatureUnverifiable,
             format!("signed with key {fingerprint}, which cloudtrail:ListPublicKeys does not list for this period"),
@@ -627,8 +634,7 @@ fn check_signature(
     };
     let previous_signature = digest.previous_digest_signature.as_deref().unwrap_or("null");
     let signing_string = format!("{}\n{bucket}/{key}\n{sha256}\n{previous_signature}", digest.digest_end_time);
-    match UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &public.der).verify(signing_string.as_bytes(), &signature)
-    {
+    match UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public).verify(signing_string.as_bytes(), &signature) {
         Ok(()) => None,
         Err(_) => Some((BreakKind::SignatureInvalid, format!("the signature does not verify with key {fingerprint}"))),
     }
@@ -685,7 +691,11 @@ async fn verify_log_files(
     // LOG_FILE_CONCURRENCY at once. The stream holds owned names: a closure over borrowed
     // entries held across the await would keep the sweep's future from being provably `Send`
     // (rust-lang/rust#102211).
-    let names: Vec<(String, String)> = entries.iter().map(|e| (e.s3_bucket.clone(), e.s3_object.clone())).collect();
+    // A file listed twice is read once.
+    let mut seen = BTreeSet::new();
+    let unique: Vec<&LogFileEntry> =
+        entries.iter().filter(|e| seen.insert((e.s3_bucket.as_str(), e.s3_object.as_str()))).collect();
+    let names: Vec<(String, String)> = unique.iter().map(|e| (e.s3_bucket.clone(), e.s3_object.clone())).collect();
     let (client, in_region) = (s3.clone(), region.clone());
     let results: Vec<_> = futures::stream::iter(names)
         .map(move |(bucket, key)| {
@@ -696,14 +706,10 @@ async fn verify_log_files(
         .collect()
         .await;
     let (mut files, mut bytes, mut breaks) = (0u32, 0u64, Vec::new());
-    let mut seen = BTreeSet::new();
-    for (entry, joined) in entries.iter().zip(results) {
+    for (entry, joined) in unique.into_iter().zip(results) {
         let object = format!("{}/{}", entry.s3_bucket, entry.s3_object);
         let hashed = joined.map_err(|e| unreadable("GetObject", region, &entry.s3_object, &e.to_string()))??;
         files += 1;
-        if !seen.insert(object.clone()) {
-            continue;
-        }
         match hashed {
             None => breaks.push(ChainBreak {
                 kind: BreakKind::LogFileMissing,

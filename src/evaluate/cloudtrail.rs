@@ -10,24 +10,12 @@ use crate::snapshot::{AccountSnapshot, DigestChain, EventSelectors, Trail};
 
 /// The trails that apply to the account, and the gap that hides some of them, if any.
 fn applicable<'a>(input: &AccountInput<'a>, snap: &'a AccountSnapshot) -> (Vec<&'a Trail>, Option<String>) {
-    let mut trails: Vec<&Trail> = Vec::new();
-    let mut hidden = None;
-    if let Ok(org_trails) = &input.org.management_trails {
-        trails.extend(org_trails.iter().filter(|t| t.is_organization_trail));
-    }
-    match &snap.trails {
-        Ok(own) => {
-            for t in own {
-                if !trails.iter().any(|seen| seen.arn == t.arn) {
-                    trails.push(t);
-                }
-            }
-        }
-        Err(gap) => hidden = Some(format!("could not list the account's trails: {}", gap.summary())),
-    }
-    if let Err(gap) = &input.org.management_trails {
-        hidden.get_or_insert_with(|| format!("could not list the organization trails: {}", gap.summary()));
-    }
+    let trails = snap.applicable_trails(input.org);
+    let hidden = match (&snap.trails, &input.org.management_trails) {
+        (Err(gap), _) => Some(format!("could not list the account's trails: {}", gap.summary())),
+        (Ok(_), Err(gap)) => Some(format!("could not list the organization trails: {}", gap.summary())),
+        (Ok(_), Ok(_)) => None,
+    };
     (trails, hidden)
 }
 
@@ -235,6 +223,14 @@ pub fn digest_chain(input: &AccountInput<'_>, snap: &AccountSnapshot) -> Vec<Eva
         let mut unfinished = Vec::new();
         let mut verified = Vec::new();
         let mut not_listed = 0;
+        if t.is_multi_region
+            && let Err(gap) = &snap.regions
+        {
+            blind.push(format!(
+                "the account's regions could not be listed ({}), so only the home region's chain was read",
+                gap.summary()
+            ));
+        }
         let describe = |region: &str, b: &crate::snapshot::ChainBreak| {
             let hour = b.hour.map_or_else(|| "-".to_owned(), |h| h.format("%Y-%m-%d %H:%M UTC").to_string());
             format!("{region} [{hour}] {}: {} ({})", b.kind.describe(), b.object, b.detail)
@@ -610,6 +606,11 @@ mod tests {
         let out = with_input(&snap, |i| digest_chain(i, &snap));
         assert_eq!(statuses(&out), [Status::Fail]);
         assert!(out[0].detail.contains("Not read this sweep"), "{}", out[0].detail);
+        // The regions of a multi-region trail unknown: the home region's chain alone is no pass.
+        snap.digest_chains = vec![chain(&t, Ok(intact.clone()))];
+        snap.regions = Err(gap("ec2", "DescribeRegions"));
+        assert_eq!(statuses(&with_input(&snap, |i| digest_chain(i, &snap))), [Status::Error]);
+        snap.regions = Ok(vec![region("eu-west-1")]);
         // Hours behind the window were never verified: not a pass.
         let skipped = ChainVerification { skipped: Some("hours not verified".into()), ..intact.clone() };
         snap.digest_chains = vec![chain(&t, Ok(skipped))];

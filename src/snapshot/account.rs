@@ -44,6 +44,26 @@ pub struct AccountSnapshot {
     pub digest_chains: Vec<DigestChain>,
 }
 
+impl AccountSnapshot {
+    /// The trails that apply to the account: the organization trails (their authoritative
+    /// copy is the management account's, in `org`) and the account's own, once each. What
+    /// could not be listed is left out; the callers say so.
+    pub fn applicable_trails<'a>(&'a self, org: &'a super::OrgSnapshot) -> Vec<&'a Trail> {
+        let mut trails: Vec<&Trail> = Vec::new();
+        if let Ok(org_trails) = &org.management_trails {
+            trails.extend(org_trails.iter().filter(|t| t.is_organization_trail));
+        }
+        if let Ok(own) = &self.trails {
+            for t in own {
+                if !trails.iter().any(|seen| seen.arn == t.arn) {
+                    trails.push(t);
+                }
+            }
+        }
+        trails
+    }
+}
+
 /// A long-term Amazon Bedrock API key: an IAM service-specific credential for
 /// `bedrock.amazonaws.com`, a static bearer token of one IAM user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

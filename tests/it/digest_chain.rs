@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use bedrock_sweeper::aws::{AwsContext, CallCounts};
-use bedrock_sweeper::collect::trail_integrity::{ByteBudget, ChainPolicy, ChainTarget, verify_chain};
+use bedrock_sweeper::collect::trail_integrity::{ByteBudget, ChainPolicy, ChainTarget, PublicKeys, verify_chain};
 use bedrock_sweeper::config::AwsSettings;
 use bedrock_sweeper::domain::{Region, Status};
 use bedrock_sweeper::snapshot::{BreakKind, ChainVerification};
@@ -41,6 +41,8 @@ struct Bench {
     key: SigningKey,
     cfg: SdkConfig,
     aws: AwsContext,
+    /// Shared by its verifications, as a sweep shares it across accounts.
+    keys: PublicKeys,
 }
 
 impl Bench {
@@ -52,7 +54,7 @@ impl Bench {
         let cfg = sdk_config(&proxy.endpoint());
         let settings = AwsSettings { s3_force_path_style: true, max_attempts: 1, ..AwsSettings::default() };
         let aws = AwsContext::from_config(cfg.clone(), &settings);
-        Self { _moto: moto, proxy, key, cfg, aws }
+        Self { _moto: moto, proxy, key, cfg, aws, keys: PublicKeys::default() }
     }
 
     /// A bucket (made if new) with a chain of trail `main`, home region us-east-1.
@@ -99,7 +101,9 @@ impl Bench {
         let before = self.aws.counter().snapshot();
         let policy = ChainPolicy { window: Duration::hours(48), stall_after: Duration::hours(24), now: Utc::now() };
         let budget = ByteBudget::new(budget_bytes);
-        let v = verify_chain(&self.aws.own_clients(), &Self::target(chain), cursor, &policy, &budget).await.unwrap();
+        let v = verify_chain(&self.aws.own_clients(), &Self::target(chain), cursor, &policy, &budget, &self.keys)
+            .await
+            .unwrap();
         (v, bedrock_sweeper::aws::calls_since(&before, &self.aws.counter().snapshot()))
     }
 }
@@ -126,6 +130,7 @@ async fn an_intact_chain_verifies_and_the_next_run_reads_only_the_new_hour() {
     assert_eq!(first.next_cursor.as_ref().unwrap().digest_key, written[5].key);
     assert_eq!(calls(&counts, "S3", "HeadObject"), 1, "{counts:?}");
     assert_eq!(calls(&counts, "S3", "GetObject"), 1 + 6 + 18, "{counts:?}");
+    assert_eq!(calls(&counts, "CloudTrail", "ListPublicKeys"), 1, "{counts:?}");
 
     // One more hour arrives; the next run starts from the cursor.
     let newer = chain.write_hour(&b.key, this_hour(), Some(&written[5]), &HOUR).await;
@@ -136,6 +141,7 @@ async fn an_intact_chain_verifies_and_the_next_run_reads_only_the_new_hour() {
     assert_eq!(calls(&counts, "S3", "ListObjectsV2"), 1, "{counts:?}");
     assert_eq!(calls(&counts, "S3", "GetObject"), 1 + 3, "{counts:?}");
     assert_eq!(calls(&counts, "S3", "HeadObject"), 0, "{counts:?}");
+    assert_eq!(calls(&counts, "CloudTrail", "ListPublicKeys"), 0, "the region's key is known: {counts:?}");
     println!("incremental S3 calls: first run {} GetObject for 6 hours; second run {counts:?}", 6 + 18);
 
     // Nothing new: nothing read but the listing.
@@ -264,10 +270,31 @@ async fn an_unreadable_bucket_is_a_gap_and_a_small_budget_stops_early_and_resume
             })
     });
     let policy = ChainPolicy { window: Duration::hours(48), stall_after: Duration::hours(24), now: Utc::now() };
-    let gap = verify_chain(&b.aws.own_clients(), &Bench::target(&chain), None, &policy, &ByteBudget::new(u64::MAX))
+    let unlimited = ByteBudget::new(u64::MAX);
+    let gap = verify_chain(&b.aws.own_clients(), &Bench::target(&chain), None, &policy, &unlimited, &b.keys)
         .await
         .unwrap_err();
     assert_eq!((gap.operation.as_str(), gap.code.as_str()), ("ListObjectsV2", "AccessDenied"));
+    denied.store(false, std::sync::atomic::Ordering::Relaxed);
+
+    // Log files S3 cannot decrypt for the role (the trail's KMS key): the gap names kms:Decrypt.
+    let sealed = b.chain("kms-sealed").await;
+    sealed.write_hours(&b.key, this_hour() - Duration::hours(1), 1, None, &HOUR).await;
+    b.proxy.rule(|req| {
+        (req.method == "GET" && req.path.contains("/kms-sealed/") && req.path.contains("/CloudTrail/us-east-1/")).then(
+            || Reply {
+                status: 403,
+                content_type: "application/xml",
+                body: "<Error><Code>AccessDenied</Code><Message>User is not authorized to perform: kms:Decrypt \
+                       on the resource associated with this ciphertext</Message></Error>"
+                    .into(),
+            },
+        )
+    });
+    let gap = verify_chain(&b.aws.own_clients(), &Bench::target(&sealed), None, &policy, &unlimited, &b.keys)
+        .await
+        .unwrap_err();
+    assert_eq!((gap.service.as_str(), gap.operation.as_str()), ("kms", "Decrypt"), "{gap:?}");
 }
 
 /// End to end: a member's own validated trail, swept twice. The first sweep passes BR.LOG.6
